@@ -1,0 +1,269 @@
+//! The TOML configuration: schema, defaults, validation, secrets.
+//!
+//! The types in this file are what the rest of the program consumes: fully validated, with
+//! defaults applied and secrets resolved. Parsing is strict (`deny_unknown_fields`) and
+//! reports every problem at once with its key path and line/column.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use url::Url;
+
+use crate::format::{Format, FormatOptions};
+use crate::record::ContentType;
+
+/// A secret value. Its `Debug` and `Display` never show the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    /// The only way to read the value: call sites are easy to audit.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("**REDACTED**")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("**REDACTED**")
+    }
+}
+
+/// The whole, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the configuration was read from (for messages).
+    pub source: PathBuf,
+    pub agent: AgentConfig,
+    pub tenants: BTreeMap<String, TenantConfig>,
+    pub sinks: BTreeMap<String, SinkConfig>,
+}
+
+/// `[agent]`
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// sled database directory. Default `/var/lib/o365fwd`.
+    pub state_dir: PathBuf,
+    /// Time between listings of a feed. Default 60 s.
+    pub poll_interval: Duration,
+    /// How far behind the cursor every listing starts again, to catch content that is
+    /// listed late. Default 1 h.
+    pub overlap: Duration,
+    /// How long record ids are remembered to drop the API's repeats. Default 24 h.
+    pub dedup_horizon: Duration,
+    /// How far back a feed starts on its first run. Default 7 days (all the API keeps).
+    pub initial_lookback: Duration,
+    /// Bound on the SIGTERM drain. Default 30 s.
+    pub shutdown_timeout: Duration,
+    /// Records per batch handed to the sinks. Default 500.
+    pub batch_size: usize,
+    /// Batches submitted and not yet committed, over all feeds. Default 16.
+    pub max_in_flight_batches: usize,
+    /// Blobs fetched concurrently per feed. Default 4.
+    pub fetch_concurrency: usize,
+    /// Per-request timeout towards the API. Default 60 s.
+    pub request_timeout: Duration,
+    /// Fetch attempts of a blob before it is recorded as failed (it is retried on later
+    /// polls until it expires). Default 5.
+    pub blob_attempts: u32,
+    /// Address of the metrics and health endpoint (issue 7). None = off.
+    pub listen: Option<SocketAddr>,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            state_dir: PathBuf::from("/var/lib/o365fwd"),
+            poll_interval: Duration::from_secs(60),
+            overlap: Duration::from_secs(3600),
+            dedup_horizon: Duration::from_secs(24 * 3600),
+            initial_lookback: Duration::from_secs(7 * 24 * 3600),
+            shutdown_timeout: Duration::from_secs(30),
+            batch_size: 500,
+            max_in_flight_batches: 16,
+            fetch_concurrency: 4,
+            request_timeout: Duration::from_secs(60),
+            blob_attempts: 5,
+            listen: None,
+        }
+    }
+}
+
+/// Microsoft cloud of a tenant; selects the API host and the login authority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Cloud {
+    #[default]
+    Commercial,
+    Gcc,
+    GccHigh,
+    Dod,
+}
+
+impl Cloud {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cloud::Commercial => "commercial",
+            Cloud::Gcc => "gcc",
+            Cloud::GccHigh => "gcc_high",
+            Cloud::Dod => "dod",
+        }
+    }
+    /// API root host (`https://{host}/api/v1.0/{tenant}/activity/feed`).
+    pub fn api_url(self) -> &'static str {
+        match self {
+            Cloud::Commercial => "https://manage.office.com",
+            Cloud::Gcc => "https://manage-gcc.office.com",
+            Cloud::GccHigh => "https://manage.office365.us",
+            Cloud::Dod => "https://manage.protection.apps.mil",
+        }
+    }
+    /// Token authority.
+    pub fn login_url(self) -> &'static str {
+        match self {
+            Cloud::Commercial | Cloud::Gcc => "https://login.microsoftonline.com",
+            Cloud::GccHigh | Cloud::Dod => "https://login.microsoftonline.us",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Cloud> {
+        match s {
+            "commercial" => Some(Cloud::Commercial),
+            "gcc" => Some(Cloud::Gcc),
+            "gcc_high" => Some(Cloud::GccHigh),
+            "dod" => Some(Cloud::Dod),
+            _ => None,
+        }
+    }
+}
+
+/// `[tenants.NAME]`
+#[derive(Debug, Clone)]
+pub struct TenantConfig {
+    /// The name of the table (`contoso` in `[tenants.contoso]`).
+    pub name: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub cloud: Cloud,
+    pub content_types: Vec<ContentType>,
+    /// `PublisherIdentifier` on every call; defaults to `tenant_id`.
+    pub publisher_id: String,
+    /// API base (scheme, host, port); `/api/v1.0/{tenant}/activity/feed/...` is appended.
+    pub api_url: Url,
+    /// Token authority; `/{tenant}/oauth2/v2.0/token` is appended.
+    pub login_url: Url,
+    /// The resource the token is for (v1 `resource`, v2 `scope` = this + `/.default`).
+    /// Defaults to the cloud's API host, as Microsoft documents per cloud.
+    pub resource: String,
+    /// Request budget shared by all feeds of the tenant. Default 2000 per minute.
+    pub requests_per_minute: u32,
+}
+
+/// `[sinks.NAME]`
+#[derive(Debug, Clone)]
+pub struct SinkConfig {
+    pub name: String,
+    pub format: Format,
+    pub format_options: FormatOptions,
+    pub kind: SinkKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum SinkKind {
+    /// NDJSON file, fsynced before acknowledging, truncated back to the last committed
+    /// length on start.
+    File { path: PathBuf },
+    Stdout,
+}
+
+impl SinkKind {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            SinkKind::File { .. } => "file",
+            SinkKind::Stdout => "stdout",
+        }
+    }
+}
+
+/// One problem found in a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key path, e.g. `tenants.contoso.cloud` (empty for syntax errors).
+    pub key: String,
+    /// 1-based line and column of the offending value, when known.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+/// Every problem found, reported together.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct ConfigError {
+    /// The file the problems are in.
+    pub file: PathBuf,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        write!(
+            f,
+            "{} problem{} in {}:",
+            n,
+            if n == 1 { "" } else { "s" },
+            self.file.display()
+        )?;
+        for p in &self.problems {
+            write!(f, "\n  {}", self.file.display())?;
+            if let (Some(l), Some(c)) = (p.line, p.column) {
+                write!(f, ":{l}:{c}")?;
+            }
+            if p.key.is_empty() {
+                write!(f, ": {}", p.message)?;
+            } else {
+                write!(f, ": {}: {}", p.key, p.message)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            problems: vec![Problem {
+                key: String::new(),
+                line: None,
+                column: None,
+                message: format!("cannot read the file: {e}"),
+            }],
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates configuration text; `source` is only used in messages.
+    pub fn parse(text: &str, source: &Path) -> Result<Config, ConfigError> {
+        parse::parse(text, source)
+    }
+
+    /// A summary safe to print: every secret redacted.
+    pub fn summary(&self) -> String {
+        parse::summary(self)
+    }
+}
+
+mod parse;

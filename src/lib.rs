@@ -1,0 +1,48 @@
+//! o365fwd copies Office 365 / Dynamics 365 audit activity from the Office 365 Management
+//! Activity API into a SIEM without losing or silently dropping a record.
+//!
+//! ```text
+//!  config.toml ─► daemon ─► one feed per (tenant, content type)
+//!    feed:     list content (≤24 h windows, NextPageUri, overlap, 7-day clamp)
+//!              ─► skip content ids already done        (state)
+//!              ─► fetch blobs (bounded, per-tenant rate budget, retries)   (api)
+//!              ─► parse records, drop repeated record ids                  (record)
+//!    pipeline: ─► fan out to every sink, each encodes in its format        (format, sink)
+//!              ◄─ acknowledgements, in submission order
+//!              ─► commit progress, seen ids and cursor in sled, durably    (state)
+//! ```
+//!
+//! # The delivery contract
+//! Progress is committed only after every sink acknowledged the records it covers, and
+//! commits happen in the order batches were submitted, so what is committed is always a
+//! prefix of what every sink received. The upstream API keeps content for seven days and is
+//! the buffer: a slow sink stalls polling instead of growing memory. Whatever cannot be
+//! delivered (expired content, unparseable blobs, refused URIs) is logged at error level,
+//! counted, and recorded in state where `o365fwd state show` lists it.
+//!
+//! # Modules
+//! - [`cli`]: subcommands; the only place that uses `anyhow`.
+//! - [`config`]: TOML schema, defaults, validation with line/column, secrets.
+//! - [`api`]: the Management Activity API client: auth, listing, blobs, rate budget.
+//! - [`feed`]: the poll loop of one (tenant, content type).
+//! - [`state`]: the sled store; the only writer of durable progress.
+//! - [`record`]: the audit record model, classification, Dynamics 365 specifics.
+//! - [`format`]: raw, ECS, CEF and text encodings of a record.
+//! - [`sink`]: file, stdout (and the network sinks).
+//! - [`pipeline`]: batches from feeds to sinks, acknowledgements to state, in order.
+//! - [`daemon`]: process lifecycle: signals, start, drain, stop.
+//! - [`telemetry`]: logging setup and the counters behind every loud event.
+//! - [`sim`]: a faithful Management Activity API simulator for tests, benchmarks and `demo`.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod feed;
+pub mod format;
+pub mod pipeline;
+pub mod record;
+pub mod sim;
+pub mod sink;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(o365fwd::cli::main());
+}

@@ -1,0 +1,216 @@
+//! The audit record model: content types, one record as received, and blob parsing.
+//!
+//! A record keeps its exact JSON text (`raw`) so the raw format forwards it byte for byte
+//! and nothing the API sends is ever lost in a round trip; the few fields the pipeline needs
+//! (id, time, operation, workload, record type) are pulled out once at parse time.
+
+pub mod classify;
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// The five content types of the Management Activity API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ContentType {
+    AzureActiveDirectory,
+    Exchange,
+    SharePoint,
+    General,
+    DlpAll,
+}
+
+impl ContentType {
+    pub const ALL: [ContentType; 5] = [
+        ContentType::AzureActiveDirectory,
+        ContentType::Exchange,
+        ContentType::SharePoint,
+        ContentType::General,
+        ContentType::DlpAll,
+    ];
+
+    /// The name the API uses (`Audit.General` …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContentType::AzureActiveDirectory => "Audit.AzureActiveDirectory",
+            ContentType::Exchange => "Audit.Exchange",
+            ContentType::SharePoint => "Audit.SharePoint",
+            ContentType::General => "Audit.General",
+            ContentType::DlpAll => "DLP.All",
+        }
+    }
+}
+
+impl fmt::Display for ContentType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "unknown content type {0:?} (expected one of Audit.AzureActiveDirectory, Audit.Exchange, Audit.SharePoint, Audit.General, DLP.All)"
+)]
+pub struct UnknownContentType(pub String);
+
+impl FromStr for ContentType {
+    type Err = UnknownContentType;
+    /// Case-insensitive, as the API itself is.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ContentType::ALL
+            .into_iter()
+            .find(|ct| ct.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownContentType(s.to_string()))
+    }
+}
+
+/// One audit record as received, with the fields the pipeline needs pulled out.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// The exact JSON text of the record, as the API sent it.
+    pub raw: Box<RawValue>,
+    /// The record `Id`, or `{content_id}#{index}` when the record has none (deterministic, so
+    /// re-fetching the same immutable blob yields the same id).
+    pub id: Box<str>,
+    /// `CreationTime` (UTC; the API omits the zone).
+    pub creation_time: Option<DateTime<Utc>>,
+    pub operation: Option<Box<str>>,
+    pub workload: Option<Box<str>>,
+    pub record_type: Option<i64>,
+}
+
+/// The fields read at parse time; everything else stays in `raw` untouched.
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(rename = "Id", default, borrow)]
+    id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "CreationTime", default, borrow)]
+    creation_time: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "Operation", default, borrow)]
+    operation: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "Workload", default, borrow)]
+    workload: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "RecordType", default)]
+    record_type: Option<IntOrString>,
+}
+
+/// Third-party re-serialisations sometimes stringify numbers (`"21"`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IntOrString {
+    Int(i64),
+    Str(String),
+    #[allow(dead_code)]
+    Other(serde::de::IgnoredAny),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("blob is not a JSON array of records: {0}")]
+    NotAnArray(serde_json::Error),
+}
+
+/// Parses a blob (a JSON array of records). A blob that is not an array is an error; an
+/// element that is not an object is still kept (with a synthetic id) so nothing is lost.
+pub fn parse_blob(content_id: &str, body: &[u8]) -> Result<Vec<Record>, BlobError> {
+    let items: Vec<Box<RawValue>> = serde_json::from_slice(body).map_err(BlobError::NotAnArray)?;
+    Ok(items
+        .into_iter()
+        .enumerate()
+        .map(|(i, raw)| Record::from_raw(raw, content_id, i))
+        .collect())
+}
+
+impl Record {
+    /// Builds a record from one element of a blob.
+    pub fn from_raw(raw: Box<RawValue>, content_id: &str, index: usize) -> Record {
+        let head: Option<Head> = serde_json::from_str(raw.get()).ok();
+        let (id, creation_time, operation, workload, record_type) = match head {
+            Some(h) => (
+                h.id.filter(|s| !s.is_empty()).map(|s| s.into()),
+                h.creation_time.as_deref().and_then(parse_creation_time),
+                h.operation.map(|s| s.into()),
+                h.workload.map(|s| s.into()),
+                match h.record_type {
+                    Some(IntOrString::Int(n)) => Some(n),
+                    Some(IntOrString::Str(s)) => s.trim().parse().ok(),
+                    _ => None,
+                },
+            ),
+            None => (None, None, None, None, None),
+        };
+        Record {
+            id: id.unwrap_or_else(|| format!("{content_id}#{index}").into()),
+            raw,
+            creation_time,
+            operation,
+            workload,
+            record_type,
+        }
+    }
+
+    /// Builds a record from JSON text (tests, import).
+    pub fn from_json(text: &str, fallback_id: &str) -> Result<Record, serde_json::Error> {
+        let raw = RawValue::from_string(text.to_string())?;
+        Ok(Record::from_raw(raw, fallback_id, 0))
+    }
+}
+
+/// Parses `CreationTime`: the API sends `2015-06-29T20:03:19` (UTC, no zone); RFC 3339 and
+/// fractional seconds are accepted too.
+pub fn parse_creation_time(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let s = s.strip_suffix('Z').unwrap_or(s);
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|n| n.and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_records_and_keeps_raw_text() {
+        let body = br#"[{"Id":"a","CreationTime":"2015-06-29T20:03:19","RecordType":21,"Workload":"CRM","Operation":"Retrieve","X":{"y":[1,2]}},
+            {"Id":"b","RecordType":"15"}, 42, {"CreationTime":"2015-06-29T20:03:19.5Z"}]"#;
+        let recs = parse_blob("cid", body).unwrap();
+        assert_eq!(recs.len(), 4);
+        assert_eq!(&*recs[0].id, "a");
+        assert_eq!(recs[0].record_type, Some(21));
+        assert_eq!(recs[0].workload.as_deref(), Some("CRM"));
+        assert!(recs[0].raw.get().contains(r#""X":{"y":[1,2]}"#));
+        assert_eq!(
+            recs[0].creation_time.unwrap().to_rfc3339(),
+            "2015-06-29T20:03:19+00:00"
+        );
+        assert_eq!(recs[1].record_type, Some(15));
+        assert_eq!(&*recs[2].id, "cid#2");
+        assert_eq!(recs[2].raw.get(), "42");
+        assert_eq!(&*recs[3].id, "cid#3");
+        assert!(recs[3].creation_time.is_some());
+    }
+
+    #[test]
+    fn rejects_non_array_blob() {
+        assert!(parse_blob("c", b"{\"error\":1}").is_err());
+        assert!(parse_blob("c", b"[{\"Id\":").is_err());
+    }
+
+    #[test]
+    fn content_type_round_trip() {
+        for ct in ContentType::ALL {
+            assert_eq!(ct.as_str().parse::<ContentType>().unwrap(), ct);
+        }
+        assert_eq!(
+            "audit.general".parse::<ContentType>().unwrap(),
+            ContentType::General
+        );
+        assert!("Audit.Foo".parse::<ContentType>().is_err());
+    }
+}
