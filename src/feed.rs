@@ -1,1 +1,316 @@
-//! feed (in progress)
+//! One (tenant, content type) poll loop: list content in windows of at most 24 hours from
+//! the cursor (minus an overlap, so late-listed content is not missed) up to now, skip blobs
+//! already done, fetch the rest, drop record ids already delivered, and submit batches in
+//! listing order. The cursor moves only through the pipeline, after everything before it.
+
+mod blobs;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{ApiError, ContentInfo, TenantClient};
+use crate::config::AgentConfig;
+use crate::pipeline::{Batch, CommitOp, FeedShared, Pipeline};
+use crate::state::{ContentEntry, ContentStatus, Cursor, Gap, State};
+use crate::telemetry;
+
+/// The API refuses windows starting more than 7 days back; stay a few minutes inside, as
+/// mature clients do, so a slow request does not cross the line.
+pub const MAX_AGE: chrono::Duration = chrono::Duration::minutes(7 * 24 * 60 - 5);
+/// Longest window the API accepts.
+pub const MAX_WINDOW: chrono::Duration = chrono::Duration::hours(24);
+/// The API's 15-minute rule for starting subscriptions.
+const START_INTERVAL: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error("stopping")]
+    Stopped,
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    #[error("the subscription is not enabled and was started less than 15 minutes ago")]
+    SubscriptionPending,
+}
+
+pub struct Feed {
+    shared: Arc<FeedShared>,
+    client: Arc<TenantClient>,
+    state: State,
+    pipeline: Pipeline,
+    cfg: AgentConfig,
+    stop: CancellationToken,
+    last_start: Option<Instant>,
+    last_prune: Option<Instant>,
+    /// The latest cursor handed to the pipeline: state only has it once committed, and the
+    /// next poll must not report the same gap again or re-list more than it needs to.
+    submitted_cursor: Option<DateTime<Utc>>,
+}
+
+impl Feed {
+    pub fn new(
+        shared: Arc<FeedShared>,
+        client: Arc<TenantClient>,
+        state: State,
+        pipeline: Pipeline,
+        cfg: AgentConfig,
+        stop: CancellationToken,
+    ) -> Feed {
+        Feed {
+            shared,
+            client,
+            state,
+            pipeline,
+            cfg,
+            stop,
+            last_start: None,
+            last_prune: None,
+            submitted_cursor: None,
+        }
+    }
+
+    /// Polls until stopped.
+    pub async fn run(mut self) {
+        let labels = [
+            ("tenant", self.shared.tenant.clone()),
+            ("content_type", self.shared.content_type.as_str().to_string()),
+        ];
+        loop {
+            let started = Instant::now();
+            match self.poll_once().await {
+                Ok(()) => {
+                    telemetry::feed_polled(&self.shared.key, Utc::now());
+                    telemetry::count(
+                        "o365fwd_polls_total",
+                        &[(labels[0].0, &labels[0].1), (labels[1].0, &labels[1].1)],
+                        1,
+                    );
+                }
+                Err(PollError::Stopped) | Err(PollError::Api(ApiError::Cancelled)) => return,
+                Err(e) => {
+                    tracing::error!(tenant = %self.shared.tenant, content_type = %self.shared.content_type, error = %e,
+                        "Poll failed; the cursor did not move and the next poll retries.");
+                    telemetry::count(
+                        "o365fwd_poll_errors_total",
+                        &[(labels[0].0, &labels[0].1), (labels[1].0, &labels[1].1)],
+                        1,
+                    );
+                }
+            }
+            if let Err(e) = self.maybe_prune().await {
+                tracing::error!(feed = %self.shared.key, error = %e, "Pruning state failed.");
+            }
+            let wait = self.cfg.poll_interval.saturating_sub(started.elapsed());
+            tokio::select! {
+                _ = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
+                _ = self.stop.cancelled() => return,
+            }
+        }
+    }
+
+    /// One pass: from the cursor (minus overlap) to now, in windows of at most 24 h.
+    pub async fn poll_once(&mut self) -> Result<(), PollError> {
+        let now = Utc::now();
+        let earliest = now - MAX_AGE;
+        let cursor = self
+            .state
+            .cursor(&self.shared.key)?
+            .map(|c| c.listed_until)
+            .max(self.submitted_cursor)
+            .map(|listed_until| Cursor { listed_until });
+        let overlap = chrono::Duration::from_std(self.cfg.overlap).unwrap_or(MAX_WINDOW);
+        let mut start = match cursor {
+            None => now - chrono::Duration::from_std(self.cfg.initial_lookback).unwrap_or(MAX_AGE),
+            Some(c) => {
+                if c.listed_until < earliest {
+                    self.report_gap(c.listed_until, earliest, "the agent was not polling while this content expired upstream (the API keeps content for 7 days)").await?;
+                }
+                c.listed_until - overlap
+            }
+        };
+        start = start.max(earliest);
+        self.retry_failed(now).await?;
+        while start < now {
+            let end = (start + MAX_WINDOW).min(now);
+            self.window(start, end, now).await?;
+            start = end;
+        }
+        Ok(())
+    }
+
+    async fn window(
+        &mut self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), PollError> {
+        let mut listing = match self.client.list_content(self.shared.content_type, start, end).await {
+            Err(e) if matches!(e.code(), Some("AF20022") | Some("AF20023")) => {
+                self.ensure_subscription(&e).await?;
+                self.client.list_content(self.shared.content_type, start, end).await?
+            }
+            r => r?,
+        };
+        listing.sort_by(|a, b| {
+            (a.content_created, &a.content_id).cmp(&(b.content_created, &b.content_id))
+        });
+        listing.dedup_by(|a, b| a.content_id == b.content_id);
+        let mut todo = Vec::new();
+        for c in listing {
+            if let Some(skip) = self.claim(&c, now).await? {
+                todo.push((c, skip));
+            }
+        }
+        self.process(todo).await?;
+        self.submit(Batch {
+            feed: self.shared.clone(),
+            content_id: "".into(),
+            records: vec![],
+            ops: vec![CommitOp::Cursor(Cursor { listed_until: end })],
+        })
+        .await?;
+        self.submitted_cursor = Some(end);
+        Ok(())
+    }
+
+    /// Decides whether a listed blob needs work: returns how many records to skip, or None.
+    async fn claim(&mut self, c: &ContentInfo, now: DateTime<Utc>) -> Result<Option<u64>, PollError> {
+        let skip = match self.state.content(&self.shared.key, &c.content_id)? {
+            Some(e) => match e.status {
+                ContentStatus::Done { .. } | ContentStatus::Expired => return Ok(None),
+                ContentStatus::Partial { acked } => acked,
+                ContentStatus::Failed { .. } => 0,
+            },
+            None => 0,
+        };
+        if !self.shared.claim_content(&c.content_id) {
+            return Ok(None);
+        }
+        if c.content_expiration <= now {
+            self.expired(c, now).await?;
+            return Ok(None);
+        }
+        Ok(Some(skip))
+    }
+
+    /// Blobs recorded as failed are retried on every poll until they work or expire.
+    async fn retry_failed(&mut self, now: DateTime<Utc>) -> Result<(), PollError> {
+        let mut todo = Vec::new();
+        for (id, e) in self.state.contents(&self.shared.key)? {
+            if !matches!(e.status, ContentStatus::Failed { .. }) || e.uri.is_empty() {
+                continue;
+            }
+            let c = ContentInfo {
+                content_type: self.shared.content_type.as_str().into(),
+                content_id: id,
+                content_uri: e.uri.clone(),
+                content_created: e.created,
+                content_expiration: e.expiration,
+            };
+            if let Some(skip) = self.claim(&c, now).await? {
+                todo.push((c, skip));
+            }
+        }
+        if !todo.is_empty() {
+            tracing::info!(feed = %self.shared.key, blobs = todo.len(), "Retrying blobs that failed earlier.");
+        }
+        self.process(todo).await
+    }
+
+    async fn expired(&mut self, c: &ContentInfo, now: DateTime<Utc>) -> Result<(), PollError> {
+        let reason = format!("content {} expired upstream before it was delivered", c.content_id);
+        telemetry::gap(&self.shared, c.content_created, c.content_expiration, &reason);
+        self.submit(Batch {
+            feed: self.shared.clone(),
+            content_id: c.content_id.as_str().into(),
+            records: vec![],
+            ops: vec![
+                CommitOp::Content {
+                    content_id: c.content_id.clone(),
+                    entry: entry(c, ContentStatus::Expired),
+                },
+                CommitOp::Gap(Gap {
+                    from: c.content_created,
+                    to: c.content_expiration,
+                    reason,
+                    detected_at: now,
+                }),
+            ],
+        })
+        .await
+    }
+
+    async fn report_gap(&mut self, from: DateTime<Utc>, to: DateTime<Utc>, reason: &str) -> Result<(), PollError> {
+        telemetry::gap(&self.shared, from, to, reason);
+        self.submit(Batch {
+            feed: self.shared.clone(),
+            content_id: "".into(),
+            records: vec![],
+            ops: vec![
+                CommitOp::Gap(Gap {
+                    from,
+                    to,
+                    reason: reason.to_string(),
+                    detected_at: Utc::now(),
+                }),
+                CommitOp::Cursor(Cursor { listed_until: to }),
+            ],
+        })
+        .await?;
+        self.submitted_cursor = Some(to);
+        Ok(())
+    }
+
+    /// Starts the subscription when the API says it is missing or disabled, at most once per
+    /// 15 minutes (the API's own rule).
+    async fn ensure_subscription(&mut self, why: &ApiError) -> Result<(), PollError> {
+        if self.last_start.is_some_and(|t| t.elapsed() < START_INTERVAL) {
+            return Err(PollError::SubscriptionPending);
+        }
+        self.last_start = Some(Instant::now());
+        tracing::info!(tenant = %self.shared.tenant, content_type = %self.shared.content_type, reason = %why,
+            "Starting the subscription for this content type.");
+        self.client.start_subscription(self.shared.content_type).await?;
+        Ok(())
+    }
+
+    async fn submit(&self, batch: Batch) -> Result<(), PollError> {
+        tokio::select! {
+            r = self.pipeline.submit(batch) => r.map_err(|_| PollError::Stopped),
+            _ = self.stop.cancelled() => Err(PollError::Stopped),
+        }
+    }
+
+    async fn maybe_prune(&mut self) -> Result<(), PollError> {
+        if self.last_prune.is_some_and(|t| t.elapsed() < Duration::from_secs(3600)) {
+            return Ok(());
+        }
+        self.last_prune = Some(Instant::now());
+        let now = Utc::now();
+        let overlap = chrono::Duration::from_std(self.cfg.overlap).unwrap_or(MAX_WINDOW);
+        let horizon = chrono::Duration::from_std(self.cfg.dedup_horizon).unwrap_or(MAX_WINDOW);
+        let relist_from = match self.state.cursor(&self.shared.key)? {
+            Some(c) => c.listed_until - overlap,
+            None => return Ok(()),
+        };
+        let n = self.state.prune(&self.shared.key, now, horizon, relist_from).await?;
+        if n > 0 {
+            tracing::debug!(feed = %self.shared.key, removed = n, "Pruned state.");
+        }
+        Ok(())
+    }
+}
+
+fn entry(c: &ContentInfo, status: ContentStatus) -> ContentEntry {
+    ContentEntry {
+        created: c.content_created,
+        expiration: c.content_expiration,
+        uri: c.content_uri.clone(),
+        status,
+    }
+}

@@ -1,1 +1,209 @@
-//! pipeline (in progress)
+//! Batches from feeds to sinks, acknowledgements back to state, in order.
+//!
+//! Every batch gets one place in a single submission order: it is handed to every sink in
+//! that order, and the committer commits batches strictly in that order once every sink has
+//! acknowledged them. What is committed is therefore always a prefix of what every sink
+//! received, which is what lets the file sink truncate back to its committed length and be
+//! exactly-once, and lets every other sink resume after a crash by re-sending only what was
+//! in flight.
+
+mod committer;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::format::Origin;
+use crate::record::{ContentType, Record};
+use crate::state::{ContentEntry, Cursor, Gap, SinkOffset, State};
+
+pub use committer::Committed;
+
+/// A feed as the pipeline sees it: identity, plus what it has in flight, so a feed does not
+/// fetch or send again what it submitted and is not yet committed.
+#[derive(Debug)]
+pub struct FeedShared {
+    /// The key in state (`tenant_id/content_type`).
+    pub key: String,
+    /// The tenant's config name.
+    pub tenant: String,
+    pub tenant_id: String,
+    pub content_type: ContentType,
+    pending: Mutex<Pending>,
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    ids: HashSet<Box<str>>,
+    contents: HashSet<Box<str>>,
+}
+
+impl FeedShared {
+    pub fn new(tenant: &str, tenant_id: &str, content_type: ContentType) -> FeedShared {
+        FeedShared {
+            key: crate::state::feed_key(tenant_id, content_type.as_str()),
+            tenant: tenant.to_string(),
+            tenant_id: tenant_id.to_string(),
+            content_type,
+            pending: Mutex::default(),
+        }
+    }
+
+    pub fn origin(&self) -> Origin<'_> {
+        Origin {
+            tenant: &self.tenant,
+            tenant_id: &self.tenant_id,
+            content_type: self.content_type,
+        }
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Marks a record id as in flight; false if it already is.
+    pub fn claim_id(&self, id: &str) -> bool {
+        self.pending().ids.insert(id.into())
+    }
+
+    pub fn id_in_flight(&self, id: &str) -> bool {
+        self.pending().ids.contains(id)
+    }
+
+    /// Marks a blob as in flight; false if it already is.
+    pub fn claim_content(&self, content_id: &str) -> bool {
+        self.pending().contents.insert(content_id.into())
+    }
+
+    /// Gives up a claim without committing (the work will be redone later).
+    pub fn release_content(&self, content_id: &str) {
+        self.pending().contents.remove(content_id);
+    }
+
+    fn committed(&self, batch: &Batch) {
+        let mut p = self.pending();
+        for r in &batch.records {
+            p.ids.remove(&r.id);
+        }
+        for op in &batch.ops {
+            if let CommitOp::Content { content_id, entry } = op {
+                if !matches!(entry.status, crate::state::ContentStatus::Partial { .. }) {
+                    p.contents.remove(content_id.as_str());
+                }
+            }
+        }
+    }
+}
+
+/// What a batch changes in state once it is committed.
+#[derive(Debug, Clone)]
+pub enum CommitOp {
+    Content {
+        content_id: String,
+        entry: ContentEntry,
+    },
+    Cursor(Cursor),
+    Gap(Gap),
+}
+
+/// Records of one blob (possibly none: a batch may only carry state changes).
+#[derive(Debug)]
+pub struct Batch {
+    pub feed: Arc<FeedShared>,
+    /// Blob the records come from (for rejection entries and logs).
+    pub content_id: Arc<str>,
+    pub records: Vec<Record>,
+    pub ops: Vec<CommitOp>,
+}
+
+/// A sink's answer for one batch.
+#[derive(Debug, Default)]
+pub struct SinkAck {
+    /// Records (index into `Batch::records`) the receiver refused for good, with the reason.
+    pub rejected: Vec<(usize, String)>,
+    /// File sinks: the file length once this batch is on disk.
+    pub offset: Option<SinkOffset>,
+}
+
+/// One batch handed to one sink.
+pub struct SinkJob {
+    pub batch: Arc<Batch>,
+    pub ack: oneshot::Sender<SinkAck>,
+}
+
+/// The sending side of a running sink.
+pub struct SinkInput {
+    pub name: String,
+    pub tx: mpsc::Sender<SinkJob>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the pipeline is shutting down")]
+pub struct Closed;
+
+/// Feeds submit batches here. Clone it into every feed.
+#[derive(Clone)]
+pub struct Pipeline {
+    inner: Arc<tokio::sync::Mutex<Option<Inputs>>>,
+}
+
+struct Inputs {
+    sinks: Vec<SinkInput>,
+    committer: mpsc::Sender<committer::InFlight>,
+}
+
+impl Pipeline {
+    /// Starts the committer. `max_in_flight` bounds the batches submitted and not yet
+    /// committed, which bounds memory.
+    pub fn start(
+        state: State,
+        sinks: Vec<SinkInput>,
+        max_in_flight: usize,
+        abort: CancellationToken,
+    ) -> (Pipeline, tokio::task::JoinHandle<Committed>) {
+        let (tx, rx) = mpsc::channel(max_in_flight.max(1));
+        let task = tokio::spawn(committer::run(state, rx, abort));
+        let p = Pipeline {
+            inner: Arc::new(tokio::sync::Mutex::new(Some(Inputs {
+                sinks,
+                committer: tx,
+            }))),
+        };
+        (p, task)
+    }
+
+    /// Hands a batch to every sink and queues it for commit. Waits while sinks or the commit
+    /// queue are full: this is how a slow sink stalls polling. Capacity is reserved on every
+    /// channel before anything is sent, so a submit cancelled while waiting sends nothing:
+    /// a sink never holds a batch the committer does not know about.
+    pub async fn submit(&self, batch: Batch) -> Result<(), Closed> {
+        let batch = Arc::new(batch);
+        let guard = self.inner.lock().await;
+        let inputs = guard.as_ref().ok_or(Closed)?;
+        let mut permits = Vec::new();
+        if !batch.records.is_empty() {
+            for s in &inputs.sinks {
+                permits.push((s.name.as_str(), s.tx.reserve().await.map_err(|_| Closed)?));
+            }
+        }
+        let commit_permit = inputs.committer.reserve().await.map_err(|_| Closed)?;
+        let mut acks = Vec::with_capacity(permits.len());
+        for (name, permit) in permits {
+            let (tx, rx) = oneshot::channel();
+            permit.send(SinkJob {
+                batch: batch.clone(),
+                ack: tx,
+            });
+            acks.push((name.to_string(), rx));
+        }
+        commit_permit.send(committer::InFlight { batch, acks });
+        Ok(())
+    }
+
+    /// Stops accepting batches; sinks drain what they have and the committer finishes.
+    pub async fn close(&self) {
+        self.inner.lock().await.take();
+    }
+}

@@ -1,1 +1,347 @@
-//! state (in progress)
+//! The sled store: listing cursors, per-content progress, seen record ids, failures, gaps and
+//! the committed length of file sinks. It is the only writer of durable progress.
+//!
+//! Everything lives in one tree so that one commit, however many feeds and sinks it covers,
+//! is one atomic sled batch followed by one awaited flush. Keys are prefixed by kind and feed:
+//!
+//! ```text
+//! c 0 feed                      cursor (JSON)
+//! p 0 feed 0 content_id         content progress (JSON)
+//! s 0 feed 0 record_id          seen at (u64 BE unix seconds)
+//! t 0 feed 0 seen_at(8) id      time index of seen ids, for pruning
+//! g 0 feed 0 from               gap (JSON)
+//! r 0 feed 0 record_id 0 sink   record rejected by a sink (JSON)
+//! k 0 sink                      committed length of a file sink (JSON)
+//! ```
+
+mod model;
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+pub use model::{ContentEntry, ContentStatus, Cursor, FeedSummary, Gap, Rejection, SinkOffset};
+
+/// The on-disk format this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+const VERSION_KEY: &[u8] = b"format_version";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error(
+        "the state directory {dir} is in use by another o365fwd process (sled could not lock it); stop the agent first or point --config at another state_dir"
+    )]
+    Locked { dir: String },
+    #[error("cannot open the state directory {dir}: {source}")]
+    Open { dir: String, source: sled::Error },
+    #[error(
+        "the state directory {dir} was written in format {found}, this o365fwd reads format {FORMAT_VERSION}; use the matching o365fwd version or move the directory away (the agent would then start over from its initial lookback)"
+    )]
+    Version { dir: String, found: String },
+    #[error("state storage error: {0}")]
+    Storage(#[from] sled::Error),
+    #[error("corrupt state entry {key}: {error}")]
+    Corrupt { key: String, error: String },
+}
+
+/// Identifies a feed in state: the tenant GUID and the content type, so renaming a tenant
+/// table in the config keeps its progress.
+pub fn feed_key(tenant_id: &str, content_type: &str) -> String {
+    format!("{tenant_id}/{content_type}")
+}
+
+/// One feed's share of a commit.
+#[derive(Debug, Default, Clone)]
+pub struct FeedCommit {
+    pub content: Vec<(String, ContentEntry)>,
+    pub cursor: Option<Cursor>,
+    pub gaps: Vec<Gap>,
+    pub seen: Vec<Box<str>>,
+    pub rejections: Vec<Rejection>,
+}
+
+/// The durable store. Cheap to clone (sled handles are reference counted).
+#[derive(Clone)]
+pub struct State {
+    db: sled::Db,
+    tree: sled::Tree,
+}
+
+fn key(kind: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(2 + parts.iter().map(|p| p.len() + 1).sum::<usize>());
+    k.push(kind);
+    for p in parts {
+        k.push(0);
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+fn prefix(kind: u8, feed: &str) -> Vec<u8> {
+    let mut k = key(kind, &[feed.as_bytes()]);
+    k.push(0);
+    k
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    // Our own model types always serialise.
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+fn unjson<T: serde::de::DeserializeOwned>(k: &[u8], v: &[u8]) -> Result<T, StateError> {
+    serde_json::from_slice(v).map_err(|e| StateError::Corrupt {
+        key: String::from_utf8_lossy(k).replace('\0', "/"),
+        error: e.to_string(),
+    })
+}
+
+impl State {
+    /// Opens (or creates) the store, refusing one written in another format version.
+    pub fn open(dir: &Path) -> Result<State, StateError> {
+        let d = dir.display().to_string();
+        std::fs::create_dir_all(dir).map_err(|e| StateError::Open {
+            dir: d.clone(),
+            source: sled::Error::Io(e),
+        })?;
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(16 * 1024 * 1024)
+            .flush_every_ms(None)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                    StateError::Locked { dir: d.clone() }
+                }
+                sled::Error::Io(ref io) if io.to_string().contains("lock") => {
+                    StateError::Locked { dir: d.clone() }
+                }
+                e => StateError::Open {
+                    dir: d.clone(),
+                    source: e,
+                },
+            })?;
+        let meta = db.open_tree("meta")?;
+        let tree = db.open_tree("v1")?;
+        match meta.get(VERSION_KEY)? {
+            Some(v) if v.as_ref() == FORMAT_VERSION.to_string().as_bytes() => {}
+            Some(v) => {
+                return Err(StateError::Version {
+                    dir: d,
+                    found: String::from_utf8_lossy(&v).into_owned(),
+                });
+            }
+            None => {
+                if !tree.is_empty() || db.tree_names().len() > 3 {
+                    return Err(StateError::Version {
+                        dir: d,
+                        found: "unknown (no version marker)".into(),
+                    });
+                }
+                meta.insert(VERSION_KEY, FORMAT_VERSION.to_string().as_bytes())?;
+                db.flush()?;
+            }
+        }
+        Ok(State { db, tree })
+    }
+
+    pub fn cursor(&self, feed: &str) -> Result<Option<Cursor>, StateError> {
+        let k = key(b'c', &[feed.as_bytes()]);
+        self.tree.get(&k)?.map(|v| unjson(&k, &v)).transpose()
+    }
+
+    pub fn content(&self, feed: &str, content_id: &str) -> Result<Option<ContentEntry>, StateError> {
+        let k = key(b'p', &[feed.as_bytes(), content_id.as_bytes()]);
+        self.tree.get(&k)?.map(|v| unjson(&k, &v)).transpose()
+    }
+
+    /// Content entries of a feed (done, partial and failed).
+    pub fn contents(&self, feed: &str) -> Result<Vec<(String, ContentEntry)>, StateError> {
+        let p = prefix(b'p', feed);
+        let mut out = Vec::new();
+        for kv in self.tree.scan_prefix(&p) {
+            let (k, v) = kv?;
+            let id = String::from_utf8_lossy(&k[p.len()..]).into_owned();
+            out.push((id, unjson(&k, &v)?));
+        }
+        Ok(out)
+    }
+
+    pub fn is_seen(&self, feed: &str, record_id: &str) -> Result<bool, StateError> {
+        Ok(self
+            .tree
+            .contains_key(key(b's', &[feed.as_bytes(), record_id.as_bytes()]))?)
+    }
+
+    pub fn gaps(&self, feed: &str) -> Result<Vec<Gap>, StateError> {
+        let p = prefix(b'g', feed);
+        self.tree
+            .scan_prefix(&p)
+            .map(|kv| {
+                let (k, v) = kv?;
+                unjson(&k, &v)
+            })
+            .collect()
+    }
+
+    pub fn rejections(&self, feed: &str) -> Result<Vec<Rejection>, StateError> {
+        let p = prefix(b'r', feed);
+        self.tree
+            .scan_prefix(&p)
+            .map(|kv| {
+                let (k, v) = kv?;
+                unjson(&k, &v)
+            })
+            .collect()
+    }
+
+    pub fn sink_offset(&self, sink: &str) -> Result<Option<SinkOffset>, StateError> {
+        let k = key(b'k', &[sink.as_bytes()]);
+        self.tree.get(&k)?.map(|v| unjson(&k, &v)).transpose()
+    }
+
+    /// Every feed that has anything in state.
+    pub fn feeds(&self) -> Result<Vec<String>, StateError> {
+        let mut feeds = std::collections::BTreeSet::new();
+        for kind in [b'c', b'p', b'g', b'r'] {
+            let mut last: Option<String> = None;
+            for kv in self.tree.scan_prefix([kind, 0]) {
+                let (k, _) = kv?;
+                let rest = &k[2..];
+                let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+                let f = String::from_utf8_lossy(&rest[..end]).into_owned();
+                if last.as_deref() != Some(&f) {
+                    feeds.insert(f.clone());
+                    last = Some(f);
+                }
+            }
+        }
+        Ok(feeds.into_iter().collect())
+    }
+
+    /// Applies a commit for many feeds and sinks as one atomic batch and waits until it is on
+    /// disk. Only then is anything in it treated as committed.
+    pub async fn commit(
+        &self,
+        feeds: &[(&str, FeedCommit)],
+        sinks: &[(&str, SinkOffset)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        let mut b = sled::Batch::default();
+        let ts = now.timestamp().max(0) as u64;
+        for (feed, c) in feeds {
+            let f = feed.as_bytes();
+            for (cid, entry) in &c.content {
+                b.insert(key(b'p', &[f, cid.as_bytes()]), json(entry));
+            }
+            if let Some(cur) = &c.cursor {
+                b.insert(key(b'c', &[f]), json(cur));
+            }
+            for gap in &c.gaps {
+                b.insert(key(b'g', &[f, gap.from.to_rfc3339().as_bytes()]), json(gap));
+            }
+            for id in &c.seen {
+                b.insert(key(b's', &[f, id.as_bytes()]), &ts.to_be_bytes());
+                let mut t = prefix(b't', feed);
+                t.extend_from_slice(&ts.to_be_bytes());
+                t.extend_from_slice(id.as_bytes());
+                b.insert(t, &[]);
+            }
+            for r in &c.rejections {
+                b.insert(
+                    key(b'r', &[f, r.record_id.as_bytes(), r.sink.as_bytes()]),
+                    json(r),
+                );
+            }
+        }
+        for (sink, off) in sinks {
+            b.insert(key(b'k', &[sink.as_bytes()]), json(off));
+        }
+        self.tree.apply_batch(b)?;
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Drops what can no longer matter: seen ids older than the horizon, content entries whose
+    /// blob has expired upstream and that lie before the re-listing overlap, and gaps and
+    /// rejections older than 30 days. Returns how many entries were removed.
+    pub async fn prune(
+        &self,
+        feed: &str,
+        now: DateTime<Utc>,
+        horizon: chrono::Duration,
+        relist_from: DateTime<Utc>,
+    ) -> Result<usize, StateError> {
+        let mut b = sled::Batch::default();
+        let mut n = 0;
+        let cutoff = (now - horizon).timestamp().max(0) as u64;
+        let tp = prefix(b't', feed);
+        let mut end = tp.clone();
+        end.extend_from_slice(&cutoff.to_be_bytes());
+        for kv in self.tree.range(tp.clone()..end) {
+            let (k, _) = kv?;
+            let id = &k[tp.len() + 8..];
+            b.remove(key(b's', &[feed.as_bytes(), id]));
+            b.remove(k);
+            n += 1;
+        }
+        let pp = prefix(b'p', feed);
+        for kv in self.tree.scan_prefix(&pp) {
+            let (k, v) = kv?;
+            let e: ContentEntry = unjson(&k, &v)?;
+            if e.expiration < now && e.created < relist_from {
+                b.remove(k);
+                n += 1;
+            }
+        }
+        let old = now - chrono::Duration::days(30);
+        for kind in [b'g', b'r'] {
+            let p = prefix(kind, feed);
+            for kv in self.tree.scan_prefix(&p) {
+                let (k, v) = kv?;
+                let at = if kind == b'g' {
+                    unjson::<Gap>(&k, &v)?.detected_at
+                } else {
+                    unjson::<Rejection>(&k, &v)?.at
+                };
+                if at < old {
+                    b.remove(k);
+                    n += 1;
+                }
+            }
+        }
+        if n > 0 {
+            self.tree.apply_batch(b)?;
+            self.db.flush_async().await?;
+        }
+        Ok(n)
+    }
+
+    /// What `o365fwd state show` prints for one feed.
+    pub fn summary(&self, feed: &str) -> Result<FeedSummary, StateError> {
+        let contents = self.contents(feed)?;
+        let seen = self.tree.scan_prefix(prefix(b's', feed)).count();
+        Ok(FeedSummary::build(
+            feed,
+            self.cursor(feed)?,
+            contents,
+            seen,
+            self.gaps(feed)?,
+            self.rejections(feed)?,
+        ))
+    }
+
+    /// Size of the store on disk, in bytes.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+
+    /// Test and repair hook: sets a feed's cursor directly (used by tests to age a cursor).
+    pub async fn set_cursor(&self, feed: &str, cursor: &Cursor) -> Result<(), StateError> {
+        self.tree.insert(key(b'c', &[feed.as_bytes()]), json(cursor))?;
+        self.db.flush_async().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

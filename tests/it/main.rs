@@ -1,1 +1,6 @@
+//! End-to-end tests: the real binary against the simulator and real receivers.
 
+mod cli;
+mod delivery;
+mod faults;
+mod harness;

@@ -1,0 +1,159 @@
+//! OAuth2 client credentials against Entra ID (v2 endpoint), with the token cached and
+//! renewed before it expires. Secrets go only to the configured login host.
+
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::ApiError;
+use crate::config::{Secret, TenantConfig};
+
+pub struct TokenSource {
+    http: reqwest::Client,
+    token_url: String,
+    client_id: String,
+    secret: Secret,
+    scope: String,
+    cached: Mutex<Option<Cached>>,
+}
+
+struct Cached {
+    token: Secret,
+    renew_at: Instant,
+}
+
+#[derive(serde::Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    /// v2 sends a number, v1 a string.
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+}
+
+impl TokenSource {
+    pub fn new(http: reqwest::Client, t: &TenantConfig) -> TokenSource {
+        let base = t.login_url.as_str().trim_end_matches('/');
+        TokenSource {
+            http,
+            token_url: format!("{base}/{}/oauth2/v2.0/token", t.tenant_id),
+            client_id: t.client_id.clone(),
+            secret: t.client_secret.clone(),
+            scope: format!("{}/.default", t.resource.trim_end_matches('/')),
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// A valid token, fetching a new one when the cached one is close to expiry.
+    pub async fn token(&self) -> Result<Secret, ApiError> {
+        let mut g = self.cached.lock().await;
+        if let Some(c) = g.as_ref() {
+            if Instant::now() < c.renew_at {
+                return Ok(c.token.clone());
+            }
+        }
+        let (token, lifetime) = self.fetch().await?;
+        // Renew at 80 % of the lifetime, and at least a few seconds before expiry.
+        let renew = lifetime.mul_f64(0.8).min(lifetime.saturating_sub(Duration::from_secs(5)));
+        *g = Some(Cached {
+            token: token.clone(),
+            renew_at: Instant::now() + renew,
+        });
+        Ok(token)
+    }
+
+    /// Forgets the cached token (after a 401).
+    pub async fn invalidate(&self) {
+        *self.cached.lock().await = None;
+    }
+
+    async fn fetch(&self) -> Result<(Secret, Duration), ApiError> {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", self.client_id.as_str()),
+            ("client_secret", self.secret.expose()),
+            ("scope", self.scope.as_str()),
+        ];
+        let body = serde_urlencode(&form);
+        let resp = self
+            .http
+            .post(&self.token_url)
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| ApiError::Unavailable {
+                attempts: 1,
+                last: format!("token endpoint: {}", without_url(&e)),
+            })?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| ApiError::Unavailable {
+            attempts: 1,
+            last: format!("token endpoint: {}", without_url(&e)),
+        })?;
+        if !status.is_success() {
+            let message = auth_error_message(&bytes);
+            if status.is_server_error() {
+                return Err(ApiError::Unavailable {
+                    attempts: 1,
+                    last: format!("token endpoint {status}: {message}"),
+                });
+            }
+            return Err(ApiError::Auth {
+                status: status.as_u16(),
+                message,
+            });
+        }
+        let t: TokenResponse = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::Malformed(format!("token response: {e}")))?;
+        let secs = match t.expires_in {
+            Some(serde_json::Value::Number(n)) => n.as_u64(),
+            Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        }
+        .unwrap_or(3599);
+        Ok((Secret::new(t.access_token), Duration::from_secs(secs.max(1))))
+    }
+}
+
+/// The login error, without anything we sent: Entra's `error_description` names the problem
+/// (AADSTS7000215 invalid secret, 700016 unknown application …).
+fn auth_error_message(body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct E {
+        #[serde(default)]
+        error: String,
+        #[serde(default)]
+        error_description: String,
+    }
+    match serde_json::from_slice::<E>(body) {
+        Ok(e) => {
+            let first = e.error_description.lines().next().unwrap_or("").to_string();
+            format!("{}: {}", e.error, first)
+        }
+        Err(_) => String::from_utf8_lossy(body).chars().take(200).collect(),
+    }
+}
+
+/// reqwest errors print the URL; ours carry no secret in the URL, but keep messages short.
+pub(super) fn without_url(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    if let Some(u) = e.url() {
+        s = s.replace(u.as_str(), "");
+    }
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+fn serde_urlencode(pairs: &[(&str, &str)]) -> String {
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        ser.append_pair(k, v);
+    }
+    ser.finish()
+}

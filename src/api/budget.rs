@@ -1,0 +1,93 @@
+//! The per-tenant request budget shared by all feeds of a tenant: a paced rate (GCRA) with a
+//! small burst, and a pause that a throttling response (`Retry-After`, AF429) imposes on
+//! every request of the tenant.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+pub struct Budget {
+    interval: Duration,
+    tolerance: Duration,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    tat: Instant,
+    paused_until: Instant,
+}
+
+impl Budget {
+    /// `per_minute` requests a minute, with bursts of up to a second's worth.
+    pub fn new(per_minute: u32) -> Budget {
+        let per_minute = per_minute.max(1);
+        let interval = Duration::from_secs(60) / per_minute;
+        let burst = (per_minute / 60).max(1);
+        let now = Instant::now();
+        Budget {
+            interval,
+            tolerance: interval * burst,
+            inner: Mutex::new(Inner {
+                tat: now,
+                paused_until: now,
+            }),
+        }
+    }
+
+    /// Waits for a request slot (and for any pause to end). False if cancelled.
+    pub async fn acquire(&self, cancel: &CancellationToken) -> bool {
+        loop {
+            let slot = {
+                let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+                let now = Instant::now();
+                let start = now.max(g.paused_until);
+                let slot = start.max(g.tat.checked_sub(self.tolerance).unwrap_or(start));
+                g.tat = g.tat.max(slot) + self.interval;
+                slot
+            };
+            if slot > Instant::now() {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(slot) => {}
+                    _ = cancel.cancelled() => return false,
+                }
+            }
+            // A pause may have begun while we waited: honour it before sending.
+            let paused = self.inner.lock().unwrap_or_else(|p| p.into_inner()).paused_until;
+            if paused <= Instant::now() {
+                return !cancel.is_cancelled();
+            }
+        }
+    }
+
+    /// No request of this tenant goes out before `d` has passed.
+    pub fn pause(&self, d: Duration) {
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let until = Instant::now() + d;
+        if until > g.paused_until {
+            g.paused_until = until;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn paces_and_pauses() {
+        let b = Budget::new(600); // one per 100 ms, burst 10
+        let c = CancellationToken::new();
+        let t0 = Instant::now();
+        for _ in 0..30 {
+            assert!(b.acquire(&c).await);
+        }
+        let el = t0.elapsed();
+        assert!(el >= Duration::from_millis(1900) && el <= Duration::from_millis(2200), "{el:?}");
+        b.pause(Duration::from_secs(5));
+        let t1 = Instant::now();
+        assert!(b.acquire(&c).await);
+        assert!(t1.elapsed() >= Duration::from_secs(5));
+    }
+}

@@ -1,0 +1,188 @@
+//! Fetching blobs (concurrently, with retries) and turning them into batches (in listing
+//! order, skipping what an earlier run delivered and record ids already seen).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use futures_util::StreamExt;
+
+use super::{Feed, PollError, entry};
+use crate::api::{ApiError, ContentInfo};
+use crate::pipeline::{Batch, CommitOp};
+use crate::record::{Record, parse_blob};
+use crate::state::ContentStatus;
+use crate::telemetry;
+
+enum Fetched {
+    Records(Vec<Record>),
+    Failed { attempts: u32, error: String },
+    Expired,
+}
+
+impl Feed {
+    /// Fetches the claimed blobs with bounded concurrency and delivers them in order.
+    pub(super) async fn process(&mut self, todo: Vec<(ContentInfo, u64)>) -> Result<(), PollError> {
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let client = self.client.clone();
+        let attempts = self.cfg.blob_attempts.max(1);
+        let shared = self.shared.clone();
+        let stop = self.stop.clone();
+        let mut results = futures_util::stream::iter(todo)
+            .map(|(c, skip)| {
+                let client = client.clone();
+                let shared = shared.clone();
+                let stop = stop.clone();
+                async move {
+                    let f = fetch(&client, &c, attempts, &shared.key, &stop).await;
+                    (c, skip, f)
+                }
+            })
+            .buffered(self.cfg.fetch_concurrency.max(1));
+        let mut pending_release: Vec<String> = Vec::new();
+        let mut outcome = Ok(());
+        while let Some((c, skip, fetched)) = results.next().await {
+            if outcome.is_err() {
+                pending_release.push(c.content_id);
+                continue;
+            }
+            let r = match fetched {
+                Ok(Fetched::Records(recs)) => self.deliver(&c, recs, skip).await,
+                Ok(Fetched::Failed { attempts, error }) => self.failed(&c, attempts, &error).await,
+                Ok(Fetched::Expired) => self.expired(&c, Utc::now()).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = r {
+                pending_release.push(c.content_id);
+                outcome = Err(e);
+            }
+        }
+        for id in pending_release {
+            self.shared.release_content(&id);
+        }
+        outcome
+    }
+
+    async fn failed(&mut self, c: &ContentInfo, attempts: u32, error: &str) -> Result<(), PollError> {
+        telemetry::blob_failed(&self.shared, &c.content_id, attempts, error);
+        let now = Utc::now();
+        let first_failed = match self.state.content(&self.shared.key, &c.content_id)? {
+            Some(crate::state::ContentEntry {
+                status: ContentStatus::Failed { first_failed, .. },
+                ..
+            }) => first_failed,
+            _ => now,
+        };
+        self.submit(Batch {
+            feed: self.shared.clone(),
+            content_id: c.content_id.as_str().into(),
+            records: vec![],
+            ops: vec![CommitOp::Content {
+                content_id: c.content_id.clone(),
+                entry: entry(
+                    c,
+                    ContentStatus::Failed {
+                        attempts,
+                        error: error.to_string(),
+                        first_failed,
+                        last_failed: now,
+                    },
+                ),
+            }],
+        })
+        .await
+    }
+
+    /// Splits a blob into batches, skipping the first `skip` records (delivered before a
+    /// restart) and ids already delivered or in flight.
+    async fn deliver(&mut self, c: &ContentInfo, records: Vec<Record>, skip: u64) -> Result<(), PollError> {
+        let total = records.len() as u64;
+        let batch_size = self.cfg.batch_size.max(1);
+        let mut batch = Vec::with_capacity(batch_size.min(records.len()));
+        let mut repeats = 0u64;
+        let mut index = 0u64;
+        let cid: std::sync::Arc<str> = c.content_id.as_str().into();
+        for rec in records.into_iter().skip(skip as usize) {
+            index += 1;
+            if self.state.is_seen(&self.shared.key, &rec.id)? || !self.shared.claim_id(&rec.id) {
+                repeats += 1;
+            } else {
+                batch.push(rec);
+            }
+            let upto = skip + index;
+            if batch.len() >= batch_size && upto < total {
+                let status = ContentStatus::Partial { acked: upto };
+                let records = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+                self.submit(Batch {
+                    feed: self.shared.clone(),
+                    content_id: cid.clone(),
+                    records,
+                    ops: vec![CommitOp::Content {
+                        content_id: c.content_id.clone(),
+                        entry: entry(c, status),
+                    }],
+                })
+                .await?;
+            }
+        }
+        if repeats > 0 {
+            telemetry::count(
+                "o365fwd_records_repeated_total",
+                &[("tenant", &self.shared.tenant), ("content_type", self.shared.content_type.as_str())],
+                repeats,
+            );
+        }
+        self.submit(Batch {
+            feed: self.shared.clone(),
+            content_id: cid,
+            records: batch,
+            ops: vec![CommitOp::Content {
+                content_id: c.content_id.clone(),
+                entry: entry(c, ContentStatus::Done { records: total }),
+            }],
+        })
+        .await
+    }
+}
+
+/// Fetches and parses a blob, retrying with backoff; a blob that stays broken is reported
+/// as failed (and retried on later polls), never skipped silently.
+async fn fetch(
+    client: &crate::api::TenantClient,
+    c: &ContentInfo,
+    attempts: u32,
+    feed: &str,
+    stop: &tokio_util::sync::CancellationToken,
+) -> Result<Fetched, PollError> {
+    let mut last = String::new();
+    for attempt in 1..=attempts {
+        match client.fetch_blob(c).await {
+            Ok(body) => match parse_blob(&c.content_id, &body) {
+                Ok(recs) => return Ok(Fetched::Records(recs)),
+                Err(e) => last = e.to_string(),
+            },
+            Err(ApiError::Cancelled) => return Err(PollError::Stopped),
+            Err(e) if e.code() == Some("AF20051") => return Ok(Fetched::Expired),
+            Err(e @ ApiError::HostileUri { .. }) => {
+                return Ok(Fetched::Failed {
+                    attempts: attempt,
+                    error: e.to_string(),
+                });
+            }
+            Err(e) => last = e.to_string(),
+        }
+        if attempt < attempts {
+            let wait = crate::api::backoff(attempt, 1, 30);
+            tracing::warn!(feed, content_id = %c.content_id, attempt, error = %last, "Blob fetch failed; retrying.");
+            tokio::select! {
+                _ = tokio::time::sleep(wait.min(Duration::from_secs(30))) => {}
+                _ = stop.cancelled() => return Err(PollError::Stopped),
+            }
+        }
+    }
+    Ok(Fetched::Failed {
+        attempts,
+        error: last,
+    })
+}

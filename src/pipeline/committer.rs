@@ -1,0 +1,199 @@
+//! The committer: waits for every sink's acknowledgement of the oldest batch, then commits
+//! it (grouping batches that are already acknowledged into one durable write).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::{Batch, CommitOp, SinkAck};
+use crate::state::{FeedCommit, Rejection, SinkOffset, State};
+use crate::telemetry;
+
+/// A submitted batch and the acknowledgements it waits for.
+pub(super) struct InFlight {
+    pub batch: Arc<Batch>,
+    pub acks: Vec<(String, oneshot::Receiver<SinkAck>)>,
+}
+
+/// What the committer did, returned when it stops.
+#[derive(Debug, Default, Clone)]
+pub struct Committed {
+    pub batches: u64,
+    pub records: u64,
+    /// True when it stopped because a sink went away with batches still unacknowledged
+    /// (abandoned at shutdown); that work is redone on the next start.
+    pub abandoned: bool,
+}
+
+const MAX_GROUP: usize = 64;
+
+pub(super) async fn run(
+    state: State,
+    mut rx: mpsc::Receiver<InFlight>,
+    abort: CancellationToken,
+) -> Committed {
+    let mut done = Committed::default();
+    let mut held: Option<InFlight> = None;
+    loop {
+        let head = match held.take() {
+            Some(h) => h,
+            None => match rx.recv().await {
+                Some(h) => h,
+                None => return done,
+            },
+        };
+        let mut group = Vec::new();
+        match wait_all(head, &abort).await {
+            Some(g) => group.push(g),
+            None => {
+                done.abandoned = true;
+                return done;
+            }
+        }
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(mut next) => match try_all(&mut next) {
+                    Some(acks) => group.push((next.batch, acks)),
+                    None => {
+                        held = Some(next);
+                        break;
+                    }
+                },
+                Err(_) => break,
+            }
+        }
+        if !commit_group(&state, &group, &abort).await {
+            done.abandoned = true;
+            return done;
+        }
+        for (b, _) in &group {
+            b.feed.committed(b);
+            done.batches += 1;
+            done.records += b.records.len() as u64;
+        }
+    }
+}
+
+type Acked = (Arc<Batch>, Vec<(String, SinkAck)>);
+
+async fn wait_all(f: InFlight, abort: &CancellationToken) -> Option<Acked> {
+    let mut out = Vec::with_capacity(f.acks.len());
+    for (name, rx) in f.acks {
+        tokio::select! {
+            r = rx => match r {
+                Ok(ack) => out.push((name, ack)),
+                // The sink stopped without acknowledging: only happens when it is aborted.
+                Err(_) => return None,
+            },
+            _ = abort.cancelled() => return None,
+        }
+    }
+    Some((f.batch, out))
+}
+
+/// Takes the acknowledgements if all are already there; otherwise leaves `f` as it was,
+/// minus none of its receivers (acks received so far are kept in place).
+fn try_all(f: &mut InFlight) -> Option<Vec<(String, SinkAck)>> {
+    let mut got = Vec::with_capacity(f.acks.len());
+    for (_, rx) in f.acks.iter_mut() {
+        match rx.try_recv() {
+            Ok(a) => got.push(Some(a)),
+            Err(oneshot::error::TryRecvError::Empty) => got.push(None),
+            Err(oneshot::error::TryRecvError::Closed) => got.push(None),
+        }
+    }
+    if got.iter().all(|g| g.is_some()) {
+        return Some(
+            f.acks
+                .iter()
+                .map(|(n, _)| n.clone())
+                .zip(got.into_iter().flatten())
+                .collect(),
+        );
+    }
+    // Put the received ones back as ready receivers so wait_all can read them.
+    for ((_, rx), g) in f.acks.iter_mut().zip(got) {
+        if let Some(ack) = g {
+            let (tx, new_rx) = oneshot::channel();
+            let _ = tx.send(ack);
+            *rx = new_rx;
+        }
+    }
+    None
+}
+
+async fn commit_group(state: &State, group: &[Acked], abort: &CancellationToken) -> bool {
+    let now = Utc::now();
+    let mut feeds: BTreeMap<&str, FeedCommit> = BTreeMap::new();
+    let mut offsets: BTreeMap<&str, SinkOffset> = BTreeMap::new();
+    for (batch, acks) in group {
+        let fc = feeds.entry(batch.feed.key.as_str()).or_default();
+        for op in &batch.ops {
+            match op {
+                CommitOp::Content { content_id, entry } => {
+                    fc.content.push((content_id.clone(), entry.clone()))
+                }
+                CommitOp::Cursor(c) => fc.cursor = Some(*c),
+                CommitOp::Gap(g) => fc.gaps.push(g.clone()),
+            }
+        }
+        fc.seen.extend(batch.records.iter().map(|r| r.id.clone()));
+        for (sink, ack) in acks {
+            for (idx, reason) in &ack.rejected {
+                let Some(rec) = batch.records.get(*idx) else { continue };
+                telemetry::record_rejected(&batch.feed, sink, &rec.id, &batch.content_id, reason);
+                fc.rejections.push(Rejection {
+                    record_id: rec.id.to_string(),
+                    sink: sink.clone(),
+                    reason: reason.clone(),
+                    content_id: batch.content_id.to_string(),
+                    at: now,
+                });
+            }
+            if let Some(off) = &ack.offset {
+                offsets.insert(sink.as_str(), off.clone());
+            }
+        }
+    }
+    let feeds: Vec<(&str, FeedCommit)> = feeds.into_iter().collect();
+    let offsets: Vec<(&str, SinkOffset)> = offsets.into_iter().collect();
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match state.commit(&feeds, &offsets, now).await {
+            Ok(()) => break,
+            Err(e) => {
+                tracing::error!(error = %e, "Cannot commit progress to state; retrying. Nothing is acknowledged past this point until it succeeds.");
+                telemetry::count("o365fwd_state_commit_errors_total", &[], 1);
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = abort.cancelled() => return false,
+                }
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+    for (batch, acks) in group {
+        if batch.records.is_empty() {
+            continue;
+        }
+        let f = &batch.feed;
+        let n = batch.records.len() as u64;
+        for (sink, _) in acks {
+            telemetry::count(
+                "o365fwd_records_delivered_total",
+                &[
+                    ("tenant", &f.tenant),
+                    ("content_type", f.content_type.as_str()),
+                    ("sink", sink),
+                ],
+                n,
+            );
+        }
+    }
+    telemetry::set_last_commit(now);
+    true
+}

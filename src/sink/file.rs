@@ -1,0 +1,143 @@
+//! `file`: NDJSON appended to a file, fsynced before acknowledging.
+//!
+//! On start the file is truncated back to the length recorded at the last commit, so output
+//! written but never committed (a crash mid-batch) is removed before it is written again:
+//! the file holds every record exactly once and never a torn line.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::SinkError;
+use crate::format::Encoder;
+use crate::pipeline::{SinkAck, SinkJob};
+use crate::state::SinkOffset;
+
+pub struct FileSink {
+    name: String,
+    path: PathBuf,
+    file: File,
+    len: u64,
+    encoder: Encoder,
+    buf: Vec<u8>,
+}
+
+impl FileSink {
+    /// Opens the file, truncating uncommitted output when state knows the committed length.
+    pub fn open(
+        name: &str,
+        path: &Path,
+        committed: Option<SinkOffset>,
+        encoder: Encoder,
+    ) -> Result<FileSink, SinkError> {
+        let err = |what: &str, e: std::io::Error| SinkError::Setup {
+            sink: name.to_string(),
+            message: format!("{what} {}: {e}", path.display()),
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| err("cannot create the directory of", e))?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .write(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| err("cannot open", e))?;
+        let mut len = file.metadata().map_err(|e| err("cannot stat", e))?.len();
+        let same_file = committed
+            .as_ref()
+            .filter(|c| Path::new(&c.path) == path);
+        match same_file {
+            Some(c) if len > c.length => {
+                tracing::info!(sink = name, path = %path.display(), committed = c.length, found = len,
+                    "Truncating output that was written but never committed (it will be written again).");
+                file.set_len(c.length).map_err(|e| err("cannot truncate", e))?;
+                file.sync_all().map_err(|e| err("cannot sync", e))?;
+                len = c.length;
+            }
+            Some(c) if len < c.length => {
+                tracing::warn!(sink = name, path = %path.display(), committed = c.length, found = len,
+                    "The output file is shorter than what was committed: it was rotated or truncated outside o365fwd. Appending to it.");
+            }
+            _ => {}
+        }
+        Ok(FileSink {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+            file,
+            len,
+            encoder,
+            buf: Vec::with_capacity(1 << 20),
+        })
+    }
+
+    /// Writes one batch durably; on error rolls the file back to where the batch started.
+    fn write_batch(&mut self, job: &SinkJob) -> std::io::Result<()> {
+        use std::io::Seek;
+        self.buf.clear();
+        let origin = job.batch.feed.origin();
+        for rec in &job.batch.records {
+            self.encoder.encode(rec, &origin, &mut self.buf);
+            self.buf.push(b'\n');
+        }
+        self.file.seek(std::io::SeekFrom::Start(self.len))?;
+        let r = self
+            .file
+            .write_all(&self.buf)
+            .and_then(|_| self.file.sync_data());
+        match r {
+            Ok(()) => {
+                self.len += self.buf.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.file.set_len(self.len);
+                Err(e)
+            }
+        }
+    }
+
+    fn offset(&self) -> SinkOffset {
+        SinkOffset {
+            path: self.path.display().to_string(),
+            length: self.len,
+        }
+    }
+}
+
+/// Runs the sink on a blocking thread (file I/O and fsync block).
+pub fn spawn(
+    mut sink: FileSink,
+    mut rx: mpsc::Receiver<SinkJob>,
+    abort: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::task::spawn_blocking(move || {
+        while let Some(job) = rx.blocking_recv() {
+            let mut delay = Duration::from_millis(100);
+            loop {
+                match sink.write_batch(&job) {
+                    Ok(()) => break,
+                    Err(e) => {
+                        tracing::error!(sink = %sink.name, path = %sink.path.display(), error = %e,
+                            "Cannot write the output file; retrying. Polling stalls until it works.");
+                        crate::telemetry::count("o365fwd_sink_errors_total", &[("sink", &sink.name)], 1);
+                        if abort.is_cancelled() {
+                            return;
+                        }
+                        std::thread::sleep(delay);
+                        delay = (delay * 2).min(Duration::from_secs(10));
+                    }
+                }
+            }
+            let _ = job.ack.send(SinkAck {
+                rejected: vec![],
+                offset: Some(sink.offset()),
+            });
+        }
+    })
+}

@@ -1,0 +1,35 @@
+//! `stdout`: one record per line on standard output, flushed before acknowledging.
+
+use std::io::Write;
+
+use tokio::sync::mpsc;
+
+use crate::format::Encoder;
+use crate::pipeline::{SinkAck, SinkJob};
+
+pub fn spawn(
+    name: &str,
+    encoder: Encoder,
+    mut rx: mpsc::Receiver<SinkJob>,
+) -> tokio::task::JoinHandle<()> {
+    let name = name.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut buf = Vec::with_capacity(1 << 16);
+        while let Some(job) = rx.blocking_recv() {
+            buf.clear();
+            let origin = job.batch.feed.origin();
+            for rec in &job.batch.records {
+                encoder.encode(rec, &origin, &mut buf);
+                buf.push(b'\n');
+            }
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = out.write_all(&buf).and_then(|_| out.flush()) {
+                // A closed stdout (e.g. `| head`) cannot take anything again: stop without
+                // acknowledging, so nothing is committed as delivered.
+                tracing::error!(sink = %name, error = %e, "Cannot write to standard output; this sink stops.");
+                return;
+            }
+            let _ = job.ack.send(SinkAck::default());
+        }
+    })
+}

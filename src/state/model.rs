@@ -1,0 +1,173 @@
+//! The values kept in state, serialised as JSON so `state show` and humans can read them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How far listing is complete: every blob with `contentCreated < listed_until` has been
+/// listed and is done, failed (and recorded) or covered by a gap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub listed_until: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ContentStatus {
+    /// Every record of the blob is delivered (or was a repeat).
+    Done { records: u64 },
+    /// The first `acked` records of the blob are delivered; resume after them.
+    Partial { acked: u64 },
+    /// The blob could not be fetched or parsed; retried on later polls until it expires.
+    Failed {
+        attempts: u32,
+        error: String,
+        first_failed: DateTime<Utc>,
+        last_failed: DateTime<Utc>,
+    },
+    /// The blob expired upstream before it could be delivered; a gap was recorded.
+    Expired,
+}
+
+/// Progress of one blob (content id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentEntry {
+    pub created: DateTime<Utc>,
+    pub expiration: DateTime<Utc>,
+    /// The blob URI as listed, so a failed blob can be retried without re-listing.
+    #[serde(default)]
+    pub uri: String,
+    #[serde(flatten)]
+    pub status: ContentStatus,
+}
+
+/// Data that could not be delivered because it expired upstream (or was never reachable).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gap {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub reason: String,
+    pub detected_at: DateTime<Utc>,
+}
+
+/// A record a sink refused for good (not retryable).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub record_id: String,
+    pub sink: String,
+    pub reason: String,
+    pub content_id: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The committed length of a file sink's file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SinkOffset {
+    pub path: String,
+    pub length: u64,
+}
+
+/// A feed as `o365fwd state show` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedSummary {
+    pub feed: String,
+    pub cursor: Option<DateTime<Utc>>,
+    pub content_done: usize,
+    pub records_done: u64,
+    pub in_progress: Vec<(String, u64)>,
+    pub failed: Vec<(String, ContentEntry)>,
+    pub expired: Vec<String>,
+    pub seen_ids: usize,
+    pub gaps: Vec<Gap>,
+    pub rejections: Vec<Rejection>,
+}
+
+impl FeedSummary {
+    pub fn build(
+        feed: &str,
+        cursor: Option<Cursor>,
+        contents: Vec<(String, ContentEntry)>,
+        seen_ids: usize,
+        gaps: Vec<Gap>,
+        rejections: Vec<Rejection>,
+    ) -> FeedSummary {
+        let mut s = FeedSummary {
+            feed: feed.to_string(),
+            cursor: cursor.map(|c| c.listed_until),
+            content_done: 0,
+            records_done: 0,
+            in_progress: vec![],
+            failed: vec![],
+            expired: vec![],
+            seen_ids,
+            gaps,
+            rejections,
+        };
+        for (id, e) in contents {
+            match e.status {
+                ContentStatus::Done { records } => {
+                    s.content_done += 1;
+                    s.records_done += records;
+                }
+                ContentStatus::Partial { acked } => s.in_progress.push((id, acked)),
+                ContentStatus::Failed { .. } => s.failed.push((id, e)),
+                ContentStatus::Expired => s.expired.push(id),
+            }
+        }
+        s
+    }
+}
+
+impl std::fmt::Display for FeedSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "feed {}", self.feed)?;
+        match self.cursor {
+            Some(c) => writeln!(f, "  cursor: listed until {}", c.to_rfc3339())?,
+            None => writeln!(f, "  cursor: none (first poll pending)")?,
+        }
+        writeln!(
+            f,
+            "  done: {} blobs, {} records; {} record ids remembered for de-duplication",
+            self.content_done, self.records_done, self.seen_ids
+        )?;
+        for (id, acked) in &self.in_progress {
+            writeln!(f, "  in progress: {id} ({acked} records delivered)")?;
+        }
+        for (id, e) in &self.failed {
+            if let super::ContentStatus::Failed {
+                attempts,
+                error,
+                last_failed,
+                ..
+            } = &e.status
+            {
+                writeln!(
+                    f,
+                    "  FAILED: {id} after {attempts} attempts, last {}: {error} (retried until it expires at {})",
+                    last_failed.to_rfc3339(),
+                    e.expiration.to_rfc3339()
+                )?;
+            }
+        }
+        for id in &self.expired {
+            writeln!(f, "  EXPIRED before delivery: {id}")?;
+        }
+        for g in &self.gaps {
+            writeln!(
+                f,
+                "  GAP: {} .. {} ({}), detected {}",
+                g.from.to_rfc3339(),
+                g.to.to_rfc3339(),
+                g.reason,
+                g.detected_at.to_rfc3339()
+            )?;
+        }
+        for r in &self.rejections {
+            writeln!(
+                f,
+                "  REJECTED by sink {}: record {} from {}: {}",
+                r.sink, r.record_id, r.content_id, r.reason
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,134 @@
+use super::*;
+use chrono::TimeZone;
+
+fn t(h: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap() + chrono::Duration::hours(h)
+}
+
+fn entry(created: i64, status: ContentStatus) -> ContentEntry {
+    ContentEntry {
+        created: t(created),
+        expiration: t(created + 7 * 24),
+        uri: "https://x/audit/c".into(),
+        status,
+    }
+}
+
+#[tokio::test]
+async fn commit_is_durable_and_readable_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = feed_key("t1", "Audit.General");
+    {
+        let s = State::open(dir.path()).unwrap();
+        let c = FeedCommit {
+            content: vec![
+                ("a".into(), entry(0, ContentStatus::Done { records: 3 })),
+                ("b".into(), entry(1, ContentStatus::Partial { acked: 2 })),
+            ],
+            cursor: Some(Cursor {
+                listed_until: t(2),
+            }),
+            seen: vec!["r1".into(), "r2".into()],
+            ..Default::default()
+        };
+        let off = SinkOffset {
+            path: "/x".into(),
+            length: 42,
+        };
+        s.commit(&[(&feed, c)], &[("file", off)], t(3)).await.unwrap();
+    }
+    let s = State::open(dir.path()).unwrap();
+    assert_eq!(s.cursor(&feed).unwrap().unwrap().listed_until, t(2));
+    assert_eq!(
+        s.content(&feed, "b").unwrap().unwrap().status,
+        ContentStatus::Partial { acked: 2 }
+    );
+    assert!(s.is_seen(&feed, "r1").unwrap());
+    assert!(!s.is_seen(&feed, "r3").unwrap());
+    assert!(!s.is_seen(&feed_key("t2", "Audit.General"), "r1").unwrap());
+    assert_eq!(s.sink_offset("file").unwrap().unwrap().length, 42);
+    assert_eq!(s.feeds().unwrap(), vec![feed.clone()]);
+    let sum = s.summary(&feed).unwrap();
+    assert_eq!(sum.content_done, 1);
+    assert_eq!(sum.records_done, 3);
+    assert_eq!(sum.in_progress, vec![("b".to_string(), 2)]);
+    assert_eq!(sum.seen_ids, 2);
+}
+
+#[tokio::test]
+async fn prune_drops_old_seen_ids_and_expired_content_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = State::open(dir.path()).unwrap();
+    let feed = feed_key("t1", "Audit.General");
+    let old = FeedCommit {
+        content: vec![("old".into(), entry(0, ContentStatus::Done { records: 1 }))],
+        seen: vec!["old-id".into()],
+        ..Default::default()
+    };
+    s.commit(&[(&feed, old)], &[], t(0)).await.unwrap();
+    let new = FeedCommit {
+        content: vec![("new".into(), entry(200, ContentStatus::Done { records: 1 }))],
+        seen: vec!["new-id".into()],
+        ..Default::default()
+    };
+    s.commit(&[(&feed, new)], &[], t(200)).await.unwrap();
+    // 8 days later: "old" expired (created t0, expires t168) and is before the overlap.
+    let now = t(8 * 24 + 1);
+    let removed = s
+        .prune(&feed, now, chrono::Duration::hours(24), t(190))
+        .await
+        .unwrap();
+    assert_eq!(removed, 2, "old seen id and old content entry");
+    assert!(!s.is_seen(&feed, "old-id").unwrap());
+    assert!(s.is_seen(&feed, "new-id").unwrap());
+    assert!(s.content(&feed, "old").unwrap().is_none());
+    assert!(s.content(&feed, "new").unwrap().is_some());
+}
+
+#[tokio::test]
+async fn refuses_other_format_version_and_second_process() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path()).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert(VERSION_KEY, b"99")
+            .unwrap();
+        db.flush().unwrap();
+    }
+    match State::open(dir.path()) {
+        Err(e @ StateError::Version { .. }) => assert!(e.to_string().contains("format 99")),
+        other => panic!("expected a version error, got {:?}", other.err()),
+    }
+    let dir2 = tempfile::tempdir().unwrap();
+    let _held = State::open(dir2.path()).unwrap();
+    // sled locks the directory per process; a second open in the same process shares the
+    // lock, so the cross-process case is covered by the integration tests.
+}
+
+#[tokio::test]
+async fn gaps_and_rejections_are_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = State::open(dir.path()).unwrap();
+    let feed = feed_key("t1", "DLP.All");
+    let c = FeedCommit {
+        gaps: vec![Gap {
+            from: t(0),
+            to: t(48),
+            reason: "agent offline longer than the API keeps content".into(),
+            detected_at: t(200),
+        }],
+        rejections: vec![Rejection {
+            record_id: "r9".into(),
+            sink: "es".into(),
+            reason: "mapper_parsing_exception".into(),
+            content_id: "c1".into(),
+            at: t(200),
+        }],
+        ..Default::default()
+    };
+    s.commit(&[(&feed, c)], &[], t(200)).await.unwrap();
+    let text = s.summary(&feed).unwrap().to_string();
+    assert!(text.contains("GAP: 2026-11-01T00:00:00+00:00"), "{text}");
+    assert!(text.contains("REJECTED by sink es: record r9"), "{text}");
+}
