@@ -155,6 +155,8 @@ pub struct TenantConfig {
     pub tenant_id: String,
     pub client_id: String,
     pub client_secret: Secret,
+    /// Where the secret was read from, for `check` output (never the value).
+    pub secret_origin: SecretOrigin,
     pub cloud: Cloud,
     pub content_types: Vec<ContentType>,
     /// `PublisherIdentifier` on every call; defaults to `tenant_id`.
@@ -170,6 +172,27 @@ pub struct TenantConfig {
     pub requests_per_minute: u32,
 }
 
+/// Where a tenant's client secret came from. Shown by `o365fwd check` in place of the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretOrigin {
+    /// `client_secret` written in the configuration file itself.
+    Inline,
+    /// `client_secret_file`, read at load time (absolute path).
+    File(PathBuf),
+    /// `client_secret_env`: the variable's name.
+    Env(String),
+}
+
+impl fmt::Display for SecretOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretOrigin::Inline => f.write_str("inline (client_secret in the configuration file)"),
+            SecretOrigin::File(p) => write!(f, "file {}", p.display()),
+            SecretOrigin::Env(v) => write!(f, "environment variable {v}"),
+        }
+    }
+}
+
 /// `[sinks.NAME]`
 #[derive(Debug, Clone)]
 pub struct SinkConfig {
@@ -183,7 +206,9 @@ pub struct SinkConfig {
 pub enum SinkKind {
     /// NDJSON file, fsynced before acknowledging, truncated back to the last committed
     /// length on start.
-    File { path: PathBuf },
+    File {
+        path: PathBuf,
+    },
     Stdout,
 }
 
