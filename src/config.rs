@@ -206,7 +206,9 @@ pub struct SinkConfig {
 pub enum SinkKind {
     /// NDJSON file, fsynced before acknowledging, truncated back to the last committed
     /// length on start.
-    File { path: PathBuf },
+    File {
+        path: PathBuf,
+    },
     Stdout,
 }
 

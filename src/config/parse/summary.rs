@@ -1,0 +1,82 @@
+//! The readable summary printed by `o365fwd check`. It shows where each secret comes from,
+//! never its value, so it is safe to paste into a ticket.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use crate::config::{Config, SinkKind};
+
+pub fn summary(cfg: &Config) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_summary(cfg, &mut out);
+    out
+}
+
+fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
+    let a = &cfg.agent;
+    let d = |d: Duration| humantime::format_duration(d).to_string();
+    writeln!(out, "configuration {}", cfg.source.display())?;
+    writeln!(out, "agent:")?;
+    let rows: [(&str, String); 12] = [
+        ("state_dir", a.state_dir.display().to_string()),
+        ("poll_interval", d(a.poll_interval)),
+        ("overlap", d(a.overlap)),
+        ("dedup_horizon", d(a.dedup_horizon)),
+        ("initial_lookback", d(a.initial_lookback)),
+        ("shutdown_timeout", d(a.shutdown_timeout)),
+        ("batch_size", a.batch_size.to_string()),
+        ("max_in_flight_batches", a.max_in_flight_batches.to_string()),
+        ("fetch_concurrency", a.fetch_concurrency.to_string()),
+        ("request_timeout", d(a.request_timeout)),
+        ("blob_attempts", a.blob_attempts.to_string()),
+        (
+            "listen",
+            a.listen
+                .map_or_else(|| "off".to_string(), |l| l.to_string()),
+        ),
+    ];
+    for (k, v) in rows {
+        writeln!(out, "  {k:<22} {v}")?;
+    }
+
+    writeln!(out, "tenants ({}):", cfg.tenants.len())?;
+    for t in cfg.tenants.values() {
+        let types: Vec<&str> = t.content_types.iter().map(|c| c.as_str()).collect();
+        writeln!(out, "  {}", t.name)?;
+        writeln!(out, "    tenant_id      {}", t.tenant_id)?;
+        writeln!(out, "    client_id      {}", t.client_id)?;
+        if t.publisher_id != t.tenant_id {
+            writeln!(out, "    publisher_id   {}", t.publisher_id)?;
+        }
+        writeln!(out, "    cloud          {}", t.cloud.as_str())?;
+        writeln!(out, "    api            {}", t.api_url)?;
+        writeln!(out, "    login          {}", t.login_url)?;
+        writeln!(out, "    resource       {}", t.resource)?;
+        writeln!(out, "    content_types  {}", types.join(", "))?;
+        writeln!(out, "    secret         {}", t.secret_origin)?;
+        writeln!(out, "    requests/min   {}", t.requests_per_minute)?;
+    }
+
+    writeln!(out, "sinks ({}):", cfg.sinks.len())?;
+    for s in cfg.sinks.values() {
+        let target = match &s.kind {
+            SinkKind::File { path } => format!(" {}", path.display()),
+            SinkKind::Stdout => String::new(),
+        };
+        let keep = if s.format_options.keep_original {
+            ", keep_original"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "  {}: {}{} (format {}{keep})",
+            s.name,
+            s.kind.type_name(),
+            target,
+            s.format.as_str()
+        )?;
+    }
+    Ok(())
+}
