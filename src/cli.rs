@@ -23,7 +23,11 @@ pub mod exit {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "o365fwd", version, about = "Forwards Office 365 / Dynamics 365 audit activity to your SIEM without losing a record.")]
+#[command(
+    name = "o365fwd",
+    version,
+    about = "Forwards Office 365 / Dynamics 365 audit activity to your SIEM without losing a record."
+)]
 pub struct Cli {
     /// Log as JSON lines instead of text.
     #[arg(long, global = true)]
@@ -85,7 +89,11 @@ pub fn main() -> i32 {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { exit::USAGE } else { exit::OK };
+            return if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
         }
     };
     crate::telemetry::init_logging(cli.log_json);
@@ -121,7 +129,9 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
             crate::daemon::install_signals(stop.clone())?;
             let out = crate::daemon::run(cfg, stop).await?;
             if out.abandoned {
-                tracing::warn!("Stopped before everything in flight was acknowledged; it is sent again on the next start.");
+                tracing::warn!(
+                    "Stopped before everything in flight was acknowledged; it is sent again on the next start."
+                );
             }
             Ok(exit::OK)
         }
@@ -179,7 +189,10 @@ fn state_show(cfg: &Config, json: bool) -> anyhow::Result<i32> {
         }
         for name in cfg.sinks.keys() {
             if let Some(off) = state.sink_offset(name)? {
-                println!("sink {name}: {} committed up to byte {}", off.path, off.length);
+                println!(
+                    "sink {name}: {} committed up to byte {}",
+                    off.path, off.length
+                );
             }
         }
     }

@@ -78,7 +78,10 @@ pub async fn run(cfg: Config, stop: CancellationToken) -> Result<Outcome, Daemon
     );
 
     stop.cancelled().await;
-    tracing::info!(timeout_secs = cfg.agent.shutdown_timeout.as_secs(), "Stopping: no new polls; draining what is in flight.");
+    tracing::info!(
+        timeout_secs = cfg.agent.shutdown_timeout.as_secs(),
+        "Stopping: no new polls; draining what is in flight."
+    );
     let deadline = tokio::time::Instant::now() + cfg.agent.shutdown_timeout;
     while feeds.join_next().await.is_some() {}
     pipeline.close().await;
@@ -92,7 +95,9 @@ pub async fn run(cfg: Config, stop: CancellationToken) -> Result<Outcome, Daemon
     let committed = match committed {
         Some(c) => c,
         None => {
-            tracing::warn!("The drain did not finish in time; abandoning unacknowledged work (it is redone on the next start).");
+            tracing::warn!(
+                "The drain did not finish in time; abandoning unacknowledged work (it is redone on the next start)."
+            );
             abort.cancel();
             let mut c = tokio::time::timeout(Duration::from_secs(5), committer)
                 .await

@@ -78,7 +78,10 @@ impl Feed {
     pub async fn run(mut self) {
         let labels = [
             ("tenant", self.shared.tenant.clone()),
-            ("content_type", self.shared.content_type.as_str().to_string()),
+            (
+                "content_type",
+                self.shared.content_type.as_str().to_string(),
+            ),
         ];
         loop {
             let started = Instant::now();
@@ -149,10 +152,16 @@ impl Feed {
         end: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), PollError> {
-        let mut listing = match self.client.list_content(self.shared.content_type, start, end).await {
+        let mut listing = match self
+            .client
+            .list_content(self.shared.content_type, start, end)
+            .await
+        {
             Err(e) if matches!(e.code(), Some("AF20022") | Some("AF20023")) => {
                 self.ensure_subscription(&e).await?;
-                self.client.list_content(self.shared.content_type, start, end).await?
+                self.client
+                    .list_content(self.shared.content_type, start, end)
+                    .await?
             }
             r => r?,
         };
@@ -179,7 +188,11 @@ impl Feed {
     }
 
     /// Decides whether a listed blob needs work: returns how many records to skip, or None.
-    async fn claim(&mut self, c: &ContentInfo, now: DateTime<Utc>) -> Result<Option<u64>, PollError> {
+    async fn claim(
+        &mut self,
+        c: &ContentInfo,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>, PollError> {
         let skip = match self.state.content(&self.shared.key, &c.content_id)? {
             Some(e) => match e.status {
                 ContentStatus::Done { .. } | ContentStatus::Expired => return Ok(None),
@@ -223,8 +236,16 @@ impl Feed {
     }
 
     async fn expired(&mut self, c: &ContentInfo, now: DateTime<Utc>) -> Result<(), PollError> {
-        let reason = format!("content {} expired upstream before it was delivered", c.content_id);
-        telemetry::gap(&self.shared, c.content_created, c.content_expiration, &reason);
+        let reason = format!(
+            "content {} expired upstream before it was delivered",
+            c.content_id
+        );
+        telemetry::gap(
+            &self.shared,
+            c.content_created,
+            c.content_expiration,
+            &reason,
+        );
         self.submit(Batch {
             feed: self.shared.clone(),
             content_id: c.content_id.as_str().into(),
@@ -245,7 +266,12 @@ impl Feed {
         .await
     }
 
-    async fn report_gap(&mut self, from: DateTime<Utc>, to: DateTime<Utc>, reason: &str) -> Result<(), PollError> {
+    async fn report_gap(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<(), PollError> {
         telemetry::gap(&self.shared, from, to, reason);
         self.submit(Batch {
             feed: self.shared.clone(),
@@ -269,13 +295,18 @@ impl Feed {
     /// Starts the subscription when the API says it is missing or disabled, at most once per
     /// 15 minutes (the API's own rule).
     async fn ensure_subscription(&mut self, why: &ApiError) -> Result<(), PollError> {
-        if self.last_start.is_some_and(|t| t.elapsed() < START_INTERVAL) {
+        if self
+            .last_start
+            .is_some_and(|t| t.elapsed() < START_INTERVAL)
+        {
             return Err(PollError::SubscriptionPending);
         }
         self.last_start = Some(Instant::now());
         tracing::info!(tenant = %self.shared.tenant, content_type = %self.shared.content_type, reason = %why,
             "Starting the subscription for this content type.");
-        self.client.start_subscription(self.shared.content_type).await?;
+        self.client
+            .start_subscription(self.shared.content_type)
+            .await?;
         Ok(())
     }
 
@@ -287,7 +318,10 @@ impl Feed {
     }
 
     async fn maybe_prune(&mut self) -> Result<(), PollError> {
-        if self.last_prune.is_some_and(|t| t.elapsed() < Duration::from_secs(3600)) {
+        if self
+            .last_prune
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(3600))
+        {
             return Ok(());
         }
         self.last_prune = Some(Instant::now());
@@ -298,7 +332,10 @@ impl Feed {
             Some(c) => c.listed_until - overlap,
             None => return Ok(()),
         };
-        let n = self.state.prune(&self.shared.key, now, horizon, relist_from).await?;
+        let n = self
+            .state
+            .prune(&self.shared.key, now, horizon, relist_from)
+            .await?;
         if n > 0 {
             tracing::debug!(feed = %self.shared.key, removed = n, "Pruned state.");
         }

@@ -207,3 +207,6 @@ impl Pipeline {
         self.inner.lock().await.take();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -149,7 +149,11 @@ impl State {
         self.tree.get(&k)?.map(|v| unjson(&k, &v)).transpose()
     }
 
-    pub fn content(&self, feed: &str, content_id: &str) -> Result<Option<ContentEntry>, StateError> {
+    pub fn content(
+        &self,
+        feed: &str,
+        content_id: &str,
+    ) -> Result<Option<ContentEntry>, StateError> {
         let k = key(b'p', &[feed.as_bytes(), content_id.as_bytes()]);
         self.tree.get(&k)?.map(|v| unjson(&k, &v)).transpose()
     }
@@ -337,7 +341,8 @@ impl State {
 
     /// Test and repair hook: sets a feed's cursor directly (used by tests to age a cursor).
     pub async fn set_cursor(&self, feed: &str, cursor: &Cursor) -> Result<(), StateError> {
-        self.tree.insert(key(b'c', &[feed.as_bytes()]), json(cursor))?;
+        self.tree
+            .insert(key(b'c', &[feed.as_bytes()]), json(cursor))?;
         self.db.flush_async().await?;
         Ok(())
     }

@@ -24,7 +24,10 @@ fn series(name: &str, labels: &[(&str, &str)]) -> String {
             if i > 0 {
                 s.push(',');
             }
-            let v = v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+            let v = v
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
             let _ = write!(s, "{k}=\"{v}\"");
         }
         s.push('}');
@@ -119,7 +122,13 @@ pub fn gap(f: &FeedShared, from: DateTime<Utc>, to: DateTime<Utc>, reason: &str)
 
 /// A URI from the server pointed at another host; it was not followed.
 pub fn hostile_uri(tenant: &str, what: &str, uri_host: &str, content_id: Option<&str>) {
-    tracing::error!(tenant, what, host = uri_host, content_id, "Refused a URI from the API that points at another host; the bearer token is only sent to the configured API host.");
+    tracing::error!(
+        tenant,
+        what,
+        host = uri_host,
+        content_id,
+        "Refused a URI from the API that points at another host; the bearer token is only sent to the configured API host."
+    );
     count(
         "o365fwd_uris_refused_total",
         &[("tenant", tenant), ("kind", what)],
@@ -129,23 +138,12 @@ pub fn hostile_uri(tenant: &str, what: &str, uri_host: &str, content_id: Option<
 
 /// The API throttled a request.
 pub fn throttled(tenant: &str, wait_secs: u64) {
-    tracing::warn!(tenant, wait_secs, "The API throttled us; pausing this tenant's requests.");
+    tracing::warn!(
+        tenant,
+        wait_secs,
+        "The API throttled us; pausing this tenant's requests."
+    );
     count("o365fwd_api_throttled_total", &[("tenant", tenant)], 1);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_and_renders() {
-        count("t_x_total", &[("a", "1")], 2);
-        count("t_x_total", &[("a", "1")], 3);
-        count("t_x_total", &[("a", "q\"")], 1);
-        assert_eq!(get("t_x_total", &[("a", "1")]), 5);
-        assert_eq!(sum("t_x_total"), 6);
-        assert!(render().contains("t_x_total{a=\"q\\\"\"} 1"));
-    }
 }
 
 static LAST_POLL: Mutex<BTreeMap<String, DateTime<Utc>>> = Mutex::new(BTreeMap::new());
@@ -161,4 +159,19 @@ pub fn feed_polled(feed: &str, at: DateTime<Utc>) {
 /// When each feed last finished a poll without error.
 pub fn last_polls() -> BTreeMap<String, DateTime<Utc>> {
     LAST_POLL.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_renders() {
+        count("t_x_total", &[("a", "1")], 2);
+        count("t_x_total", &[("a", "1")], 3);
+        count("t_x_total", &[("a", "q\"")], 1);
+        assert_eq!(get("t_x_total", &[("a", "1")]), 5);
+        assert_eq!(sum("t_x_total"), 6);
+        assert!(render().contains("t_x_total{a=\"q\\\"\"} 1"));
+    }
 }

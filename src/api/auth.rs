@@ -54,7 +54,9 @@ impl TokenSource {
         }
         let (token, lifetime) = self.fetch().await?;
         // Renew at 80 % of the lifetime, and at least a few seconds before expiry.
-        let renew = lifetime.mul_f64(0.8).min(lifetime.saturating_sub(Duration::from_secs(5)));
+        let renew = lifetime
+            .mul_f64(0.8)
+            .min(lifetime.saturating_sub(Duration::from_secs(5)));
         *g = Some(Cached {
             token: token.clone(),
             renew_at: Instant::now() + renew,
@@ -78,7 +80,10 @@ impl TokenSource {
         let resp = self
             .http
             .post(&self.token_url)
-            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
             .body(body)
             .send()
             .await
@@ -112,7 +117,10 @@ impl TokenSource {
             _ => None,
         }
         .unwrap_or(3599);
-        Ok((Secret::new(t.access_token), Duration::from_secs(secs.max(1))))
+        Ok((
+            Secret::new(t.access_token),
+            Duration::from_secs(secs.max(1)),
+        ))
     }
 }
 

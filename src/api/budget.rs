@@ -54,7 +54,11 @@ impl Budget {
                 }
             }
             // A pause may have begun while we waited: honour it before sending.
-            let paused = self.inner.lock().unwrap_or_else(|p| p.into_inner()).paused_until;
+            let paused = self
+                .inner
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .paused_until;
             if paused <= Instant::now() {
                 return !cancel.is_cancelled();
             }
@@ -84,7 +88,10 @@ mod tests {
             assert!(b.acquire(&c).await);
         }
         let el = t0.elapsed();
-        assert!(el >= Duration::from_millis(1900) && el <= Duration::from_millis(2200), "{el:?}");
+        assert!(
+            el >= Duration::from_millis(1900) && el <= Duration::from_millis(2200),
+            "{el:?}"
+        );
         b.pause(Duration::from_secs(5));
         let t1 = Instant::now();
         assert!(b.acquire(&c).await);

@@ -123,7 +123,9 @@ impl TenantClient {
         let mut out = Vec::new();
         let mut pages = 0u32;
         loop {
-            let (body, headers) = self.call(Method::Get, self.with_publisher(url), "list").await?;
+            let (body, headers) = self
+                .call(Method::Get, self.with_publisher(url), "list")
+                .await?;
             let page: Vec<ContentInfo> = serde_json::from_slice(&body)
                 .map_err(|e| ApiError::Malformed(format!("content listing: {e}")))?;
             out.extend(page);
@@ -151,15 +153,21 @@ impl TenantClient {
     /// Fetches one blob's body.
     pub async fn fetch_blob(&self, c: &ContentInfo) -> Result<bytes::Bytes, ApiError> {
         let u = self.check_origin(&c.content_uri, "contentUri", Some(&c.content_id))?;
-        let (body, _) = self.call(Method::Get, self.with_publisher(u), "blob").await?;
+        let (body, _) = self
+            .call(Method::Get, self.with_publisher(u), "blob")
+            .await?;
         Ok(body)
     }
 
     /// Starts a subscription; `AF20024` (already enabled) counts as success.
     pub async fn start_subscription(&self, ct: ContentType) -> Result<(), ApiError> {
         let mut url = self.feed_url("subscriptions/start")?;
-        url.query_pairs_mut().append_pair("contentType", ct.as_str());
-        match self.call(Method::Post, self.with_publisher(url), "start").await {
+        url.query_pairs_mut()
+            .append_pair("contentType", ct.as_str());
+        match self
+            .call(Method::Post, self.with_publisher(url), "start")
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if e.code() == Some("AF20024") => Ok(()),
             Err(e) => Err(e),
@@ -168,7 +176,8 @@ impl TenantClient {
 
     pub async fn stop_subscription(&self, ct: ContentType) -> Result<(), ApiError> {
         let mut url = self.feed_url("subscriptions/stop")?;
-        url.query_pairs_mut().append_pair("contentType", ct.as_str());
+        url.query_pairs_mut()
+            .append_pair("contentType", ct.as_str());
         self.call(Method::Post, self.with_publisher(url), "stop")
             .await
             .map(|_| ())
@@ -179,7 +188,8 @@ impl TenantClient {
         let (body, _) = self
             .call(Method::Get, self.with_publisher(url), "subscriptions")
             .await?;
-        serde_json::from_slice(&body).map_err(|e| ApiError::Malformed(format!("subscriptions: {e}")))
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::Malformed(format!("subscriptions: {e}")))
     }
 
     /// One API call with the retry policy: 401 → new token, once; AF429/429 → pause the
@@ -235,7 +245,11 @@ impl TenantClient {
             let code = status.as_u16();
             telemetry::count(
                 "o365fwd_api_requests_total",
-                &[("tenant", &self.name), ("kind", what), ("status", status.as_str())],
+                &[
+                    ("tenant", &self.name),
+                    ("kind", what),
+                    ("status", status.as_str()),
+                ],
                 1,
             );
             if status.is_success() {
@@ -256,7 +270,9 @@ impl TenantClient {
                 self.budget.pause(wait);
                 continue;
             }
-            let transient = code >= 500 || code == 408 || matches!(af.as_str(), "AF50000" | "AF50005" | "AF50006");
+            let transient = code >= 500
+                || code == 408
+                || matches!(af.as_str(), "AF50000" | "AF50005" | "AF50006");
             if transient {
                 failures += 1;
                 let last = format!("{code} {af} {message}");
@@ -273,7 +289,11 @@ impl TenantClient {
 
     /// Logs a transient failure and waits before the next attempt, or gives up.
     async fn note_failure(&self, what: &str, last: &str, failures: u32) -> Result<(), ApiError> {
-        telemetry::count("o365fwd_api_retries_total", &[("tenant", &self.name), ("kind", what)], 1);
+        telemetry::count(
+            "o365fwd_api_retries_total",
+            &[("tenant", &self.name), ("kind", what)],
+            1,
+        );
         if failures >= ATTEMPTS {
             return Err(ApiError::Unavailable {
                 attempts: failures,
@@ -295,4 +315,3 @@ pub fn backoff(n: u32, base_secs: u64, cap_secs: u64) -> Duration {
     let ms = exp.min(cap_secs) * 1000;
     Duration::from_millis(ms / 2 + fastrand::u64(0..=ms / 2))
 }
-

@@ -31,6 +31,7 @@ pub fn http_client(timeout: std::time::Duration) -> reqwest::Client {
 /// Same scheme, host and port.
 pub fn same_origin(a: &url::Url, b: &url::Url) -> bool {
     a.scheme() == b.scheme()
-        && a.host_str().map(|h| h.to_ascii_lowercase()) == b.host_str().map(|h| h.to_ascii_lowercase())
+        && a.host_str().map(|h| h.to_ascii_lowercase())
+            == b.host_str().map(|h| h.to_ascii_lowercase())
         && a.port_or_known_default() == b.port_or_known_default()
 }

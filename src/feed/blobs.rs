@@ -64,7 +64,12 @@ impl Feed {
         outcome
     }
 
-    async fn failed(&mut self, c: &ContentInfo, attempts: u32, error: &str) -> Result<(), PollError> {
+    async fn failed(
+        &mut self,
+        c: &ContentInfo,
+        attempts: u32,
+        error: &str,
+    ) -> Result<(), PollError> {
         telemetry::blob_failed(&self.shared, &c.content_id, attempts, error);
         let now = Utc::now();
         let first_failed = match self.state.content(&self.shared.key, &c.content_id)? {
@@ -96,7 +101,12 @@ impl Feed {
 
     /// Splits a blob into batches, skipping the first `skip` records (delivered before a
     /// restart) and ids already delivered or in flight.
-    async fn deliver(&mut self, c: &ContentInfo, records: Vec<Record>, skip: u64) -> Result<(), PollError> {
+    async fn deliver(
+        &mut self,
+        c: &ContentInfo,
+        records: Vec<Record>,
+        skip: u64,
+    ) -> Result<(), PollError> {
         let total = records.len() as u64;
         let batch_size = self.cfg.batch_size.max(1);
         let mut batch = Vec::with_capacity(batch_size.min(records.len()));
@@ -129,7 +139,10 @@ impl Feed {
         if repeats > 0 {
             telemetry::count(
                 "o365fwd_records_repeated_total",
-                &[("tenant", &self.shared.tenant), ("content_type", self.shared.content_type.as_str())],
+                &[
+                    ("tenant", &self.shared.tenant),
+                    ("content_type", self.shared.content_type.as_str()),
+                ],
                 repeats,
             );
         }

@@ -144,7 +144,9 @@ async fn commit_group(state: &State, group: &[Acked], abort: &CancellationToken)
         fc.seen.extend(batch.records.iter().map(|r| r.id.clone()));
         for (sink, ack) in acks {
             for (idx, reason) in &ack.rejected {
-                let Some(rec) = batch.records.get(*idx) else { continue };
+                let Some(rec) = batch.records.get(*idx) else {
+                    continue;
+                };
                 telemetry::record_rejected(&batch.feed, sink, &rec.id, &batch.content_id, reason);
                 fc.rejections.push(Rejection {
                     record_id: rec.id.to_string(),

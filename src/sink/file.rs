@@ -49,14 +49,13 @@ impl FileSink {
             .open(path)
             .map_err(|e| err("cannot open", e))?;
         let mut len = file.metadata().map_err(|e| err("cannot stat", e))?.len();
-        let same_file = committed
-            .as_ref()
-            .filter(|c| Path::new(&c.path) == path);
+        let same_file = committed.as_ref().filter(|c| Path::new(&c.path) == path);
         match same_file {
             Some(c) if len > c.length => {
                 tracing::info!(sink = name, path = %path.display(), committed = c.length, found = len,
                     "Truncating output that was written but never committed (it will be written again).");
-                file.set_len(c.length).map_err(|e| err("cannot truncate", e))?;
+                file.set_len(c.length)
+                    .map_err(|e| err("cannot truncate", e))?;
                 file.sync_all().map_err(|e| err("cannot sync", e))?;
                 len = c.length;
             }
@@ -125,7 +124,11 @@ pub fn spawn(
                     Err(e) => {
                         tracing::error!(sink = %sink.name, path = %sink.path.display(), error = %e,
                             "Cannot write the output file; retrying. Polling stalls until it works.");
-                        crate::telemetry::count("o365fwd_sink_errors_total", &[("sink", &sink.name)], 1);
+                        crate::telemetry::count(
+                            "o365fwd_sink_errors_total",
+                            &[("sink", &sink.name)],
+                            1,
+                        );
                         if abort.is_cancelled() {
                             return;
                         }
@@ -140,4 +143,33 @@ pub fn spawn(
             });
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{Format, FormatOptions};
+
+    #[test]
+    fn truncates_uncommitted_tail_and_keeps_committed_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.ndjson");
+        std::fs::write(&path, b"{\"Id\":\"a\"}\n{\"Id\":\"b\"}\n{\"Id\":\"c").unwrap();
+        let enc = Encoder::new(Format::Raw, FormatOptions::default());
+        let committed = SinkOffset {
+            path: path.display().to_string(),
+            length: 11,
+        };
+        let sink = FileSink::open("f", &path, Some(committed), enc.clone()).unwrap();
+        assert_eq!(sink.len, 11);
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"Id\":\"a\"}\n");
+        // Unknown to state (first run, or another path): nothing is removed.
+        drop(sink);
+        let other = SinkOffset {
+            path: "/elsewhere".into(),
+            length: 0,
+        };
+        let sink = FileSink::open("f", &path, Some(other), enc).unwrap();
+        assert_eq!(sink.len, 11);
+    }
 }

@@ -25,9 +25,7 @@ async fn commit_is_durable_and_readable_after_reopen() {
                 ("a".into(), entry(0, ContentStatus::Done { records: 3 })),
                 ("b".into(), entry(1, ContentStatus::Partial { acked: 2 })),
             ],
-            cursor: Some(Cursor {
-                listed_until: t(2),
-            }),
+            cursor: Some(Cursor { listed_until: t(2) }),
             seen: vec!["r1".into(), "r2".into()],
             ..Default::default()
         };
@@ -35,7 +33,9 @@ async fn commit_is_durable_and_readable_after_reopen() {
             path: "/x".into(),
             length: 42,
         };
-        s.commit(&[(&feed, c)], &[("file", off)], t(3)).await.unwrap();
+        s.commit(&[(&feed, c)], &[("file", off)], t(3))
+            .await
+            .unwrap();
     }
     let s = State::open(dir.path()).unwrap();
     assert_eq!(s.cursor(&feed).unwrap().unwrap().listed_until, t(2));

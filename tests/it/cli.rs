@@ -31,29 +31,64 @@ fn check(text: &str) -> (i32, String, String) {
 fn good_config_checks_and_hides_the_secret() {
     let (code, out, err) = check(GOOD);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("contoso") && out.contains("41463f53-8812-40f4-890f-865bf6e35190"), "{out}");
+    assert!(
+        out.contains("contoso") && out.contains("41463f53-8812-40f4-890f-865bf6e35190"),
+        "{out}"
+    );
     assert!(!out.contains("s3cr3t") && !err.contains("s3cr3t"));
 }
 
 #[test]
 fn bad_config_matrix() {
     let cases: Vec<(&str, String, &str)> = vec![
-        ("syntax", GOOD.replace("[agent]", "[agent"), "3:"),
-        ("unknown key", GOOD.replace("poll_interval", "poll_intervall"), "poll_intervall"),
-        ("missing tenant_id", GOOD.replace("tenant_id = \"41463f53-8812-40f4-890f-865bf6e35190\"\n", ""), "tenant_id"),
-        ("bad duration", GOOD.replace("\"60s\"", "\"sixty\""), "poll_interval"),
-        ("bad cloud", GOOD.replace("content_types", "cloud = \"azure\"\ncontent_types"), "cloud"),
+        (
+            "syntax",
+            GOOD.replace("[agent]", "[agent"),
+            ":2:7: TOML syntax error",
+        ),
+        (
+            "unknown key",
+            GOOD.replace("poll_interval", "poll_intervall"),
+            "poll_intervall",
+        ),
+        (
+            "missing tenant_id",
+            GOOD.replace("tenant_id = \"41463f53-8812-40f4-890f-865bf6e35190\"\n", ""),
+            "tenant_id",
+        ),
+        (
+            "bad duration",
+            GOOD.replace("\"60s\"", "\"sixty\""),
+            "poll_interval",
+        ),
+        (
+            "bad cloud",
+            GOOD.replace("content_types", "cloud = \"azure\"\ncontent_types"),
+            "cloud",
+        ),
         (
             "plain http",
-            GOOD.replace("content_types", "api_url = \"http://manage.example.com\"\ncontent_types"),
+            GOOD.replace(
+                "content_types",
+                "api_url = \"http://manage.example.com\"\ncontent_types",
+            ),
             "api_url",
         ),
     ];
     for (name, text, needle) in cases {
         let (code, out, err) = check(&text);
-        assert_eq!(code, 78, "{name}: config errors exit 78; stdout {out} stderr {err}");
-        assert!(err.contains(needle), "{name}: message names the problem: {err}");
-        assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{name}: no panic: {err}");
+        assert_eq!(
+            code, 78,
+            "{name}: config errors exit 78; stdout {out} stderr {err}"
+        );
+        assert!(
+            err.contains(needle),
+            "{name}: message names the problem: {err}"
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+            "{name}: no panic: {err}"
+        );
         assert!(!err.contains("s3cr3t"), "{name}: no secret in errors");
     }
 }

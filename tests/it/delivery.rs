@@ -10,12 +10,20 @@ use crate::harness::*;
 async fn several_tenants_and_content_types_exactly_once_with_repeats() {
     let mut sim = sim_config(
         2,
-        &[ContentType::General, ContentType::AzureActiveDirectory, ContentType::SharePoint],
+        &[
+            ContentType::General,
+            ContentType::AzureActiveDirectory,
+            ContentType::SharePoint,
+        ],
     );
     sim.duplicate_rate = 0.3;
     let env = Env::start(sim, "").await;
     let want = env.expected();
-    assert!(want.len() > 300, "a meaningful amount of data: {}", want.len());
+    assert!(
+        want.len() > 300,
+        "a meaningful amount of data: {}",
+        want.len()
+    );
     let agent = env.spawn();
     assert!(
         env.wait_for(&want, Duration::from_secs(90)).await,
@@ -28,7 +36,10 @@ async fn several_tenants_and_content_types_exactly_once_with_repeats() {
     assert!(env.log().contains("o365fwd stopped"));
     let (code, out, _) = run_cli(&["state", "show", "--config", env.config.to_str().unwrap()]);
     assert_eq!(code, 0);
-    assert!(out.contains("Audit.General") && out.contains("cursor: listed until"), "{out}");
+    assert!(
+        out.contains("Audit.General") && out.contains("cursor: listed until"),
+        "{out}"
+    );
     // A restart finds nothing new to send.
     let agent = env.spawn();
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -45,7 +56,11 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     sim.duplicate_rate = 0.2;
     let env = Env::start(sim, "").await;
     let want = env.expected();
-    assert!(want.len() > 10_000, "enough data to be mid-delivery when killed: {}", want.len());
+    assert!(
+        want.len() > 10_000,
+        "enough data to be mid-delivery when killed: {}",
+        want.len()
+    );
     let mut rng = fastrand::Rng::with_seed(42);
     let mut kills = 0;
     while kills < 12 {

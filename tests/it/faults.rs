@@ -33,9 +33,18 @@ async fn throttling_retry_after_is_honoured() {
     sim.retry_after = Some(Duration::from_secs(2));
     let env = Env::start(sim, "").await;
     deliver_all(&env, Duration::from_secs(120)).await;
-    let reqs: Vec<_> = env.sim.requests().into_iter().filter(|r| is_api(&r.path)).collect();
+    let reqs: Vec<_> = env
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| is_api(&r.path))
+        .collect();
     let throttles: Vec<_> = reqs.iter().filter(|r| r.retry_after.is_some()).collect();
-    assert!(throttles.len() >= 2, "the simulator throttled: {}", throttles.len());
+    assert!(
+        throttles.len() >= 2,
+        "the simulator throttled: {}",
+        throttles.len()
+    );
     for t in &throttles {
         let wait = chrono::Duration::from_std(t.retry_after.unwrap()).unwrap();
         // Requests already in flight when the throttle was sent may arrive just after it.
@@ -44,7 +53,12 @@ async fn throttling_retry_after_is_honoured() {
             .iter()
             .filter(|r| r.tenant == t.tenant && r.at > t.at + grace && r.at < t.at + wait)
             .collect();
-        assert!(early.is_empty(), "request sent before Retry-After elapsed: {:?} after {:?}", early[0], t);
+        assert!(
+            early.is_empty(),
+            "request sent before Retry-After elapsed: {:?} after {:?}",
+            early[0],
+            t
+        );
     }
     assert!(env.log().contains("throttled"));
 }
@@ -58,7 +72,11 @@ async fn token_expiry_mid_run_and_tiny_pages() {
     let env = Env::start(sim, "").await;
     let want = env.expected();
     let agent = env.spawn();
-    assert!(env.wait_for(&want, Duration::from_secs(120)).await, "{}", tail(&env.log(), 30));
+    assert!(
+        env.wait_for(&want, Duration::from_secs(120)).await,
+        "{}",
+        tail(&env.log(), 30)
+    );
     tokio::time::sleep(Duration::from_secs(3)).await; // outlive another token
     agent.stop();
     env.assert_exactly_once(&want);
@@ -68,7 +86,9 @@ async fn token_expiry_mid_run_and_tiny_pages() {
     let pages = reqs.iter().filter(|r| r.query.contains("nextPage")).count();
     assert!(pages > 20, "paging was followed: {pages}");
     assert!(
-        reqs.iter().filter(|r| is_api(&r.path)).all(|r| r.query.to_ascii_lowercase().contains("publisheridentifier")),
+        reqs.iter()
+            .filter(|r| is_api(&r.path))
+            .all(|r| r.query.to_ascii_lowercase().contains("publisheridentifier")),
         "PublisherIdentifier on every API call"
     );
 }
@@ -88,8 +108,14 @@ async fn late_content_inside_the_overlap_is_delivered() {
     tokio::time::sleep(Duration::from_secs(14)).await;
     let cut = Utc::now() - chrono::Duration::seconds(6);
     let tid = env.sim.config().tenants[0].tenant_id.clone();
-    let want = env.sim.expected_ids_between(&tid, ContentType::General, t0, cut);
-    assert!(env.wait_for(&want, Duration::from_secs(20)).await, "{}", tail(&env.log(), 30));
+    let want = env
+        .sim
+        .expected_ids_between(&tid, ContentType::General, t0, cut);
+    assert!(
+        env.wait_for(&want, Duration::from_secs(20)).await,
+        "{}",
+        tail(&env.log(), 30)
+    );
     agent.stop();
     let got = env.delivered();
     assert!(got.values().all(|n| *n == 1), "no duplicates");
@@ -122,15 +148,26 @@ async fn malformed_blob_that_never_heals_is_recorded_and_the_rest_delivered() {
     let got = env.delivered();
     assert!(got.values().all(|n| *n == 1));
     assert!(got.keys().all(|id| want.contains(id)));
-    assert!(got.len() < want.len() && got.len() > want.len() / 2, "{} of {}", got.len(), want.len());
+    assert!(
+        got.len() < want.len() && got.len() > want.len() / 2,
+        "{} of {}",
+        got.len(),
+        want.len()
+    );
     let (code, out, _) = run_cli(&["state", "show", "--config", env.config.to_str().unwrap()]);
     assert_eq!(code, 0);
-    assert!(out.contains("FAILED:"), "state show lists the failed blobs:\n{out}");
+    assert!(
+        out.contains("FAILED:"),
+        "state show lists the failed blobs:\n{out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_uris_are_refused_and_never_get_the_token() {
-    let mut sim = sim_config(1, &[ContentType::General, ContentType::AzureActiveDirectory]);
+    let mut sim = sim_config(
+        1,
+        &[ContentType::General, ContentType::AzureActiveDirectory],
+    );
     sim.hostile_next_page = true;
     sim.hostile_content_uri_rate = 0.1;
     sim.page_size = 5;
@@ -149,7 +186,12 @@ async fn hostile_uris_are_refused_and_never_get_the_token() {
     let (_, out, _) = run_cli(&["state", "show", "--config", env.config.to_str().unwrap()]);
     let refused = out.matches("refused contentUri").count();
     assert!(refused > 0, "refused blobs are in state:\n{out}");
-    assert!(got.len() >= want.len() - refused * 30, "everything else delivered: {} of {}", got.len(), want.len());
+    assert!(
+        got.len() >= want.len() - refused * 30,
+        "everything else delivered: {} of {}",
+        got.len(),
+        want.len()
+    );
     assert!(env.log().contains("Refused a URI"));
 }
 
@@ -181,7 +223,10 @@ async fn content_six_point_nine_days_old_is_delivered() {
         Utc::now() - chrono::Duration::days(7),
         Utc::now() - chrono::Duration::hours(165),
     );
-    assert!(!old.is_empty(), "the simulator has content older than 6.875 days");
+    assert!(
+        !old.is_empty(),
+        "the simulator has content older than 6.875 days"
+    );
     deliver_all(&env, Duration::from_secs(90)).await;
 }
 
@@ -210,21 +255,38 @@ async fn cursor_nine_days_old_reports_a_gap_and_never_asks_beyond_seven_days() {
         started + chrono::Duration::days(1),
     );
     let agent = env.spawn();
-    assert!(env.wait_for(&want, Duration::from_secs(60)).await, "{}", tail(&env.log(), 30));
+    assert!(
+        env.wait_for(&want, Duration::from_secs(60)).await,
+        "{}",
+        tail(&env.log(), 30)
+    );
     agent.stop();
     env.assert_exactly_once(&want);
     assert!(env.log().contains("DATA GAP"), "the gap is loud");
     let (_, out, _) = run_cli(&["state", "show", "--config", env.config.to_str().unwrap()]);
-    assert_eq!(out.matches("GAP:").count(), 1, "one gap, recorded once:\n{out}");
-    for r in env.sim.requests().iter().filter(|r| r.path.ends_with("subscriptions/content")) {
+    assert_eq!(
+        out.matches("GAP:").count(),
+        1,
+        "one gap, recorded once:\n{out}"
+    );
+    for r in env
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("subscriptions/content"))
+    {
         let start = r
             .query
             .split('&')
             .find_map(|kv| kv.strip_prefix("startTime="))
             .expect("startTime sent");
-        let start = chrono::NaiveDateTime::parse_from_str(&start.replace("%3A", ":"), "%Y-%m-%dT%H:%M:%S")
-            .expect("documented format")
-            .and_utc();
-        assert!(start >= r.at - chrono::Duration::days(7), "listing started more than 7 days back: {start}");
+        let start =
+            chrono::NaiveDateTime::parse_from_str(&start.replace("%3A", ":"), "%Y-%m-%dT%H:%M:%S")
+                .expect("documented format")
+                .and_utc();
+        assert!(
+            start >= r.at - chrono::Duration::days(7),
+            "listing started more than 7 days back: {start}"
+        );
     }
 }

@@ -23,25 +23,26 @@ pub fn tenant(n: u32) -> SimTenant {
 
 /// A small, fault-free simulator config: a few hours of backlog.
 pub fn sim_config(tenants: u32, cts: &[ContentType]) -> SimConfig {
-    let mut c = SimConfig::default();
-    c.seed = 7;
-    c.tenants = (1..=tenants).map(tenant).collect();
-    c.content_types = cts.to_vec();
-    c.backlog = Duration::from_secs(3 * 3600);
-    c.blob_interval = Duration::from_secs(10 * 60);
-    c.records_per_blob = (5, 30);
-    c.live = false;
-    c.page_size = 50;
-    c.duplicate_rate = 0.0;
-    c.late_rate = 0.0;
-    c.malformed_rate = 0.0;
-    c.error_rate = 0.0;
-    c.requests_per_minute = None;
-    c.throttle_every = None;
-    c.hostile_next_page = false;
-    c.hostile_content_uri_rate = 0.0;
-    c.subscriptions_enabled = true;
-    c
+    SimConfig {
+        seed: 7,
+        tenants: (1..=tenants).map(tenant).collect(),
+        content_types: cts.to_vec(),
+        backlog: Duration::from_secs(3 * 3600),
+        blob_interval: Duration::from_secs(10 * 60),
+        records_per_blob: (5, 30),
+        live: false,
+        page_size: 50,
+        duplicate_rate: 0.0,
+        late_rate: 0.0,
+        malformed_rate: 0.0,
+        error_rate: 0.0,
+        requests_per_minute: None,
+        throttle_every: None,
+        hostile_next_page: false,
+        hostile_content_uri_rate: 0.0,
+        subscriptions_enabled: true,
+        ..SimConfig::default()
+    }
 }
 
 pub struct Env {
@@ -153,8 +154,16 @@ impl Env {
         let got = self.delivered();
         let dups: Vec<_> = got.iter().filter(|(_, n)| **n > 1).take(5).collect();
         assert!(dups.is_empty(), "duplicates delivered: {dups:?}");
-        let missing: Vec<_> = want.iter().filter(|id| !got.contains_key(*id)).take(5).collect();
-        let extra: Vec<_> = got.keys().filter(|id| !want.contains(*id)).take(5).collect();
+        let missing: Vec<_> = want
+            .iter()
+            .filter(|id| !got.contains_key(*id))
+            .take(5)
+            .collect();
+        let extra: Vec<_> = got
+            .keys()
+            .filter(|id| !want.contains(*id))
+            .take(5)
+            .collect();
         assert!(
             missing.is_empty() && extra.is_empty(),
             "missing {} (e.g. {missing:?}), unexpected {} (e.g. {extra:?}); log:\n{}",
@@ -162,10 +171,6 @@ impl Env {
             got.keys().filter(|id| !want.contains(*id)).count(),
             tail(&self.log(), 40)
         );
-    }
-
-    pub fn write_config(&self, text: &str) {
-        std::fs::write(&self.config, text).unwrap();
     }
 }
 
@@ -182,9 +187,16 @@ pub fn read_ids(path: &Path) -> BTreeMap<String, usize> {
         if line.is_empty() {
             continue;
         }
-        let v: serde_json::Value = serde_json::from_slice(line)
-            .unwrap_or_else(|e| panic!("line {} is not JSON ({e}): {}", i + 1, String::from_utf8_lossy(line)));
-        let id = v["Id"].as_str().unwrap_or_else(|| panic!("line {} has no Id", i + 1));
+        let v: serde_json::Value = serde_json::from_slice(line).unwrap_or_else(|e| {
+            panic!(
+                "line {} is not JSON ({e}): {}",
+                i + 1,
+                String::from_utf8_lossy(line)
+            )
+        });
+        let id = v["Id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("line {} has no Id", i + 1));
         *out.entry(id.to_string()).or_insert(0) += 1;
     }
     out
@@ -229,7 +241,11 @@ impl Agent {
     /// SIGTERM, then asserts a clean exit 0.
     pub fn stop(mut self) {
         self.sigterm();
-        assert_eq!(self.wait(Duration::from_secs(20)), Some(0), "agent exits 0 on SIGTERM");
+        assert_eq!(
+            self.wait(Duration::from_secs(20)),
+            Some(0),
+            "agent exits 0 on SIGTERM"
+        );
     }
 }
 
