@@ -175,7 +175,7 @@ impl Feed {
                 todo.push((c, skip));
             }
         }
-        self.process(todo).await?;
+        self.process(todo, self.cfg.blob_attempts.max(1)).await?;
         self.submit(Batch {
             feed: self.shared.clone(),
             content_id: "".into(),
@@ -214,8 +214,8 @@ impl Feed {
     /// Blobs recorded as failed are retried on every poll until they work or expire.
     async fn retry_failed(&mut self, now: DateTime<Utc>) -> Result<(), PollError> {
         let mut todo = Vec::new();
-        for (id, e) in self.state.contents(&self.shared.key)? {
-            if !matches!(e.status, ContentStatus::Failed { .. }) || e.uri.is_empty() {
+        for (id, e) in self.state.failed_contents(&self.shared.key)? {
+            if e.uri.is_empty() {
                 continue;
             }
             let c = ContentInfo {
@@ -232,7 +232,9 @@ impl Feed {
         if !todo.is_empty() {
             tracing::info!(feed = %self.shared.key, blobs = todo.len(), "Retrying blobs that failed earlier.");
         }
-        self.process(todo).await
+        // One attempt each: they had their retries when they first failed, and a blob that
+        // stays broken must not hold up the rest of the poll.
+        self.process(todo, 1).await
     }
 
     async fn expired(&mut self, c: &ContentInfo, now: DateTime<Utc>) -> Result<(), PollError> {

@@ -12,6 +12,7 @@
 //! g 0 feed 0 from               gap (JSON)
 //! r 0 feed 0 record_id 0 sink   record rejected by a sink (JSON)
 //! k 0 sink                      committed length of a file sink (JSON)
+//! f 0 feed 0 content_id         index of failed content, so polls need not scan all of `p`
 //! ```
 
 mod model;
@@ -170,6 +171,22 @@ impl State {
         Ok(out)
     }
 
+    /// Content entries of a feed whose blob failed (read through the failed index).
+    pub fn failed_contents(&self, feed: &str) -> Result<Vec<(String, ContentEntry)>, StateError> {
+        let p = prefix(b'f', feed);
+        let mut out = Vec::new();
+        for kv in self.tree.scan_prefix(&p) {
+            let (k, _) = kv?;
+            let id = String::from_utf8_lossy(&k[p.len()..]).into_owned();
+            if let Some(e) = self.content(feed, &id)? {
+                if matches!(e.status, ContentStatus::Failed { .. }) {
+                    out.push((id, e));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     pub fn is_seen(&self, feed: &str, record_id: &str) -> Result<bool, StateError> {
         Ok(self
             .tree
@@ -236,6 +253,12 @@ impl State {
             let f = feed.as_bytes();
             for (cid, entry) in &c.content {
                 b.insert(key(b'p', &[f, cid.as_bytes()]), json(entry));
+                let fk = key(b'f', &[f, cid.as_bytes()]);
+                if matches!(entry.status, ContentStatus::Failed { .. }) {
+                    b.insert(fk, &[]);
+                } else {
+                    b.remove(fk);
+                }
             }
             if let Some(cur) = &c.cursor {
                 b.insert(key(b'c', &[f]), json(cur));
@@ -293,6 +316,8 @@ impl State {
             let (k, v) = kv?;
             let e: ContentEntry = unjson(&k, &v)?;
             if e.expiration < now && e.created < relist_from {
+                let id = &k[pp.len()..];
+                b.remove(key(b'f', &[feed.as_bytes(), id]));
                 b.remove(k);
                 n += 1;
             }

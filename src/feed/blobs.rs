@@ -21,12 +21,15 @@ enum Fetched {
 
 impl Feed {
     /// Fetches the claimed blobs with bounded concurrency and delivers them in order.
-    pub(super) async fn process(&mut self, todo: Vec<(ContentInfo, u64)>) -> Result<(), PollError> {
+    pub(super) async fn process(
+        &mut self,
+        todo: Vec<(ContentInfo, u64)>,
+        attempts: u32,
+    ) -> Result<(), PollError> {
         if todo.is_empty() {
             return Ok(());
         }
         let client = self.client.clone();
-        let attempts = self.cfg.blob_attempts.max(1);
         let shared = self.shared.clone();
         let stop = self.stop.clone();
         let mut results = futures_util::stream::iter(todo)
@@ -72,12 +75,17 @@ impl Feed {
     ) -> Result<(), PollError> {
         telemetry::blob_failed(&self.shared, &c.content_id, attempts, error);
         let now = Utc::now();
-        let first_failed = match self.state.content(&self.shared.key, &c.content_id)? {
+        let (first_failed, attempts) = match self.state.content(&self.shared.key, &c.content_id)? {
             Some(crate::state::ContentEntry {
-                status: ContentStatus::Failed { first_failed, .. },
+                status:
+                    ContentStatus::Failed {
+                        first_failed,
+                        attempts: before,
+                        ..
+                    },
                 ..
-            }) => first_failed,
-            _ => now,
+            }) => (first_failed, before + attempts),
+            _ => (now, attempts),
         };
         self.submit(Batch {
             feed: self.shared.clone(),

@@ -132,3 +132,33 @@ async fn gaps_and_rejections_are_listed() {
     assert!(text.contains("GAP: 2026-11-01T00:00:00+00:00"), "{text}");
     assert!(text.contains("REJECTED by sink es: record r9"), "{text}");
 }
+
+#[tokio::test]
+async fn failed_index_follows_the_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = State::open(dir.path()).unwrap();
+    let feed = feed_key("t1", "Audit.General");
+    let failed = ContentStatus::Failed {
+        attempts: 2,
+        error: "broken".into(),
+        first_failed: t(1),
+        last_failed: t(1),
+    };
+    let c = FeedCommit {
+        content: vec![
+            ("x".into(), entry(0, failed)),
+            ("y".into(), entry(0, ContentStatus::Done { records: 1 })),
+        ],
+        ..Default::default()
+    };
+    s.commit(&[(&feed, c)], &[], t(1)).await.unwrap();
+    let f = s.failed_contents(&feed).unwrap();
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].0, "x");
+    let healed = FeedCommit {
+        content: vec![("x".into(), entry(0, ContentStatus::Done { records: 4 }))],
+        ..Default::default()
+    };
+    s.commit(&[(&feed, healed)], &[], t(2)).await.unwrap();
+    assert!(s.failed_contents(&feed).unwrap().is_empty());
+}
