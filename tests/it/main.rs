@@ -3,4 +3,5 @@
 mod cli;
 mod delivery;
 mod faults;
+mod formats;
 mod harness;

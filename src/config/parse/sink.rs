@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use super::table::{Ctx, Span, Table};
 use crate::config::{SinkConfig, SinkKind};
-use crate::format::{Format, FormatOptions};
+use crate::format::Format;
 
 const SUPPORTED: &str = "file or stdout";
 /// Designed, not built yet: named so the error says "not yet" rather than "no such thing".
@@ -45,9 +45,7 @@ pub(super) fn sink(
             Format::default()
         }),
     };
-    let format_options = FormatOptions {
-        keep_original: t.bool(ctx, "keep_original", false),
-    };
+    let format_options = super::format::options(ctx, &mut t);
 
     let mut path_span = None;
     let kind = if kind == "file" {
