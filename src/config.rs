@@ -210,6 +210,8 @@ pub enum SinkKind {
         path: PathBuf,
     },
     Stdout,
+    /// RFC 5424 / 3164 over UDP, TCP, TLS or a Unix socket.
+    Syslog(crate::sink::syslog::SyslogConfig),
 }
 
 impl SinkKind {
@@ -217,6 +219,7 @@ impl SinkKind {
         match self {
             SinkKind::File { .. } => "file",
             SinkKind::Stdout => "stdout",
+            SinkKind::Syslog(_) => "syslog",
         }
     }
 }

@@ -146,6 +146,32 @@ pub fn throttled(tenant: &str, wait_secs: u64) {
     count("o365fwd_api_throttled_total", &[("tenant", tenant)], 1);
 }
 
+/// A syslog message was longer than the sink's limit; its payload was cut, with a marker.
+pub fn syslog_truncated(sink: &str, record_id: &str, original: usize, max: usize) {
+    tracing::warn!(
+        sink,
+        record_id,
+        payload_bytes = original,
+        max_message_size = max,
+        "A record did not fit in one syslog message; it was sent truncated, with a marker."
+    );
+    count("o365fwd_syslog_truncated_total", &[("sink", sink)], 1);
+}
+
+/// Records sent again on a new syslog connection; the receiver may get them twice.
+pub fn syslog_resent(sink: &str, records: usize) {
+    tracing::warn!(
+        sink,
+        records,
+        "Re-sent records written before the syslog connection broke (at-least-once: the receiver may see them twice)."
+    );
+    count(
+        "o365fwd_syslog_resent_records_total",
+        &[("sink", sink)],
+        records as u64,
+    );
+}
+
 static LAST_POLL: Mutex<BTreeMap<String, DateTime<Utc>>> = Mutex::new(BTreeMap::new());
 
 /// A feed finished a poll without error.

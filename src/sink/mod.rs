@@ -5,6 +5,7 @@
 
 pub mod file;
 pub mod stdout;
+pub mod syslog;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -46,6 +47,14 @@ pub fn start(
             file::spawn(sink, rx, abort)
         }
         SinkKind::Stdout => stdout::spawn(&cfg.name, encoder, rx),
+        SinkKind::Syslog(c) => {
+            syslog::spawn(&cfg.name, c, encoder, rx, abort).map_err(|message| {
+                SinkError::Setup {
+                    sink: cfg.name.clone(),
+                    message,
+                }
+            })?
+        }
     };
     Ok(RunningSink {
         input: SinkInput {

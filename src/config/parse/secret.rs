@@ -82,7 +82,7 @@ pub(super) fn client_secret(
 }
 
 /// Reads a secret file; one trailing newline (as editors and `echo` add) is not part of it.
-fn read_file(path: &PathBuf) -> Result<String, String> {
+pub(super) fn read_file(path: &PathBuf) -> Result<String, String> {
     let shown = path.display();
     let file =
         std::fs::File::open(path).map_err(|e| format!("cannot read secret file {shown}: {e}"))?;

@@ -7,9 +7,11 @@ use super::table::{Ctx, Span, Table};
 use crate::config::{SinkConfig, SinkKind};
 use crate::format::Format;
 
-const SUPPORTED: &str = "file or stdout";
+mod syslog;
+
+const SUPPORTED: &str = "file, stdout or syslog";
 /// Designed, not built yet: named so the error says "not yet" rather than "no such thing".
-const LATER: [&str; 5] = ["kafka", "syslog", "splunk_hec", "elasticsearch", "http"];
+const LATER: [&str; 4] = ["kafka", "splunk_hec", "elasticsearch", "http"];
 
 /// A sink and, for a file sink, where its path is written (to report two sinks on one file).
 pub(super) struct Parsed {
@@ -25,7 +27,7 @@ pub(super) fn sink(
     base: &Path,
 ) -> Option<Parsed> {
     let (kind, kind_span) = t.required_str(ctx, "type", SUPPORTED)?;
-    if kind != "file" && kind != "stdout" {
+    if !["file", "stdout", "syslog"].contains(&kind) {
         let message = if LATER.contains(&kind) {
             format!("sink type {kind:?} is not supported in this version (supported: {SUPPORTED})")
         } else {
@@ -61,6 +63,8 @@ pub(super) fn sink(
             None => PathBuf::new(),
         };
         SinkKind::File { path }
+    } else if kind == "syslog" {
+        SinkKind::Syslog(syslog::syslog(ctx, &mut t, base))
     } else {
         SinkKind::Stdout
     };

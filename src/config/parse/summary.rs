@@ -63,6 +63,17 @@ fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
         let target = match &s.kind {
             SinkKind::File { path } => format!(" {}", path.display()),
             SinkKind::Stdout => String::new(),
+            SinkKind::Syslog(c) => format!(
+                " {}://{} (rfc {}, {})",
+                c.transport.as_str(),
+                c.address,
+                if c.rfc == crate::sink::syslog::Rfc::Rfc3164 { "3164" } else { "5424" },
+                if c.transport.is_stream() {
+                    if c.framing == crate::sink::syslog::Framing::Lf { "lf framing" } else { "octet counting" }
+                } else {
+                    "datagrams"
+                },
+            ),
         };
         let keep = if s.format_options.keep_original {
             ", keep_original"

@@ -1,0 +1,38 @@
+//! RFC 6587 framing for stream transports.
+
+use super::Framing;
+
+/// Appends `msg` to `out` framed: `LEN SP MSG` (octet counting) or `MSG LF`. The formatter
+/// has already replaced line feeds inside the message when framing is LF.
+pub fn frame(framing: Framing, msg: &[u8], out: &mut Vec<u8>) {
+    match framing {
+        Framing::OctetCounting => {
+            out.extend_from_slice(msg.len().to_string().as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(msg);
+        }
+        Framing::Lf => {
+            out.extend_from_slice(msg);
+            out.push(b'\n');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn octet_count_is_the_byte_length_of_the_message_only() {
+        let mut out = Vec::new();
+        frame(Framing::OctetCounting, "<134>1 - - - - - - é\n".as_bytes(), &mut out);
+        // 19 ASCII bytes + 2 for é + 1 LF.
+        assert_eq!(out, "22 <134>1 - - - - - - é\n".as_bytes());
+        out.clear();
+        frame(Framing::Lf, b"<134>1 x", &mut out);
+        assert_eq!(out, b"<134>1 x\n");
+        out.clear();
+        frame(Framing::OctetCounting, b"", &mut out);
+        assert_eq!(out, b"0 ");
+    }
+}
