@@ -86,6 +86,9 @@ impl SimHandle {
     pub fn evil_requests(&self) -> Vec<RequestLog> {
         todo!()
     }
+    pub fn unreachable_content_ids(&self, t: &str, ct: ContentType) -> BTreeSet<String> {
+        todo!()
+    }
     pub fn shutdown(self) {}
 }
 pub async fn run_standalone(cfg: SimConfig, listen: SocketAddr) -> std::io::Result<()> {
