@@ -63,6 +63,18 @@ pub enum Command {
         listen: std::net::SocketAddr,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// How far back content exists (content older than 7 days is expired).
+        #[arg(long, default_value = "2h", value_parser = humantime::parse_duration)]
+        backlog: Duration,
+        /// Time between blobs of one feed.
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        blob_interval: Duration,
+        /// Records per blob.
+        #[arg(long, default_value_t = 8)]
+        records_per_blob: usize,
+        /// Only these content types (default: all five).
+        #[arg(long, value_delimiter = ',')]
+        content_types: Vec<crate::record::ContentType>,
     },
     /// Inspect the agent's state.
     State {
@@ -142,9 +154,22 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
             Ok(exit::OK)
         }
         Command::Demo { duration, format } => demo(duration, format).await,
-        Command::Simulate { listen, seed } => {
+        Command::Simulate {
+            listen,
+            seed,
+            backlog,
+            blob_interval,
+            records_per_blob,
+            content_types,
+        } => {
             let mut cfg = crate::sim::SimConfig::demo();
             cfg.seed = seed;
+            cfg.backlog = backlog;
+            cfg.blob_interval = blob_interval;
+            cfg.records_per_blob = (1, records_per_blob.max(1));
+            if !content_types.is_empty() {
+                cfg.content_types = content_types;
+            }
             let sim = crate::sim::SimHandle::start(cfg, listen)
                 .await
                 .context("cannot start the simulator")?;

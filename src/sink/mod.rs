@@ -42,7 +42,11 @@ pub fn start(
     let done = match &cfg.kind {
         SinkKind::File { path } => {
             let committed = state.sink_offset(&cfg.name)?;
-            let sink = file::FileSink::open(&cfg.name, path, committed, encoder)?;
+            let sink = file::FileSink::open(&cfg.name, path, committed.clone(), encoder)?;
+            let start = sink.offset();
+            if committed.as_ref() != Some(&start) {
+                state.set_sink_offset(&cfg.name, &start)?;
+            }
             file::spawn(sink, rx, abort)
         }
         SinkKind::Stdout => stdout::spawn(&cfg.name, encoder, rx),
