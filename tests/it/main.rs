@@ -4,3 +4,5 @@ mod cli;
 mod delivery;
 mod faults;
 mod harness;
+mod http;
+mod receivers;
