@@ -7,6 +7,7 @@
 //! after it would be guesswork.
 
 mod checks;
+mod format;
 mod secret;
 mod sink;
 mod sink_http;

@@ -58,11 +58,16 @@ impl FromStr for Format {
     }
 }
 
-/// Options that change an encoding; one set per sink.
+/// Options that change an encoding; one set per sink. `docs/mapping.md` describes each.
 #[derive(Debug, Clone, Default)]
 pub struct FormatOptions {
     /// ECS: add `event.original` with the record as received.
     pub keep_original: bool,
+    /// CEF: severity rules tried in order before the built-in table; first match wins.
+    pub cef_severity: Vec<cef::SeverityRule>,
+    /// CEF: `(cef key, record field path)` overrides applied after the built-in mapping.
+    /// An empty path removes the key; a path starting with `=` sets a constant.
+    pub cef_fields: Vec<(String, String)>,
 }
 
 /// A configured encoder. Cheap to clone; holds no per-record state.

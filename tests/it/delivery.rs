@@ -90,6 +90,10 @@ async fn sigterm_drains_and_exits_zero_quickly() {
     let env = Env::start(sim, "").await;
     let agent = env.spawn();
     tokio::time::sleep(Duration::from_millis(800)).await;
+    // The state is locked while the agent runs; inspecting it says so plainly.
+    let (code, _, err) = run_cli(&["state", "show", "--config", env.config.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("in use by another o365fwd process"), "{err}");
     let t0 = std::time::Instant::now();
     agent.stop();
     assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());

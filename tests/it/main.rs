@@ -3,6 +3,7 @@
 mod cli;
 mod delivery;
 mod faults;
+mod formats;
 mod harness;
 mod http;
 mod receivers;

@@ -7,7 +7,7 @@ use super::secret::Env;
 use super::sink_http;
 use super::table::{Ctx, Span, Table};
 use crate::config::{SinkConfig, SinkKind};
-use crate::format::{Format, FormatOptions};
+use crate::format::Format;
 
 const SUPPORTED: &str = "file, stdout, splunk_hec, elasticsearch or http";
 const TYPES: [&str; 5] = ["file", "stdout", "splunk_hec", "elasticsearch", "http"];
@@ -57,9 +57,7 @@ pub(super) fn sink(
             default
         }),
     };
-    let format_options = FormatOptions {
-        keep_original: t.bool(ctx, "keep_original", false),
-    };
+    let format_options = super::format::options(ctx, &mut t);
 
     let mut path_span = None;
     let kind = match kind {

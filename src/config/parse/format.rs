@@ -1,0 +1,144 @@
+//! A sink's format options: `keep_original`, `[sinks.NAME.cef_fields]` and
+//! `[[sinks.NAME.cef_severity]]`.
+
+use super::table::{Ctx, Table};
+use crate::format::FormatOptions;
+use crate::format::cef::{SeverityRule, validate_field_overrides};
+
+pub(super) fn options(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>) -> FormatOptions {
+    FormatOptions {
+        keep_original: t.bool(ctx, "keep_original", false),
+        cef_fields: cef_fields(ctx, t),
+        cef_severity: cef_severity(ctx, t),
+    }
+}
+
+/// `[sinks.NAME.cef_fields]`: CEF key = record field path (`""` removes, `"=x"` constant).
+fn cef_fields(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>) -> Vec<(String, String)> {
+    let Some(ft) = t.table(ctx, "cef_fields") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, span, v) in ft.entries() {
+        let key = ft.key(k);
+        match v.get_ref().as_str() {
+            Some(path) => {
+                let pair = (k.to_string(), path.to_string());
+                for problem in validate_field_overrides(std::slice::from_ref(&pair)) {
+                    ctx.report(&key, Some(&span), problem);
+                }
+                out.push(pair);
+            }
+            None => ctx.report(
+                &key,
+                Some(&v.span()),
+                "expected a record field path (a string)",
+            ),
+        }
+    }
+    out
+}
+
+/// `[[sinks.NAME.cef_severity]]`: `operation` (exact, or prefix with `*`), optional
+/// `workload`, `severity` 0–10. Tried in order before the built-in table.
+fn cef_severity(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>) -> Vec<SeverityRule> {
+    let Some(v) = t.get("cef_severity") else {
+        return Vec::new();
+    };
+    let key = t.key("cef_severity");
+    let Some(items) = v.get_ref().as_array() else {
+        t.wrong_type(
+            ctx,
+            "cef_severity",
+            v,
+            "an array of tables ([[...cef_severity]])",
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let Some(rt) = item.get_ref().as_table() else {
+            ctx.report(
+                &key,
+                Some(&item.span()),
+                "expected a table with operation and severity",
+            );
+            continue;
+        };
+        let mut r = Table::new(rt, format!("{key}[{i}]"), Some(item.span()));
+        let operation = r.required_str(
+            ctx,
+            "operation",
+            "the Operation to match; `*` at the end matches a prefix",
+        );
+        let workload = r.str(ctx, "workload").map(|(s, _)| s.to_string());
+        let present = rt.get("severity").is_some();
+        let severity: u8 = r.int(ctx, "severity", 0..=10, 0);
+        if !present {
+            r.missing(ctx, "severity", "0 to 10");
+        }
+        r.finish(ctx);
+        if let Some((op, _)) = operation {
+            out.push(SeverityRule {
+                operation: op.to_string(),
+                workload,
+                severity,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use std::path::Path;
+
+    const BASE: &str = r#"
+[tenants.c]
+tenant_id = "41463f53-8812-40f4-890f-865bf6e35190"
+client_id = "a6099727-6b7b-482c-b509-1df309acc563"
+client_secret = "x"
+[sinks.s]
+type = "stdout"
+format = "cef"
+"#;
+
+    #[test]
+    fn reads_cef_overrides() {
+        let text = format!(
+            "{BASE}[sinks.s.cef_fields]\ncs1 = \"EntityName\"\nmsg = \"\"\n[[sinks.s.cef_severity]]\noperation = \"Delete*\"\nworkload = \"CRM\"\nseverity = 9\n"
+        );
+        let cfg = Config::parse(&text, Path::new("/etc/o365fwd/c.toml")).unwrap();
+        let o = &cfg.sinks["s"].format_options;
+        assert_eq!(
+            o.cef_fields,
+            vec![
+                ("cs1".into(), "EntityName".into()),
+                ("msg".into(), "".into())
+            ]
+        );
+        assert_eq!(o.cef_severity.len(), 1);
+        assert_eq!(o.cef_severity[0].severity, 9);
+        assert_eq!(o.cef_severity[0].workload.as_deref(), Some("CRM"));
+    }
+
+    #[test]
+    fn reports_bad_cef_overrides_with_positions() {
+        let text = format!(
+            "{BASE}[sinks.s.cef_fields]\n\"bad key\" = \"X\"\n[[sinks.s.cef_severity]]\noperation = \"Delete\"\nseverity = 11\nextra = 1\n"
+        );
+        let e = Config::parse(&text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("c.toml:10:1: sinks.s.cef_fields.bad key"), "{e}");
+        assert!(
+            e.contains("sinks.s.cef_severity[0].severity: 11 is out of range"),
+            "{e}"
+        );
+        assert!(
+            e.contains("sinks.s.cef_severity[0].extra: unknown key"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,230 @@
+//! `o365.audit.*` (every original field, laid out as Elastic's pipeline lays it out) and
+//! `o365.dynamics.*` (our Dynamics 365 view).
+
+use serde_json::value::RawValue;
+
+use super::json::Obj;
+use super::map::Ecs;
+use crate::record::classify::{Classification, CrmAccess, Fields, is_null, raw_str};
+use crate::record::split::{PARTIAL_KEY, PARTS_KEY};
+
+/// Keys Elastic copies out of an alert's `Data` JSON into typed fields.
+const DATA_KEYS: [&str; 58] = [
+    "ad", "af", "aii", "ail", "alk", "als", "an", "at", "cid", "cpid", "dm", "dpn", "eid", "etps",
+    "etype", "f3u", "fvs", "imsgid", "lon", "mat", "md", "ms", "od", "op", "ot", "plk", "pud",
+    "reid", "rid", "sev", "sict", "sid", "sip", "sitmi", "srt", "ssic", "suid", "tdc", "te", "thn",
+    "tht", "tid", "tpid", "tpt", "trc", "ts", "tsd", "ttdt", "ttr", "upfc", "upfv", "ut", "von",
+    "wl", "zfh", "zfn", "zmfh", "zmfn",
+];
+
+/// Writes the members of `o365.audit`.
+pub fn write_audit(o: &mut Obj<'_>, f: &Fields<'_>, e: &Ecs<'_>, dlp: bool) {
+    for (k, v) in f.iter() {
+        if e.moved.contains(&k) || k == PARTS_KEY || k == PARTIAL_KEY {
+            continue;
+        }
+        match k {
+            "Parameters" => name_values(o, k, v, None),
+            "ExtendedProperties" => {
+                name_values(o, k, v, e.ep_user_agent.then_some("UserAgent"));
+            }
+            "ModifiedProperties" => modified(o, k, v),
+            "Data" => data(o, k, v),
+            "ExceptionInfo" if dlp && raw_str(v).is_some() => {
+                let mut x = o.dobj(k);
+                x.raw("Reason", v.get());
+                x.end();
+            }
+            _ => o.draw(k, v.get()),
+        }
+    }
+}
+
+/// A Name/Value list becomes an object `{Name: Value}`; a string becomes `{"_raw": …}`.
+/// A list that does not fit (non-objects, extra keys, repeated names) is kept as is.
+fn name_values(o: &mut Obj<'_>, k: &str, v: &RawValue, skip: Option<&str>) {
+    if raw_str(v).is_some() {
+        let mut x = o.dobj(k);
+        x.raw("_raw", v.get());
+        x.end();
+        return;
+    }
+    let Some(pairs) = pairs(v) else {
+        o.draw(k, v.get());
+        return;
+    };
+    let mut x = o.dobj(k);
+    for (name, value) in &pairs {
+        if Some(name.as_str()) != skip {
+            x.draw(name, value.map_or("null", |r| r.get()));
+        }
+    }
+    x.end();
+}
+
+/// The `(Name, Value)` pairs of a Name/Value list, or `None` when it is not one.
+pub fn pairs(v: &RawValue) -> Option<Vec<(String, Option<&RawValue>)>> {
+    let items: Vec<&RawValue> = serde_json::from_str(v.get()).ok()?;
+    let mut out: Vec<(String, Option<&RawValue>)> = Vec::with_capacity(items.len());
+    for item in items {
+        let nv = Fields::parse(item.get())?;
+        if nv.iter().any(|(key, _)| key != "Name" && key != "Value") {
+            return None;
+        }
+        let name = nv.str("Name")?.into_owned();
+        if out.iter().any(|(n, _)| *n == name) {
+            return None;
+        }
+        out.push((name, nv.get("Value")));
+    }
+    Some(out)
+}
+
+/// `ModifiedProperties`: `{Name: {NewValue, OldValue, …}}` with spaces and dots in names
+/// replaced by `_`, as Elastic does; a string becomes `{"_raw": …}`.
+fn modified(o: &mut Obj<'_>, k: &str, v: &RawValue) {
+    if raw_str(v).is_some() {
+        let mut x = o.dobj(k);
+        x.raw("_raw", v.get());
+        x.end();
+        return;
+    }
+    let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(v.get()) else {
+        o.draw(k, v.get());
+        return;
+    };
+    let mut entries: Vec<(String, Option<Fields<'_>>)> = Vec::with_capacity(items.len());
+    for item in &items {
+        let (name, rest) = if let Some(s) = raw_str(item) {
+            (s.into_owned(), None)
+        } else if let Some(mp) = Fields::parse(item.get()) {
+            match mp.str("Name") {
+                Some(n) => (n.into_owned(), Some(mp)),
+                None => return o.draw(k, v.get()),
+            }
+        } else {
+            return o.draw(k, v.get());
+        };
+        let name = name.replace([' ', '.'], "_");
+        if entries.iter().any(|(n, _)| *n == name) {
+            return o.draw(k, v.get());
+        }
+        entries.push((name, rest));
+    }
+    let mut x = o.dobj(k);
+    for (name, rest) in &entries {
+        let mut y = x.dobj(name);
+        for (key, val) in rest.iter().flat_map(|r| r.iter()) {
+            if key != "Name" {
+                y.draw(key, val.get());
+            }
+        }
+        y.end();
+    }
+    x.end();
+}
+
+/// An alert's `Data` (a JSON string) becomes `{flattened: {...}, <known keys>}`.
+fn data(o: &mut Obj<'_>, k: &str, v: &RawValue) {
+    let parsed = raw_str(v).and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
+    let Some(serde_json::Value::Object(map)) = parsed else {
+        o.draw(k, v.get());
+        return;
+    };
+    let mut x = o.dobj(k);
+    let out = x.key("flattened");
+    let _ = serde_json::to_writer(&mut *out, &map);
+    for key in DATA_KEYS {
+        if let Some(val) = map.get(key) {
+            let out = x.key(key);
+            let _ = serde_json::to_writer(&mut *out, val);
+        }
+    }
+    x.end();
+}
+
+/// `o365.dynamics.*`: entity, message, access class, the record ids of `QueryResults`
+/// and `Fields` as an object. `None` members are left out.
+pub fn write_dynamics(o: &mut Obj<'_>, f: &Fields<'_>, cls: &Classification, op: &str) {
+    let Some(access) = cls.crm else { return };
+    let message = f.nonempty("Message");
+    let message = message.as_deref().unwrap_or(op);
+    let mut d = o.obj("dynamics");
+    let name = f.nonempty("EntityName");
+    let id = f
+        .nonempty("EntityId")
+        .filter(|id| !id.chars().all(|c| c == '0' || c == '-'));
+    if name.is_some() || id.is_some() {
+        let mut en = d.obj("entity");
+        en.opt_str("name", name.as_deref());
+        en.opt_str("id", id.as_deref());
+        en.end();
+    }
+    d.str("message", message);
+    d.str("access", access.label(message));
+    d.bool("bulk", access == CrmAccess::ReadMultiple);
+    if let Some(ids) = f.get("QueryResults").and_then(query_results) {
+        d.num("query_result_count", ids.len());
+        d.strs("query_results", ids.iter().map(String::as_str));
+    }
+    if let Some(raw) = f.get("Fields") {
+        write_fields(&mut d, raw);
+    }
+    d.end();
+}
+
+/// The record ids in `QueryResults`: a comma-separated string, a JSON array of strings, or
+/// a string holding a JSON array.
+pub fn query_results(v: &RawValue) -> Option<Vec<String>> {
+    if is_null(v) {
+        return None;
+    }
+    let list = if let Some(s) = raw_str(v) {
+        let t = s.trim();
+        if t.starts_with('[') {
+            serde_json::from_str::<Vec<String>>(t).ok()?
+        } else {
+            t.split(',').map(|x| x.trim().to_string()).collect()
+        }
+    } else {
+        serde_json::from_str::<Vec<String>>(v.get()).ok()?
+    };
+    Some(list.into_iter().filter(|s| !s.is_empty()).collect())
+}
+
+/// `Fields` as an object `{Name: Value}` (first value of a repeated name wins); accepts a
+/// Name/Value array, an object, or a string holding either.
+fn write_fields(d: &mut Obj<'_>, raw: &RawValue) {
+    let owned;
+    let raw = match raw_str(raw) {
+        Some(s) => match serde_json::from_str::<Box<RawValue>>(&s) {
+            Ok(r) => {
+                owned = r;
+                &*owned
+            }
+            Err(_) => return,
+        },
+        None => raw,
+    };
+    if raw.get().starts_with('{') {
+        d.raw("fields", raw.get());
+        return;
+    }
+    let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
+        return;
+    };
+    let mut seen: Vec<String> = Vec::with_capacity(items.len());
+    let mut x = d.obj("fields");
+    for item in items {
+        let Some(nv) = Fields::parse(item.get()) else {
+            continue;
+        };
+        let Some(name) = nv.str("Name") else { continue };
+        if seen.iter().any(|n| *n == name) {
+            continue;
+        }
+        x.draw(&name, nv.get("Value").map_or("null", |r| r.get()));
+        seen.push(name.into_owned());
+    }
+    x.end();
+}
