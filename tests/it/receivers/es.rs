@@ -353,9 +353,8 @@ fn apply(
                     400,
                     Some((
                         "illegal_argument_exception",
-                        format!(
-                            "only write ops with an op_type of create are allowed in data streams"
-                        ),
+                        "only write ops with an op_type of create are allowed in data streams"
+                            .to_string(),
                     )),
                 );
             }

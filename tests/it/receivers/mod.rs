@@ -7,6 +7,8 @@
 //! refused") and come back on the same port, and can terminate TLS.
 
 #![allow(dead_code)]
+// Handlers answer errors as ready responses, the axum way; their size does not matter here.
+#![allow(clippy::result_large_err)]
 
 pub mod es;
 pub mod hec;
@@ -62,6 +64,8 @@ impl Front {
         let accept = tokio::spawn(async move {
             loop {
                 let Ok((s, _)) = l.accept().await else {
+                    // Out of descriptors or the like: do not spin.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     continue;
                 };
                 let tls = tls.clone();
@@ -81,7 +85,9 @@ impl Front {
                         }
                     }
                 });
-                c2.lock().unwrap().push(h.abort_handle());
+                let mut conns = c2.lock().unwrap();
+                conns.retain(|c| !c.is_finished());
+                conns.push(h.abort_handle());
             }
         });
         *self.run.lock().unwrap() = Some(Running { accept, conns });
