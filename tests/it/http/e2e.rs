@@ -160,7 +160,18 @@ async fn bad_hec_token_stalls_everything_until_fixed() {
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(hec.ids().is_empty());
-    agent.sigkill();
+    // A stopped sink does not block shutdown: SIGTERM drains what it can, abandons the rest
+    // after shutdown_timeout (10 s here), and exits.
+    let t0 = Instant::now();
+    agent.sigterm();
+    let code = agent.wait(Duration::from_secs(30));
+    assert!(t0.elapsed() < Duration::from_secs(25), "{:?}", t0.elapsed());
+    assert!(
+        env.log().contains("abandoned=true"),
+        "{}",
+        tail(&env.log(), 10)
+    );
+    assert!(code.is_some(), "exited by itself");
     // Nothing was committed: a file sink restart truncates whatever it had written.
     let (code, out, _) = run_cli(&["state", "show", "--config", env.config.to_str().unwrap()]);
     assert_eq!(code, 0);
