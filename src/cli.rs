@@ -145,10 +145,17 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
         Command::Simulate { listen, seed } => {
             let mut cfg = crate::sim::SimConfig::demo();
             cfg.seed = seed;
-            eprintln!("simulator listening on http://{listen} (Ctrl-C stops)");
-            crate::sim::run_standalone(cfg, listen)
+            let sim = crate::sim::SimHandle::start(cfg, listen)
                 .await
-                .context("simulator failed")?;
+                .context("cannot start the simulator")?;
+            // The simulator's credentials are made up; printing them is the point.
+            println!("{}", simulator_config(&sim));
+            eprintln!(
+                "simulator listening on {} (Ctrl-C stops); the configuration above points an agent at it",
+                sim.base_url()
+            );
+            tokio::signal::ctrl_c().await?;
+            sim.shutdown();
             Ok(exit::OK)
         }
         Command::State {
@@ -197,6 +204,26 @@ fn state_show(cfg: &Config, json: bool) -> anyhow::Result<i32> {
         }
     }
     Ok(exit::OK)
+}
+
+/// A configuration for `o365fwd run` against a running simulator.
+fn simulator_config(sim: &crate::sim::SimHandle) -> String {
+    let mut out = String::from(
+        "# o365fwd configuration for the simulator\n[agent]\nstate_dir = \"o365fwd-sim-state\"\npoll_interval = \"10s\"\n",
+    );
+    for (i, t) in sim.config().tenants.iter().enumerate() {
+        out.push_str(&format!(
+            "\n[tenants.tenant{}]\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\napi_url = \"{}\"\nlogin_url = \"{}\"\n",
+            i + 1,
+            t.tenant_id,
+            t.client_id,
+            t.client_secret,
+            sim.base_url(),
+            sim.base_url()
+        ));
+    }
+    out.push_str("\n[sinks.console]\ntype = \"stdout\"\nformat = \"text\"\n");
+    out
 }
 
 /// `o365fwd demo`: the embedded simulator, the real pipeline, readable output.
