@@ -210,6 +210,12 @@ pub enum SinkKind {
         path: PathBuf,
     },
     Stdout,
+    /// Splunk HTTP Event Collector, optionally with indexer acknowledgement.
+    SplunkHec(crate::sink::http::hec::HecConfig),
+    /// Elasticsearch `_bulk` with `create` and the record id as `_id`.
+    Elasticsearch(crate::sink::http::elasticsearch::EsConfig),
+    /// A generic HTTP collector (webhook).
+    Http(crate::sink::http::webhook::WebhookConfig),
 }
 
 impl SinkKind {
@@ -217,6 +223,9 @@ impl SinkKind {
         match self {
             SinkKind::File { .. } => "file",
             SinkKind::Stdout => "stdout",
+            SinkKind::SplunkHec(_) => "splunk_hec",
+            SinkKind::Elasticsearch(_) => "elasticsearch",
+            SinkKind::Http(_) => "http",
         }
     }
 }

@@ -149,6 +149,26 @@ pub fn throttled(tenant: &str, wait_secs: u64) {
     count("o365fwd_api_throttled_total", &[("tenant", tenant)], 1);
 }
 
+/// A sink's receiver reported a configuration error (bad token, missing index, refused
+/// request): the sink stops acknowledging until it is reconfigured and restarted.
+pub fn sink_stopped(sink: &str, reason: &str) {
+    tracing::error!(
+        sink,
+        reason,
+        "SINK STOPPED: its receiver refuses our configuration. Nothing more is acknowledged to it, so polling stalls and nothing is committed past this point; the data stays in the API for 7 days. Fix the configuration and restart."
+    );
+    count("o365fwd_sink_stopped_total", &[("sink", sink)], 1);
+}
+
+/// A sink request failed in a way that is retried (receiver down, busy, throttling).
+pub fn sink_retry(sink: &str, what: &str) {
+    count(
+        "o365fwd_sink_retries_total",
+        &[("sink", sink), ("kind", what)],
+        1,
+    );
+}
+
 static LAST_POLL: Mutex<BTreeMap<String, DateTime<Utc>>> = Mutex::new(BTreeMap::new());
 
 /// A feed finished a poll without error.

@@ -4,6 +4,7 @@
 //! acknowledges what it has not delivered: while it cannot deliver, the pipeline stalls.
 
 pub mod file;
+pub mod http;
 pub mod stdout;
 
 use tokio::sync::mpsc;
@@ -50,6 +51,9 @@ pub fn start(
             file::spawn(sink, rx, abort)
         }
         SinkKind::Stdout => stdout::spawn(&cfg.name, encoder, rx),
+        SinkKind::SplunkHec(c) => http::hec::start(&cfg.name, c, encoder, rx, abort)?,
+        SinkKind::Elasticsearch(c) => http::elasticsearch::start(&cfg.name, c, encoder, rx, abort)?,
+        SinkKind::Http(c) => http::webhook::start(&cfg.name, c, encoder, rx, abort)?,
     };
     Ok(RunningSink {
         input: SinkInput {

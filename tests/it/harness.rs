@@ -54,6 +54,12 @@ pub struct Env {
 
 impl Env {
     pub async fn start(sim_cfg: SimConfig, agent_extra: &str) -> Env {
+        Env::start_with_sinks(sim_cfg, agent_extra, "").await
+    }
+
+    /// Like [`Env::start`], with more sinks (TOML `[sinks.NAME]` tables) besides the file
+    /// sink `archive`.
+    pub async fn start_with_sinks(sim_cfg: SimConfig, agent_extra: &str, sinks: &str) -> Env {
         let sim = SimHandle::start(sim_cfg, "127.0.0.1:0".parse().unwrap())
             .await
             .expect("simulator starts");
@@ -85,6 +91,7 @@ impl Env {
             "[sinks.archive]\ntype = \"file\"\npath = \"{}\"\nformat = \"raw\"\n",
             out.display()
         ));
+        text.push_str(sinks);
         std::fs::write(&config, text).unwrap();
         Env {
             dir,

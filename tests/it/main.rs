@@ -5,3 +5,5 @@ mod delivery;
 mod faults;
 mod formats;
 mod harness;
+mod http;
+mod receivers;
