@@ -212,6 +212,12 @@ pub enum SinkKind {
     Stdout,
     /// RFC 5424 / 3164 over UDP, TCP, TLS or a Unix socket.
     Syslog(crate::sink::syslog::SyslogConfig),
+    /// Splunk HTTP Event Collector, optionally with indexer acknowledgement.
+    SplunkHec(crate::sink::http::hec::HecConfig),
+    /// Elasticsearch `_bulk` with `create` and the record id as `_id`.
+    Elasticsearch(crate::sink::http::elasticsearch::EsConfig),
+    /// A generic HTTP collector (webhook).
+    Http(crate::sink::http::webhook::WebhookConfig),
 }
 
 impl SinkKind {
@@ -220,6 +226,9 @@ impl SinkKind {
             SinkKind::File { .. } => "file",
             SinkKind::Stdout => "stdout",
             SinkKind::Syslog(_) => "syslog",
+            SinkKind::SplunkHec(_) => "splunk_hec",
+            SinkKind::Elasticsearch(_) => "elasticsearch",
+            SinkKind::Http(_) => "http",
         }
     }
 }

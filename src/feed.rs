@@ -76,6 +76,14 @@ impl Feed {
 
     /// Polls until stopped.
     pub async fn run(mut self) {
+        match self.state.load_seen(&self.shared.key) {
+            Ok(seen) => self.shared.set_seen(seen),
+            Err(e) => {
+                // Without the seen set the feed could send records twice: refuse to poll.
+                tracing::error!(feed = %self.shared.key, error = %e, "Cannot load the record ids this feed delivered; the feed does not poll.");
+                return;
+            }
+        }
         let labels = [
             ("tenant", self.shared.tenant.clone()),
             (

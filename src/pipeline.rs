@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::format::Origin;
 use crate::record::{ContentType, Record};
-use crate::state::{ContentEntry, Cursor, Gap, SinkOffset, State};
+use crate::state::{ContentEntry, Cursor, Gap, SeenSet, SinkOffset, State};
 
 pub use committer::Committed;
 
@@ -36,7 +36,9 @@ pub struct FeedShared {
 
 #[derive(Debug, Default)]
 struct Pending {
-    ids: HashSet<Box<str>>,
+    /// Ids delivered (committed, loaded from state at start) or in flight: either way not
+    /// to be sent again.
+    seen: SeenSet,
     contents: HashSet<Box<str>>,
 }
 
@@ -63,13 +65,24 @@ impl FeedShared {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Marks a record id as in flight; false if it already is.
+    /// Marks a record id as taken (in flight, soon delivered); false if it was seen before.
     pub fn claim_id(&self, id: &str) -> bool {
-        self.pending().ids.insert(id.into())
+        let now = chrono::Utc::now().timestamp().clamp(0, u32::MAX as i64) as u32;
+        self.pending().seen.insert(id, now)
     }
 
-    pub fn id_in_flight(&self, id: &str) -> bool {
-        self.pending().ids.contains(id)
+    pub fn id_seen(&self, id: &str) -> bool {
+        self.pending().seen.contains(id)
+    }
+
+    /// Replaces the seen set with what state has (at feed start).
+    pub fn set_seen(&self, seen: SeenSet) {
+        self.pending().seen = seen;
+    }
+
+    /// Forgets ids first seen before `cutoff` (unix seconds).
+    pub fn prune_seen(&self, cutoff: u32) {
+        self.pending().seen.prune(cutoff);
     }
 
     /// Marks a blob as in flight; false if it already is.
@@ -84,9 +97,6 @@ impl FeedShared {
 
     fn committed(&self, batch: &Batch) {
         let mut p = self.pending();
-        for r in &batch.records {
-            p.ids.remove(&r.id);
-        }
         for op in &batch.ops {
             if let CommitOp::Content { content_id, entry } = op {
                 if !matches!(entry.status, crate::state::ContentStatus::Partial { .. }) {

@@ -7,8 +7,7 @@
 //! ```text
 //! c 0 feed                      cursor (JSON)
 //! p 0 feed 0 content_id         content progress (JSON)
-//! s 0 feed 0 record_id          seen at (u64 BE unix seconds)
-//! t 0 feed 0 seen_at(8) id      time index of seen ids, for pruning
+//! s 0 feed 0 seen_at(8) n(8)    record ids seen in one commit, packed (see `seen`)
 //! g 0 feed 0 from               gap (JSON)
 //! r 0 feed 0 record_id 0 sink   record rejected by a sink (JSON)
 //! k 0 sink                      committed length of a file sink (JSON)
@@ -16,12 +15,14 @@
 //! ```
 
 mod model;
+pub mod seen;
 
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
 pub use model::{ContentEntry, ContentStatus, Cursor, FeedSummary, Gap, Rejection, SinkOffset};
+pub use seen::SeenSet;
 
 /// The on-disk format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -187,10 +188,24 @@ impl State {
         Ok(out)
     }
 
-    pub fn is_seen(&self, feed: &str, record_id: &str) -> Result<bool, StateError> {
-        Ok(self
-            .tree
-            .contains_key(key(b's', &[feed.as_bytes(), record_id.as_bytes()]))?)
+    /// Every record id seen by the feed and still within the horizon, as committed.
+    pub fn load_seen(&self, feed: &str) -> Result<SeenSet, StateError> {
+        let p = prefix(b's', feed);
+        let mut set = SeenSet::default();
+        for kv in self.tree.scan_prefix(&p) {
+            let (k, v) = kv?;
+            let ts = k
+                .get(p.len()..p.len() + 8)
+                .map(|b| u64::from_be_bytes(b.try_into().unwrap_or([0; 8])))
+                .unwrap_or(0);
+            if !seen::decode_into(&v, ts.min(u32::MAX as u64) as u32, &mut set) {
+                return Err(StateError::Corrupt {
+                    key: String::from_utf8_lossy(&k).replace('\0', "/"),
+                    error: "damaged record id chunk".into(),
+                });
+            }
+        }
+        Ok(set)
     }
 
     pub fn gaps(&self, feed: &str) -> Result<Vec<Gap>, StateError> {
@@ -266,12 +281,13 @@ impl State {
             for gap in &c.gaps {
                 b.insert(key(b'g', &[f, gap.from.to_rfc3339().as_bytes()]), json(gap));
             }
-            for id in &c.seen {
-                b.insert(key(b's', &[f, id.as_bytes()]), &ts.to_be_bytes());
-                let mut t = prefix(b't', feed);
-                t.extend_from_slice(&ts.to_be_bytes());
-                t.extend_from_slice(id.as_bytes());
-                b.insert(t, &[]);
+            if !c.seen.is_empty() {
+                let mut k = prefix(b's', feed);
+                k.extend_from_slice(&ts.to_be_bytes());
+                k.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
+                let mut v = Vec::with_capacity(c.seen.len() * 17);
+                seen::encode(c.seen.iter().map(|s| &**s), &mut v);
+                b.insert(k, v);
             }
             for r in &c.rejections {
                 b.insert(
@@ -301,13 +317,11 @@ impl State {
         let mut b = sled::Batch::default();
         let mut n = 0;
         let cutoff = (now - horizon).timestamp().max(0) as u64;
-        let tp = prefix(b't', feed);
-        let mut end = tp.clone();
+        let sp = prefix(b's', feed);
+        let mut end = sp.clone();
         end.extend_from_slice(&cutoff.to_be_bytes());
-        for kv in self.tree.range(tp.clone()..end) {
+        for kv in self.tree.range(sp..end) {
             let (k, _) = kv?;
-            let id = &k[tp.len() + 8..];
-            b.remove(key(b's', &[feed.as_bytes(), id]));
             b.remove(k);
             n += 1;
         }
@@ -348,7 +362,7 @@ impl State {
     /// What `o365fwd state show` prints for one feed.
     pub fn summary(&self, feed: &str) -> Result<FeedSummary, StateError> {
         let contents = self.contents(feed)?;
-        let seen = self.tree.scan_prefix(prefix(b's', feed)).count();
+        let seen = self.load_seen(feed)?.len();
         Ok(FeedSummary::build(
             feed,
             self.cursor(feed)?,
@@ -362,6 +376,14 @@ impl State {
     /// Size of the store on disk, in bytes.
     pub fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
+    }
+
+    /// Records where a file sink starts, before it writes anything: without it, output
+    /// written before the first commit could not be truncated after a crash.
+    pub fn set_sink_offset(&self, sink: &str, off: &SinkOffset) -> Result<(), StateError> {
+        self.tree.insert(key(b'k', &[sink.as_bytes()]), json(off))?;
+        self.db.flush()?;
+        Ok(())
     }
 
     /// Test and repair hook: sets a feed's cursor directly (used by tests to age a cursor).

@@ -81,9 +81,12 @@ pub fn render() -> String {
 pub fn init_logging(json: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    use std::io::IsTerminal;
+    // Colours only on a terminal: journald and log files get plain text.
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     let _ = if json {
         b.json().try_init()
@@ -169,6 +172,26 @@ pub fn syslog_resent(sink: &str, records: usize) {
         "o365fwd_syslog_resent_records_total",
         &[("sink", sink)],
         records as u64,
+    );
+}
+
+/// A sink's receiver reported a configuration error (bad token, missing index, refused
+/// request): the sink stops acknowledging until it is reconfigured and restarted.
+pub fn sink_stopped(sink: &str, reason: &str) {
+    tracing::error!(
+        sink,
+        reason,
+        "SINK STOPPED: its receiver refuses our configuration. Nothing more is acknowledged to it, so polling stalls and nothing is committed past this point; the data stays in the API for 7 days. Fix the configuration and restart."
+    );
+    count("o365fwd_sink_stopped_total", &[("sink", sink)], 1);
+}
+
+/// A sink request failed in a way that is retried (receiver down, busy, throttling).
+pub fn sink_retry(sink: &str, what: &str) {
+    count(
+        "o365fwd_sink_retries_total",
+        &[("sink", sink), ("kind", what)],
+        1,
     );
 }
 

@@ -10,6 +10,8 @@ mod checks;
 mod format;
 mod secret;
 mod sink;
+mod sink_http;
+mod sink_syslog;
 mod summary;
 mod table;
 mod tenant;
@@ -19,6 +21,8 @@ mod tests;
 mod tests_fuzz;
 #[cfg(test)]
 mod tests_good;
+#[cfg(test)]
+mod tests_http;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -87,7 +91,7 @@ pub(crate) fn parse_with_env(
     let mut sinks = BTreeMap::new();
     let mut sink_paths: Vec<(PathBuf, String, Span)> = Vec::new();
     for (name, t) in named_tables(&mut ctx, &mut root, "sinks", "sink") {
-        if let Some(parsed) = sink::sink(&mut ctx, &name, t, &base) {
+        if let Some(parsed) = sink::sink(&mut ctx, &name, t, &base, env) {
             if let (SinkKind::File { path }, Some(span)) = (&parsed.cfg.kind, parsed.path_span) {
                 sink_paths.push((path.clone(), name.clone(), span));
             }

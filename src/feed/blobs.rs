@@ -123,7 +123,7 @@ impl Feed {
         let cid: std::sync::Arc<str> = c.content_id.as_str().into();
         for rec in records.into_iter().skip(skip as usize) {
             index += 1;
-            if self.state.is_seen(&self.shared.key, &rec.id)? || !self.shared.claim_id(&rec.id) {
+            if !self.shared.claim_id(&rec.id) {
                 repeats += 1;
             } else {
                 batch.push(rec);

@@ -101,7 +101,8 @@ impl FileSink {
         }
     }
 
-    fn offset(&self) -> SinkOffset {
+    /// Where the file ends now.
+    pub fn offset(&self) -> SinkOffset {
         SinkOffset {
             path: self.path.display().to_string(),
             length: self.len,

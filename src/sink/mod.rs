@@ -4,6 +4,7 @@
 //! acknowledges what it has not delivered: while it cannot deliver, the pipeline stalls.
 
 pub mod file;
+pub mod http;
 pub mod stdout;
 pub mod syslog;
 
@@ -43,7 +44,11 @@ pub fn start(
     let done = match &cfg.kind {
         SinkKind::File { path } => {
             let committed = state.sink_offset(&cfg.name)?;
-            let sink = file::FileSink::open(&cfg.name, path, committed, encoder)?;
+            let sink = file::FileSink::open(&cfg.name, path, committed.clone(), encoder)?;
+            let start = sink.offset();
+            if committed.as_ref() != Some(&start) {
+                state.set_sink_offset(&cfg.name, &start)?;
+            }
             file::spawn(sink, rx, abort)
         }
         SinkKind::Stdout => stdout::spawn(&cfg.name, encoder, rx),
@@ -55,6 +60,9 @@ pub fn start(
                 }
             })?
         }
+        SinkKind::SplunkHec(c) => http::hec::start(&cfg.name, c, encoder, rx, abort)?,
+        SinkKind::Elasticsearch(c) => http::elasticsearch::start(&cfg.name, c, encoder, rx, abort)?,
+        SinkKind::Http(c) => http::webhook::start(&cfg.name, c, encoder, rx, abort)?,
     };
     Ok(RunningSink {
         input: SinkInput {

@@ -108,3 +108,45 @@ fn usage_errors_exit_two() {
     assert_eq!(code, 0);
     assert!(out.contains("o365fwd"));
 }
+
+/// `simulate` prints a configuration that `check` accepts and `run` delivers from.
+#[test]
+fn simulate_prints_a_working_configuration() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut sim = Command::new(BIN)
+        .args(["simulate", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(sim.stdout.take().unwrap()).lines();
+    let mut text = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        text.push_str(&line);
+        text.push('\n');
+        if line.starts_with("format = ") {
+            break;
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("sim.toml");
+    write(&p, &text);
+    let (code, _, err) = run_cli(&["check", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}\n{text}");
+    let mut agent = Command::new(BIN)
+        .args(["run", "--config", p.to_str().unwrap()])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(agent.stdout.take().unwrap()).lines();
+    let first = out.next().unwrap().unwrap();
+    assert!(first.contains("tenant"), "a readable record line: {first}");
+    let _ = agent.kill();
+    let _ = sim.kill();
+    let _ = agent.wait();
+    let _ = sim.wait();
+}

@@ -106,3 +106,30 @@ async fn sigterm_drains_and_exits_zero_quickly() {
     agent.stop();
     env.assert_exactly_once(&want);
 }
+
+/// A crash before the very first commit must not leave lines the next start cannot remove.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_before_the_first_commit_leaves_no_duplicate() {
+    let mut sim = sim_config(1, &[ContentType::General]);
+    sim.backlog = Duration::from_secs(20 * 3600);
+    sim.blob_interval = Duration::from_secs(5 * 60);
+    sim.records_per_blob = (20, 80);
+    let env = Env::start(sim, "").await;
+    // A pre-existing file that is not ours to truncate.
+    std::fs::write(&env.out, b"{\"Id\":\"operator-line\"}\n").unwrap();
+    let mut want = env.expected();
+    for delay in [30u64, 60, 120, 250] {
+        let mut agent = env.spawn();
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        agent.sigkill();
+    }
+    let agent = env.spawn();
+    assert!(
+        env.wait_for(&want, Duration::from_secs(90)).await,
+        "{}",
+        tail(&env.log(), 30)
+    );
+    agent.stop();
+    want.insert("operator-line".into());
+    env.assert_exactly_once(&want);
+}

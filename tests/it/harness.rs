@@ -57,7 +57,8 @@ impl Env {
         Env::start_with_sinks(sim_cfg, agent_extra, "").await
     }
 
-    /// Like [`Env::start`], with more sink tables (TOML) beside the file sink `archive`.
+    /// Like [`Env::start`], with more sinks (TOML `[sinks.NAME]` tables) besides the file
+    /// sink `archive`.
     pub async fn start_with_sinks(sim_cfg: SimConfig, agent_extra: &str, sinks: &str) -> Env {
         let sim = SimHandle::start(sim_cfg, "127.0.0.1:0".parse().unwrap())
             .await

@@ -6,3 +6,5 @@ mod faults;
 mod formats;
 mod harness;
 mod syslog;
+mod http;
+mod receivers;

@@ -56,7 +56,7 @@ pub(super) fn endpoint_url(s: &str) -> Result<Url, String> {
     Ok(url)
 }
 
-fn is_loopback(host: &Host<&str>) -> bool {
+pub(super) fn is_loopback(host: &Host<&str>) -> bool {
     match host {
         Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
         Host::Ipv4(ip) => ip.is_loopback(),

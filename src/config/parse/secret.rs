@@ -25,19 +25,40 @@ pub(super) fn client_secret(
     base: &Path,
     env: Env<'_>,
 ) -> (Secret, SecretOrigin) {
-    let fallback = (Secret::new(""), SecretOrigin::Inline);
-    let given: Vec<(&'static str, Span)> = KEYS
+    secret(ctx, t, base, env, KEYS, true).unwrap_or((Secret::new(""), SecretOrigin::Inline))
+}
+
+/// Whether any of the keys of one secret is set.
+pub(super) fn given(t: &mut Table<'_, '_>, keys: [&'static str; 3]) -> bool {
+    keys.into_iter().filter(|k| t.get(k).is_some()).count() > 0
+}
+
+/// Resolves a secret given by exactly one of `keys` = [inline, file, environment variable]
+/// (e.g. `token`, `token_file`, `token_env`). `None` when absent (reported if `required`) or
+/// when a problem was reported.
+pub(super) fn secret(
+    ctx: &mut Ctx<'_>,
+    t: &mut Table<'_, '_>,
+    base: &Path,
+    env: Env<'_>,
+    keys: [&'static str; 3],
+    required: bool,
+) -> Option<(Secret, SecretOrigin)> {
+    let [inline, file, var] = keys;
+    let given: Vec<(&'static str, Span)> = keys
         .into_iter()
         .filter_map(|k| t.get(k).map(|v| (k, v.span())))
         .collect();
     match given.as_slice() {
         [] => {
-            t.missing(
-                ctx,
-                "client_secret",
-                "set one of client_secret, client_secret_file or client_secret_env",
-            );
-            return fallback;
+            if required {
+                t.missing(
+                    ctx,
+                    inline,
+                    &format!("set one of {inline}, {file} or {var}"),
+                );
+            }
+            return None;
         }
         [_] => {}
         [(first, _), rest @ ..] => {
@@ -45,40 +66,40 @@ pub(super) fn client_secret(
                 ctx.report(
                     &t.key(k),
                     Some(span),
-                    format!("set only one of client_secret, client_secret_file or client_secret_env (`{first}` is set too)"),
+                    format!("set only one of {inline}, {file} or {var} (`{first}` is set too)"),
                 );
             }
-            return fallback;
+            return None;
         }
     }
-    if let Some((s, span)) = t.str(ctx, "client_secret") {
+    if let Some((s, span)) = t.str(ctx, inline) {
         if s.is_empty() {
-            ctx.report(&t.key("client_secret"), Some(&span), "is empty");
-            return fallback;
+            ctx.report(&t.key(inline), Some(&span), "is empty");
+            return None;
         }
-        return (Secret::new(s), SecretOrigin::Inline);
+        return Some((Secret::new(s), SecretOrigin::Inline));
     }
-    if let Some((p, span)) = t.str(ctx, "client_secret_file") {
+    if let Some((p, span)) = t.str(ctx, file) {
         let path = super::resolve(base, p);
         return match read_file(&path) {
-            Ok(s) => (Secret::new(s), SecretOrigin::File(path)),
+            Ok(s) => Some((Secret::new(s), SecretOrigin::File(path))),
             Err(e) => {
-                ctx.report(&t.key("client_secret_file"), Some(&span), e);
-                fallback
+                ctx.report(&t.key(file), Some(&span), e);
+                None
             }
         };
     }
-    if let Some((name, span)) = t.str(ctx, "client_secret_env") {
-        return match read_env(name, env) {
-            Ok(s) => (Secret::new(s), SecretOrigin::Env(name.to_string())),
+    if let Some((name, span)) = t.str(ctx, var) {
+        return match read_env(name, env, inline) {
+            Ok(s) => Some((Secret::new(s), SecretOrigin::Env(name.to_string()))),
             Err(e) => {
-                ctx.report(&t.key("client_secret_env"), Some(&span), e);
-                fallback
+                ctx.report(&t.key(var), Some(&span), e);
+                None
             }
         };
     }
     // The one key given had the wrong type; `str` reported it.
-    fallback
+    None
 }
 
 /// Reads a secret file; one trailing newline (as editors and `echo` add) is not part of it.
@@ -105,17 +126,16 @@ pub(super) fn read_file(path: &PathBuf) -> Result<String, String> {
     Ok(secret.to_string())
 }
 
-fn read_env(name: &str, env: Env<'_>) -> Result<String, String> {
+fn read_env(name: &str, env: Env<'_>, inline_key: &str) -> Result<String, String> {
     // Not echoed: a value that is no variable name may be the secret itself, pasted here by
     // mistake.
     let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid {
-        return Err(
+        return Err(format!(
             "is not an environment variable name (letters, digits and `_`); \
-                    to write the secret itself, use client_secret"
-                .into(),
-        );
+             to write the secret itself, use {inline_key}"
+        ));
     }
     let value = env(name).ok_or_else(|| format!("environment variable {name} is not set"))?;
     let value = value

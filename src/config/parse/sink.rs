@@ -3,15 +3,17 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use super::secret::Env;
+use super::sink_http;
+use super::sink_syslog;
 use super::table::{Ctx, Span, Table};
 use crate::config::{SinkConfig, SinkKind};
 use crate::format::Format;
 
-mod syslog;
-
-const SUPPORTED: &str = "file, stdout or syslog";
+const SUPPORTED: &str = "file, stdout, syslog, splunk_hec, elasticsearch or http";
+const TYPES: [&str; 6] = ["file", "stdout", "syslog", "splunk_hec", "elasticsearch", "http"];
 /// Designed, not built yet: named so the error says "not yet" rather than "no such thing".
-const LATER: [&str; 4] = ["kafka", "splunk_hec", "elasticsearch", "http"];
+const LATER: [&str; 1] = ["kafka"];
 
 /// A sink and, for a file sink, where its path is written (to report two sinks on one file).
 pub(super) struct Parsed {
@@ -25,9 +27,10 @@ pub(super) fn sink(
     name: &str,
     mut t: Table<'_, '_>,
     base: &Path,
+    env: Env<'_>,
 ) -> Option<Parsed> {
     let (kind, kind_span) = t.required_str(ctx, "type", SUPPORTED)?;
-    if !["file", "stdout", "syslog"].contains(&kind) {
+    if !TYPES.contains(&kind) {
         let message = if LATER.contains(&kind) {
             format!("sink type {kind:?} is not supported in this version (supported: {SUPPORTED})")
         } else {
@@ -40,33 +43,30 @@ pub(super) fn sink(
         return None;
     }
 
-    let format = match t.str(ctx, "format") {
-        None => Format::default(),
+    let given = t.str(ctx, "format");
+    let format_span = given.as_ref().map(|(_, span)| span.clone());
+    // Elasticsearch stores documents; its natural shape is ECS.
+    let default = if kind == "elasticsearch" {
+        Format::Ecs
+    } else {
+        Format::default()
+    };
+    let format = match given {
+        None => default,
         Some((s, span)) => Format::from_str(s).unwrap_or_else(|e| {
             ctx.report(&t.key("format"), Some(&span), e);
-            Format::default()
+            default
         }),
     };
     let format_options = super::format::options(ctx, &mut t);
 
     let mut path_span = None;
-    let kind = if kind == "file" {
-        let path = match t.required_str(ctx, "path", "the file to append records to") {
-            Some(("", span)) => {
-                ctx.report(&t.key("path"), Some(&span), "is empty");
-                PathBuf::new()
-            }
-            Some((p, span)) => {
-                path_span = Some(span);
-                super::resolve(base, p)
-            }
-            None => PathBuf::new(),
-        };
-        SinkKind::File { path }
-    } else if kind == "syslog" {
-        SinkKind::Syslog(syslog::syslog(ctx, &mut t, base))
-    } else {
-        SinkKind::Stdout
+    let kind = match kind {
+        "splunk_hec" => sink_http::splunk_hec(ctx, &mut t, base, env, format),
+        "elasticsearch" => sink_http::elasticsearch(ctx, &mut t, base, env, format, format_span),
+        "http" => sink_http::webhook(ctx, &mut t, base, env),
+        "syslog" => SinkKind::Syslog(sink_syslog::syslog(ctx, &mut t, base)),
+        _ => file_or_stdout(ctx, &mut t, base, kind, &mut path_span),
     };
     t.finish(ctx);
 
@@ -79,4 +79,29 @@ pub(super) fn sink(
         },
         path_span,
     })
+}
+
+fn file_or_stdout(
+    ctx: &mut Ctx<'_>,
+    t: &mut Table<'_, '_>,
+    base: &Path,
+    kind: &str,
+    path_span: &mut Option<Span>,
+) -> SinkKind {
+    if kind == "file" {
+        let path = match t.required_str(ctx, "path", "the file to append records to") {
+            Some(("", span)) => {
+                ctx.report(&t.key("path"), Some(&span), "is empty");
+                PathBuf::new()
+            }
+            Some((p, span)) => {
+                *path_span = Some(span);
+                super::resolve(base, p)
+            }
+            None => PathBuf::new(),
+        };
+        SinkKind::File { path }
+    } else {
+        SinkKind::Stdout
+    }
 }

@@ -74,6 +74,39 @@ fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
                     "datagrams"
                 },
             ),
+            SinkKind::SplunkHec(c) => format!(
+                " {} (token: {}; indexer_ack {}; sourcetype {})",
+                c.endpoint, c.token_origin, c.indexer_ack, c.sourcetype
+            ),
+            SinkKind::Elasticsearch(c) => {
+                use crate::sink::http::elasticsearch::{EsAuth, EsTarget};
+                let target = match &c.target {
+                    EsTarget::DataStream(d) => format!("data stream {d}"),
+                    EsTarget::Index(i) => format!("index {i}"),
+                };
+                let auth = match &c.auth {
+                    EsAuth::None => "no authentication".to_string(),
+                    EsAuth::ApiKey { origin, .. } => format!("api key: {origin}"),
+                    EsAuth::Basic {
+                        username, origin, ..
+                    } => {
+                        format!("user {username}, password: {origin}")
+                    }
+                };
+                format!(" {} ({target}; {auth})", c.endpoint)
+            }
+            SinkKind::Http(c) => {
+                let names: Vec<String> = c
+                    .headers
+                    .iter()
+                    .map(|h| format!("{} ({})", h.name, h.origin))
+                    .collect();
+                if names.is_empty() {
+                    format!(" {}", c.url)
+                } else {
+                    format!(" {} (headers: {})", c.url, names.join(", "))
+                }
+            }
         };
         let keep = if s.format_options.keep_original {
             ", keep_original"

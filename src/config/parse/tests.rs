@@ -259,7 +259,7 @@ fn structure_problems() {
         "sinks.out.type",
         7,
         8,
-        "unknown sink type \"s3\" (supported: file, stdout or syslog",
+        "unknown sink type \"s3\" (supported: file, stdout",
     );
     let text = minimal().replace("[sinks.out]", "[sinks.\"my out\"]");
     one(&text, "sinks.my out", 6, 8, "only letters, digits");

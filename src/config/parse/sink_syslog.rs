@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::super::table::{Ctx, Span, Table};
+use super::table::{Ctx, Span, Table};
 use crate::sink::syslog::{
     FACILITIES, Framing, Rfc, SEVERITIES, SyslogConfig, Transport, check_tls,
 };
@@ -107,7 +107,7 @@ fn address(ctx: &mut Ctx<'_>, t: &Table<'_, '_>, s: &str, span: &Span, transport
         if s.is_empty() {
             ctx.report(&key, Some(span), "is empty");
         }
-        return super::super::resolve(base, s).display().to_string();
+        return super::resolve(base, s).display().to_string();
     }
     let problem = match s.rsplit_once(':') {
         None => Some("expected host:port, e.g. \"127.0.0.1:6514\""),
@@ -190,7 +190,7 @@ fn tls(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, cfg: &mut SyslogConfig, base: &
             ctx.report(&t.key(key), Some(&span), "is empty");
             return None;
         }
-        Some((super::super::resolve(base, s), span))
+        Some((super::resolve(base, s), span))
     };
     cfg.tls.ca_file = path(ctx, t, "tls_ca_file").map(|(p, _)| p);
     let cert = path(ctx, t, "tls_cert_file");
@@ -202,7 +202,7 @@ fn tls(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, cfg: &mut SyslogConfig, base: &
     }
     cfg.tls.cert_file = cert.map(|(p, _)| p);
     if let Some((p, span)) = key {
-        match super::super::secret::read_file(&p) {
+        match super::secret::read_file(&p) {
             Ok(k) => cfg.tls.key = Some(crate::config::Secret::new(k)),
             Err(e) => ctx.report(&t.key("tls_key_file"), Some(&span), e),
         }

@@ -1,0 +1,309 @@
+//! The Entra ID token endpoints, client-credentials grant only (reference §1.2–§1.4).
+//!
+//! v1 (`/oauth2/token`, `resource=`) answers numbers as strings; v2 (`/oauth2/v2.0/token`,
+//! `scope=…/.default`) as JSON numbers. Secrets may come in the form or as HTTP Basic. A
+//! certificate assertion is accepted when its claims are right; its signature is not checked
+//! (the simulator has no certificates). Issued tokens are opaque random strings.
+
+use axum::http::{Method, header};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::lock;
+use super::server::{Reply, Req, Shared, TokenInfo};
+
+const RESOURCE: &str = "https://manage.office.com";
+const SCOPE: &str = "https://manage.office.com/.default";
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// Clock skew tolerated on assertion `exp`/`nbf`.
+const SKEW_S: i64 = 300;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Version {
+    V1,
+    V2,
+}
+
+pub(crate) fn handle(s: &Shared, tenant: &str, v: Version, r: &Req<'_>) -> Reply {
+    if *r.method != Method::POST {
+        return sts_error(
+            405,
+            "invalid_request",
+            900561,
+            "The endpoint only accepts POST requests.",
+        );
+    }
+    let form = super::server::Params::parse(std::str::from_utf8(r.body).unwrap_or(""));
+    let Some(grant) = form.get("grant_type") else {
+        return missing("grant_type");
+    };
+    if grant != "client_credentials" {
+        return sts_error(
+            400,
+            "unsupported_grant_type",
+            70003,
+            "The app requested an unsupported grant type.",
+        );
+    }
+    let basic = r.header(header::AUTHORIZATION).and_then(parse_basic);
+    let Some(client_id) = form
+        .get("client_id")
+        .map(str::to_string)
+        .or_else(|| basic.as_ref().map(|b| b.0.clone()))
+    else {
+        return missing("client_id");
+    };
+    match v {
+        Version::V1 => match form.get("resource") {
+            None => return missing("resource"),
+            Some(res) if !res.trim_end_matches('/').eq_ignore_ascii_case(RESOURCE) => {
+                return sts_error(
+                    400,
+                    "invalid_resource",
+                    500011,
+                    &format!(
+                        "The resource principal named {res} was not found in the tenant named {tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."
+                    ),
+                );
+            }
+            Some(_) => {}
+        },
+        Version::V2 => match form.get("scope") {
+            None => return missing("scope"),
+            Some(scope) if !scope.eq_ignore_ascii_case(SCOPE) => {
+                return sts_error(
+                    400,
+                    "invalid_scope",
+                    70011,
+                    &format!(
+                        "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
+                    ),
+                );
+            }
+            Some(_) => {}
+        },
+    }
+    let found = s
+        .model
+        .tenant_index(tenant)
+        .filter(|t| s.cfg.tenants[*t].client_id.eq_ignore_ascii_case(&client_id));
+    let Some(t) = found else {
+        return sts_error(
+            400,
+            "unauthorized_client",
+            700016,
+            &format!(
+                "Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."
+            ),
+        );
+    };
+    let now = s.clock.now();
+    let secret = form
+        .get("client_secret")
+        .map(str::to_string)
+        .or_else(|| basic.map(|b| b.1));
+    let credential = match (secret, form.get("client_assertion")) {
+        (Some(secret), _) => (secret == s.cfg.tenants[t].client_secret).then_some(()).ok_or_else(|| {
+            sts_error(
+                401,
+                "invalid_client",
+                7000215,
+                &format!("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."),
+            )
+        }),
+        (None, Some(assertion)) => {
+            if form.get("client_assertion_type") != Some(ASSERTION_TYPE) {
+                Err(sts_error(
+                    400,
+                    "invalid_request",
+                    50027,
+                    "The client_assertion_type is invalid.",
+                ))
+            } else {
+                check_assertion(assertion, &client_id, tenant, now.timestamp())
+            }
+        }
+        (None, None) => Err(sts_error(
+            401,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        )),
+    };
+    if let Err(reply) = credential {
+        return reply;
+    }
+    issue(s, t, v, now)
+}
+
+fn issue(s: &Shared, tenant: usize, v: Version, now: DateTime<Utc>) -> Reply {
+    let lifetime = s.cfg.token_lifetime.as_secs() as i64;
+    let mut rng = fastrand::Rng::new();
+    let token: String = format!(
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.{}",
+        (0..64).map(|_| rng.alphanumeric()).collect::<String>()
+    );
+    let now_ms = now.timestamp_millis();
+    {
+        let mut tokens = lock(&s.tokens);
+        if tokens.len() > 10_000 {
+            tokens.retain(|_, i| i.expires_ms > now_ms);
+        }
+        tokens.insert(
+            token.clone(),
+            TokenInfo {
+                tenant,
+                expires_ms: now_ms + lifetime * 1000,
+            },
+        );
+    }
+    let body = match v {
+        Version::V1 => json!({
+            "token_type": "Bearer",
+            "expires_in": lifetime.to_string(),
+            "ext_expires_in": "0",
+            "expires_on": (now.timestamp() + lifetime).to_string(),
+            "not_before": now.timestamp().to_string(),
+            "resource": RESOURCE,
+            "access_token": token,
+        }),
+        Version::V2 => json!({
+            "token_type": "Bearer",
+            "expires_in": lifetime,
+            "ext_expires_in": lifetime,
+            "access_token": token,
+        }),
+    };
+    Reply::json(200, body.to_string())
+}
+
+fn missing(param: &str) -> Reply {
+    sts_error(
+        400,
+        "invalid_request",
+        900144,
+        &format!("The request body must contain the following parameter: '{param}'."),
+    )
+}
+
+/// An Entra ID error body: `error`, `error_description` with trace lines, `error_codes` …
+fn sts_error(status: u16, error: &str, code: u32, text: &str) -> Reply {
+    let mut rng = fastrand::Rng::new();
+    let mut id = || super::rng::guid(rng.u64(..));
+    let (trace, corr) = (id(), id());
+    let ts = Utc::now().format("%Y-%m-%d %H:%M:%SZ").to_string();
+    let body = json!({
+        "error": error,
+        "error_description": format!("AADSTS{code}: {text}\r\nTrace ID: {trace}\r\nCorrelation ID: {corr}\r\nTimestamp: {ts}"),
+        "error_codes": [code],
+        "timestamp": ts,
+        "trace_id": trace,
+        "correlation_id": corr,
+        "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
+    });
+    Reply {
+        error_code: Some(format!("AADSTS{code}")),
+        ..Reply::json(status, body.to_string())
+    }
+}
+
+/// `Authorization: Basic base64(client_id:client_secret)`.
+fn parse_basic(h: &str) -> Option<(String, String)> {
+    let (scheme, rest) = h.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let text = String::from_utf8(base64_decode(rest.trim())?).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((id.to_string(), secret.to_string()))
+}
+
+/// Checks the claims of a JWT client assertion (reference §1.3); the signature is not checked.
+fn check_assertion(jwt: &str, client_id: &str, tenant: &str, now: i64) -> Result<(), Reply> {
+    let bad = |code: u32, text: &str| sts_error(401, "invalid_client", code, text);
+    let mut parts = jwt.split('.');
+    let (Some(h), Some(p), Some(_sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad(50012, "Client assertion is not a valid JWT."));
+    };
+    let decode =
+        |s: &str| -> Option<serde_json::Value> { serde_json::from_slice(&base64_decode(s)?).ok() };
+    let (Some(header), Some(claims)) = (decode(h), decode(p)) else {
+        return Err(bad(50012, "Client assertion is not a valid JWT."));
+    };
+    if header.get("x5t").is_none() && header.get("x5t#S256").is_none() {
+        return Err(bad(700027, "Client assertion failed signature validation."));
+    }
+    let claim = |k: &str| claims.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    if !claim("iss").eq_ignore_ascii_case(client_id)
+        || !claim("sub").eq_ignore_ascii_case(client_id)
+    {
+        return Err(bad(
+            700021,
+            "Client assertion application identifier doesn't match 'client_id' parameter.",
+        ));
+    }
+    let aud = claim("aud").to_ascii_lowercase();
+    if !aud.contains(&format!("/{}/oauth2/", tenant.to_ascii_lowercase()))
+        || !aud.ends_with("token")
+    {
+        return Err(bad(
+            700023,
+            "Client assertion audience claim does not match Realm issuer.",
+        ));
+    }
+    let num = |k: &str| claims.get(k).and_then(|v| v.as_i64());
+    match (num("exp"), num("nbf")) {
+        (Some(exp), nbf) if exp + SKEW_S > now && nbf.is_none_or(|n| n - SKEW_S <= now) => Ok(()),
+        _ => Err(bad(
+            700024,
+            "Client assertion is not within its valid time range.",
+        )),
+    }
+}
+
+/// Decodes standard or URL-safe base64, with or without padding.
+pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let s = s.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in s {
+        acc = (acc << 6) | val(c)?;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_variants() {
+        assert_eq!(base64_decode("aWQ6c2VjcmV0").unwrap(), b"id:secret");
+        assert_eq!(base64_decode("Pz8-Pw").unwrap(), b"??>?");
+        assert_eq!(base64_decode("Pz8+Pw==").unwrap(), b"??>?");
+        assert!(base64_decode("a*b").is_none());
+        assert_eq!(
+            parse_basic("Basic aWQ6c2VjcmV0"),
+            Some(("id".into(), "secret".into()))
+        );
+        assert_eq!(parse_basic("Bearer x"), None);
+    }
+}

@@ -1,0 +1,219 @@
+//! What the HTTP sinks share below the protocol: the client (TLS, timeouts, no redirects),
+//! gzip bodies, backoff with jitter, `Retry-After`, and sending under the abort token.
+
+use std::io::Write;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use tokio_util::sync::CancellationToken;
+
+use super::HttpCommon;
+use crate::sink::SinkError;
+
+/// Why a delivery ended without every item delivered or refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Halt {
+    /// Hard stop at shutdown: nothing more is acknowledged; the work is redone next start.
+    Aborted,
+    /// A configuration error the receiver reported (already logged loudly): the sink stops
+    /// acknowledging, so polling stalls and nothing is committed past this point.
+    Stopped(String),
+}
+
+/// Builds the one client of a sink: redirects are never followed (a redirect would carry
+/// the credentials elsewhere), every request has the sink's timeout, and TLS trusts the
+/// system roots plus the configured CA, presenting the client certificate when set.
+pub fn build_client(sink: &str, c: &HttpCommon) -> Result<reqwest::Client, SinkError> {
+    let err = |message: String| SinkError::Setup {
+        sink: sink.to_string(),
+        message,
+    };
+    let read = |p: &std::path::Path, what: &str| {
+        std::fs::read(p).map_err(|e| err(format!("cannot read {what} {}: {e}", p.display())))
+    };
+    let mut b = reqwest::Client::builder()
+        .use_rustls_tls()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(c.request_timeout)
+        .connect_timeout(c.request_timeout.min(Duration::from_secs(10)))
+        .pool_idle_timeout(Duration::from_secs(50))
+        .user_agent(concat!("o365fwd/", env!("CARGO_PKG_VERSION")));
+    if let Some(ca) = &c.tls.ca_file {
+        let pem = read(ca, "tls_ca_file")?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| err(format!("tls_ca_file {}: {e}", ca.display())))?;
+        if certs.is_empty() {
+            return Err(err(format!(
+                "tls_ca_file {} holds no PEM certificate",
+                ca.display()
+            )));
+        }
+        for cert in certs {
+            b = b.add_root_certificate(cert);
+        }
+    }
+    if let (Some(cert), Some(key)) = (&c.tls.cert_file, &c.tls.key_file) {
+        let mut pem = read(cert, "tls_cert_file")?;
+        pem.push(b'\n');
+        pem.extend_from_slice(&read(key, "tls_key_file")?);
+        let id = reqwest::Identity::from_pem(&pem)
+            .map_err(|e| err(format!("tls_cert_file / tls_key_file: {e}")))?;
+        b = b.identity(id);
+    }
+    if !c.tls.verify {
+        tracing::warn!(
+            sink,
+            "TLS certificate verification is off for this sink (tls_verify = false)."
+        );
+        b = b.danger_accept_invalid_certs(true);
+    }
+    b.build()
+        .map_err(|e| err(format!("cannot build the HTTP client: {e}")))
+}
+
+/// The request body, gzipped when `compress` (level 1: most of the gain for JSON at a
+/// fraction of the CPU).
+pub(crate) fn body(raw: Vec<u8>, compress: bool) -> Vec<u8> {
+    if !compress {
+        return raw;
+    }
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(raw.len() / 4),
+        flate2::Compression::fast(),
+    );
+    // Writing into a Vec cannot fail.
+    let _ = enc.write_all(&raw);
+    enc.finish().unwrap_or(raw)
+}
+
+/// Sends a request unless the abort token fires first.
+pub(crate) async fn send(
+    req: reqwest::RequestBuilder,
+    abort: &CancellationToken,
+) -> Result<Result<reqwest::Response, reqwest::Error>, Halt> {
+    tokio::select! {
+        r = req.send() => Ok(r),
+        _ = abort.cancelled() => Err(Halt::Aborted),
+    }
+}
+
+/// Reads a response body (bounded by the request timeout) unless aborted.
+pub(crate) async fn read_body(
+    resp: reqwest::Response,
+    abort: &CancellationToken,
+) -> Result<Result<bytes::Bytes, reqwest::Error>, Halt> {
+    tokio::select! {
+        r = resp.bytes() => Ok(r),
+        _ = abort.cancelled() => Err(Halt::Aborted),
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date, capped so a hostile value cannot park the sink.
+pub(crate) fn retry_after(h: &HeaderMap) -> Option<Duration> {
+    const CAP: Duration = Duration::from_secs(15 * 60);
+    let v = h.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    let d = match v.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+            let now = chrono::Utc::now();
+            (at.with_timezone(&chrono::Utc) - now)
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(d.min(CAP))
+}
+
+/// Exponential backoff with jitter, starting at 200 ms, capped at the sink's maximum.
+pub(crate) struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    pub fn new(max: Duration) -> Backoff {
+        Backoff {
+            next: Duration::from_millis(200).min(max),
+            max,
+        }
+    }
+
+    /// Back to the first step after a success.
+    pub fn reset(&mut self) {
+        self.next = Duration::from_millis(200).min(self.max);
+    }
+
+    /// The next delay: half fixed, half random, so many agents do not retry in step.
+    pub fn delay(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(self.max);
+        let half = d / 2;
+        half + Duration::from_micros(fastrand::u64(0..=half.as_micros() as u64))
+    }
+
+    /// Sleeps the next delay, or `hint` (the server's `Retry-After`) when given.
+    pub async fn wait(
+        &mut self,
+        hint: Option<Duration>,
+        abort: &CancellationToken,
+    ) -> Result<(), Halt> {
+        let d = self.delay();
+        let d = hint.unwrap_or(d);
+        tokio::select! {
+            _ = tokio::time::sleep(d) => Ok(()),
+            _ = abort.cancelled() => Err(Halt::Aborted),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn gzip_round_trips() {
+        let raw = b"{\"a\":1}\n".repeat(100);
+        let gz = body(raw.clone(), true);
+        assert!(gz.len() < raw.len());
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, raw);
+        assert_eq!(body(raw.clone(), false), raw);
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_and_caps() {
+        let mut b = Backoff::new(Duration::from_secs(1));
+        let first = b.delay();
+        assert!(first >= Duration::from_millis(100) && first <= Duration::from_millis(200));
+        for _ in 0..10 {
+            b.delay();
+        }
+        let late = b.delay();
+        assert!(late >= Duration::from_millis(500) && late <= Duration::from_secs(1));
+        b.reset();
+        assert!(b.delay() <= Duration::from_millis(200));
+    }
+
+    #[test]
+    fn retry_after_seconds_date_and_garbage() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert(RETRY_AFTER, "999999".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(900)));
+        let later = chrono::Utc::now() + chrono::Duration::seconds(30);
+        h.insert(RETRY_AFTER, later.to_rfc2822().parse().unwrap());
+        let d = retry_after(&h).unwrap();
+        assert!(
+            d > Duration::from_secs(25) && d <= Duration::from_secs(30),
+            "{d:?}"
+        );
+        h.insert(RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+    }
+}

@@ -1,0 +1,442 @@
+//! `elasticsearch`: the `_bulk` API with `create` and `_id` = the record id.
+//!
+//! `create` with a deterministic id makes a re-send after a crash harmless: the document is
+//! already there and the item answers 409, which counts as delivered. A 200 can still carry
+//! failed items: per-item 429 and 5xx are sent again (only those), other per-item errors are
+//! refused for good (recorded as rejected), and security or missing-index errors stop the
+//! sink.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use super::client::read_body;
+use super::{Backoff, BatchLimits, Deliver, Halt, HttpCommon, Item};
+use crate::config::{Secret, SecretOrigin};
+use crate::format::{Encoder, Origin};
+use crate::record::Record;
+use crate::sink::SinkError;
+
+pub const DEFAULT_DATA_STREAM: &str = "logs-o365.audit-default";
+
+/// Where documents go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EsTarget {
+    /// A data stream: `create` only, every document needs `@timestamp`.
+    DataStream(String),
+    Index(String),
+}
+
+impl EsTarget {
+    pub fn name(&self) -> &str {
+        match self {
+            EsTarget::DataStream(s) | EsTarget::Index(s) => s,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EsAuth {
+    None,
+    /// `Authorization: ApiKey <encoded>` (the base64 `id:key` Elasticsearch hands out).
+    ApiKey {
+        key: Secret,
+        origin: SecretOrigin,
+    },
+    Basic {
+        username: String,
+        password: Secret,
+        origin: SecretOrigin,
+    },
+}
+
+/// `[sinks.NAME] type = "elasticsearch"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EsConfig {
+    pub endpoint: Url,
+    pub target: EsTarget,
+    pub auth: EsAuth,
+    pub http: HttpCommon,
+}
+
+/// Default batch limits: well under Elastic's "a few tens of MB" guidance.
+pub const LIMITS: BatchLimits = BatchLimits {
+    max_events: 2000,
+    max_bytes: 5_000_000,
+    timeout: Duration::from_secs(1),
+};
+
+pub(crate) struct EsSink {
+    name: String,
+    cfg: EsConfig,
+    client: reqwest::Client,
+    encoder: Encoder,
+    auth: Option<HeaderValue>,
+    bulk_url: String,
+    /// `{"create":{"_index":"…","_id":` — the fixed start of every action line.
+    action: Vec<u8>,
+}
+
+pub fn start(
+    name: &str,
+    cfg: &EsConfig,
+    encoder: Encoder,
+    rx: tokio::sync::mpsc::Receiver<crate::pipeline::SinkJob>,
+    abort: CancellationToken,
+) -> Result<tokio::task::JoinHandle<()>, SinkError> {
+    Ok(super::spawn(EsSink::new(name, cfg, encoder)?, rx, abort))
+}
+
+impl EsSink {
+    pub fn new(name: &str, cfg: &EsConfig, encoder: Encoder) -> Result<EsSink, SinkError> {
+        let client = super::build_client(name, &cfg.http)?;
+        let auth =
+            match &cfg.auth {
+                EsAuth::ApiKey { key, .. } => {
+                    let mut h = HeaderValue::from_str(&format!("ApiKey {}", key.expose()))
+                        .map_err(|_| SinkError::Setup {
+                            sink: name.to_string(),
+                            message: "the API key contains characters not allowed in a header"
+                                .into(),
+                        })?;
+                    h.set_sensitive(true);
+                    Some(h)
+                }
+                _ => None,
+            };
+        let mut action = b"{\"create\":{\"_index\":".to_vec();
+        super::json_str(&mut action, cfg.target.name());
+        action.extend_from_slice(b",\"_id\":");
+        Ok(EsSink {
+            name: name.to_string(),
+            client,
+            encoder,
+            auth,
+            bulk_url: super::join(&cfg.endpoint, "_bulk"),
+            action,
+            cfg: cfg.clone(),
+        })
+    }
+
+    fn authed(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match (&self.auth, &self.cfg.auth) {
+            (Some(h), _) => req.header(AUTHORIZATION, h.clone()),
+            // reqwest encodes it and marks the header sensitive.
+            (
+                None,
+                EsAuth::Basic {
+                    username, password, ..
+                },
+            ) => req.basic_auth(username, Some(password.expose())),
+            (None, _) => req,
+        }
+    }
+
+    fn stop(&self, reason: String) -> Halt {
+        tracing::error!(sink = %self.name, endpoint = %self.cfg.endpoint, reason, "Elasticsearch refuses our configuration.");
+        Halt::Stopped(reason)
+    }
+
+    /// Sends one group until each item is delivered or refused; splits it on 413.
+    async fn send_group(
+        &self,
+        items: &[Item],
+        mut group: Vec<usize>,
+        queue: &mut VecDeque<Vec<usize>>,
+        rejected: &mut Vec<(usize, String)>,
+        abort: &CancellationToken,
+    ) -> Result<(), Halt> {
+        let mut backoff = Backoff::new(self.cfg.http.retry_max_backoff);
+        loop {
+            let mut raw = Vec::new();
+            for &i in &group {
+                raw.extend_from_slice(&items[i].data);
+            }
+            let compress = self.cfg.http.compression;
+            let mut req = self
+                .authed(self.client.post(&self.bulk_url))
+                .header(CONTENT_TYPE, "application/x-ndjson");
+            if compress {
+                req = req.header(CONTENT_ENCODING, "gzip");
+            }
+            let resp = match super::send(req.body(super::body(raw, compress)), abort).await? {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(sink = %self.name, error = %e, "Elasticsearch request failed; retrying. Polling stalls meanwhile.");
+                    crate::telemetry::sink_retry(&self.name, "transport");
+                    backoff.wait(None, abort).await?;
+                    continue;
+                }
+            };
+            let status = resp.status().as_u16();
+            let hint = super::retry_after(resp.headers());
+            let text = read_body(resp, abort).await?.unwrap_or_default();
+            match status {
+                200..=299 => {}
+                413 if group.len() > 1 => {
+                    let back = group.split_off(group.len() / 2);
+                    queue.push_front(back);
+                    queue.push_front(group);
+                    return Ok(());
+                }
+                413 => {
+                    rejected.push((
+                        group[0],
+                        "larger than the receiver accepts (HTTP 413)".into(),
+                    ));
+                    return Ok(());
+                }
+                408 | 429 | 500 | 502..=599 => {
+                    tracing::warn!(sink = %self.name, status, error = %error_text(&text), "Elasticsearch is busy or failing; retrying with backoff.");
+                    crate::telemetry::sink_retry(&self.name, "busy");
+                    backoff.wait(hint, abort).await?;
+                    continue;
+                }
+                _ => {
+                    return Err(self.stop(format!(
+                        "_bulk answered HTTP {status}: {}",
+                        error_text(&text)
+                    )));
+                }
+            }
+            let reply: Bulk = match serde_json::from_slice(&text) {
+                Ok(r) => r,
+                Err(e) => {
+                    // Re-sending is harmless: `create` with the same ids.
+                    tracing::warn!(sink = %self.name, error = %e, "Unreadable _bulk response; sending the batch again.");
+                    crate::telemetry::sink_retry(&self.name, "bad_response");
+                    backoff.wait(None, abort).await?;
+                    continue;
+                }
+            };
+            if reply.items.len() != group.len() {
+                tracing::warn!(sink = %self.name, sent = group.len(), answered = reply.items.len(), "The _bulk response does not answer every item; sending the batch again.");
+                crate::telemetry::sink_retry(&self.name, "bad_response");
+                backoff.wait(None, abort).await?;
+                continue;
+            }
+            let mut again = Vec::new();
+            for (&i, item) in group.iter().zip(&reply.items) {
+                let Some(r) = item.values().next() else {
+                    again.push(i);
+                    continue;
+                };
+                match r.status {
+                    200..=299 => {}
+                    409 => crate::telemetry::count(
+                        "o365fwd_sink_duplicates_total",
+                        &[("sink", &self.name)],
+                        1,
+                    ),
+                    429 | 500..=599 => again.push(i),
+                    401 | 403 | 404 => {
+                        return Err(self.stop(format!(
+                            "a document was refused with {}: {}",
+                            r.status,
+                            r.reason()
+                        )));
+                    }
+                    s => rejected.push((i, format!("Elasticsearch {s} {}", r.reason()))),
+                }
+            }
+            if again.is_empty() {
+                return Ok(());
+            }
+            tracing::warn!(sink = %self.name, items = again.len(), "Elasticsearch rejected some items for now (429/5xx); sending only those again.");
+            crate::telemetry::sink_retry(&self.name, "items");
+            group = again;
+            backoff.wait(None, abort).await?;
+        }
+    }
+}
+
+impl Deliver for EsSink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn limits(&self) -> BatchLimits {
+        self.cfg.http.batch
+    }
+    fn concurrency(&self) -> usize {
+        self.cfg.http.concurrency
+    }
+
+    fn encode(&self, rec: &Record, origin: &Origin<'_>, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.action);
+        super::json_str(out, &rec.id);
+        out.extend_from_slice(b"}}\n");
+        let mut doc = Vec::new();
+        self.encoder.encode(rec, origin, &mut doc);
+        super::push_one_line(out, &doc);
+        out.push(b'\n');
+    }
+
+    async fn healthcheck(&self, abort: &CancellationToken) -> Result<(), Halt> {
+        let req = self.authed(self.client.get(self.cfg.endpoint.as_str()));
+        match super::send(req, abort).await? {
+            Err(e) => {
+                tracing::warn!(sink = %self.name, error = %e, "Elasticsearch is not reachable; delivery will retry.")
+            }
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let product = resp.headers().get("x-elastic-product").cloned();
+                let text = read_body(resp, abort).await?.unwrap_or_default();
+                match status {
+                    200 if product.is_none() => tracing::info!(sink = %self.name,
+                        "The endpoint does not say it is Elasticsearch (no X-Elastic-Product header; OpenSearch does not send one)."),
+                    200 => tracing::info!(sink = %self.name, "Elasticsearch is reachable."),
+                    401 | 403 => {
+                        return Err(self.stop(format!(
+                            "the credentials are refused: HTTP {status}: {}",
+                            error_text(&text)
+                        )));
+                    }
+                    _ => {
+                        tracing::warn!(sink = %self.name, status, "Elasticsearch answered the health check with an error; delivery will retry.")
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn deliver(
+        &self,
+        items: &[Item],
+        abort: &CancellationToken,
+    ) -> Result<Vec<(usize, String)>, Halt> {
+        let all: Vec<usize> = (0..items.len()).collect();
+        let mut queue: VecDeque<Vec<usize>> =
+            super::chunks(items, &all, &self.cfg.http.batch).into();
+        let mut rejected = Vec::new();
+        while let Some(group) = queue.pop_front() {
+            self.send_group(items, group, &mut queue, &mut rejected, abort)
+                .await?;
+        }
+        Ok(rejected)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Bulk {
+    #[serde(default)]
+    items: Vec<HashMap<String, BulkItem>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BulkItem {
+    status: u16,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+}
+
+impl BulkItem {
+    fn reason(&self) -> String {
+        match &self.error {
+            Some(e) => {
+                let t = e.get("type").and_then(|v| v.as_str()).unwrap_or("error");
+                let r = e.get("reason").and_then(|v| v.as_str()).unwrap_or("");
+                truncate(format!("{t}: {r}"))
+            }
+            None => "no error detail".into(),
+        }
+    }
+}
+
+/// `type: reason` of an Elasticsearch error body, or its start.
+fn error_text(body: &[u8]) -> String {
+    let v: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let e = v.as_ref().and_then(|v| v.get("error"));
+    let s = match e {
+        Some(e) if e.is_object() => format!(
+            "{}: {}",
+            e.get("type").and_then(|x| x.as_str()).unwrap_or("error"),
+            e.get("reason").and_then(|x| x.as_str()).unwrap_or("")
+        ),
+        Some(e) => e.to_string(),
+        None => String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(),
+    };
+    truncate(s)
+}
+
+fn truncate(mut s: String) -> String {
+    if s.len() > 500 {
+        let mut cut = 500;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{Format, FormatOptions};
+    use crate::record::{ContentType, parse_blob};
+
+    #[test]
+    fn action_and_source_lines() {
+        let cfg = EsConfig {
+            endpoint: Url::parse("http://127.0.0.1:1").unwrap(),
+            target: EsTarget::Index("o365-\"x".into()),
+            auth: EsAuth::Basic {
+                username: "u".into(),
+                password: Secret::new("p"),
+                origin: SecretOrigin::Inline,
+            },
+            http: HttpCommon::new(true, LIMITS),
+        };
+        let s = EsSink::new(
+            "es",
+            &cfg,
+            Encoder::new(Format::Raw, FormatOptions::default()),
+        )
+        .unwrap();
+        let recs = parse_blob("c", b"[{\"Id\":\"a1\",\n \"Operation\":\"X\"}]").unwrap();
+        let origin = Origin {
+            tenant: "t",
+            tenant_id: "tid",
+            content_type: ContentType::General,
+        };
+        let mut out = Vec::new();
+        s.encode(&recs[0], &origin, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.split_terminator('\n').collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(text.ends_with('\n'));
+        let action: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(action["create"]["_index"], "o365-\"x");
+        assert_eq!(action["create"]["_id"], "a1");
+        let doc: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(doc["Operation"], "X");
+        let req = s
+            .authed(s.client.get("http://127.0.0.1:1/"))
+            .build()
+            .unwrap();
+        assert_eq!(req.headers()[AUTHORIZATION], "Basic dTpw", "base64 of u:p");
+        assert!(req.headers()[AUTHORIZATION].is_sensitive());
+    }
+
+    #[test]
+    fn item_reasons_and_error_text() {
+        let b: Bulk = serde_json::from_str(
+            r#"{"errors":true,"items":[{"create":{"status":400,"error":{"type":"document_parsing_exception","reason":"bad"}}}]}"#,
+        )
+        .unwrap();
+        let item = b.items[0].values().next().unwrap();
+        assert_eq!(item.reason(), "document_parsing_exception: bad");
+        assert_eq!(
+            error_text(br#"{"error":{"type":"security_exception","reason":"no"},"status":401}"#),
+            "security_exception: no"
+        );
+        assert_eq!(error_text(b"plain"), "plain");
+        assert!(truncate("é".repeat(400)).ends_with('…'));
+    }
+}

@@ -1,0 +1,175 @@
+//! HTTP sinks: Splunk HEC (`splunk_hec`), Elasticsearch `_bulk` (`elasticsearch`) and a
+//! generic webhook (`http`).
+//!
+//! The three share one shape: the [`driver`] gathers pipeline batches into flushes (by
+//! count, bytes and time), encodes every record once into an [`Item`], and hands each flush
+//! to the sink's [`Deliver`] implementation, with a bounded number of flushes in flight and
+//! acknowledgements sent strictly in arrival order. A sink's `deliver` returns only when
+//! every item is delivered by that receiver's definition (a 2xx is not always enough) or
+//! refused for good, retrying transient failures itself with backoff; while it retries the
+//! pipeline stalls. A configuration error (bad token, missing index, 4xx on the request)
+//! [`Halt::Stopped`] the sink: nothing more is acknowledged, so nothing is committed past it,
+//! and the data is still upstream for when the operator fixes the configuration.
+
+pub mod elasticsearch;
+pub mod hec;
+pub mod webhook;
+
+mod client;
+mod driver;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::format::{Encoder, Format, Origin};
+use crate::record::Record;
+
+pub use client::build_client;
+pub(crate) use client::{Backoff, Halt, body, retry_after, send};
+pub(crate) use driver::{Deliver, Item, chunks, spawn};
+
+/// TLS settings of an HTTP sink. Verification is on unless `verify` is turned off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// PEM bundle of extra trusted CAs (added to the system roots).
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate (chain) and its PEM private key, for mutual TLS.
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    pub verify: bool,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            ca_file: None,
+            cert_file: None,
+            key_file: None,
+            verify: true,
+        }
+    }
+}
+
+/// When a flush is sent: whichever limit is reached first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimits {
+    /// Records per request.
+    pub max_events: usize,
+    /// Encoded bytes per request (before compression); one larger record is sent alone.
+    pub max_bytes: usize,
+    /// How long the first batch of a flush waits for more to join it.
+    pub timeout: Duration,
+}
+
+/// Settings every HTTP sink has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpCommon {
+    pub tls: TlsConfig,
+    /// Per request, connection included.
+    pub request_timeout: Duration,
+    /// gzip request bodies.
+    pub compression: bool,
+    pub batch: BatchLimits,
+    /// Flushes in flight at once (acknowledgements still go out in order).
+    pub concurrency: usize,
+    /// Upper bound of the backoff between retries.
+    pub retry_max_backoff: Duration,
+}
+
+impl HttpCommon {
+    /// Defaults shared by the three sinks; each sink adjusts batch size and compression.
+    pub fn new(compression: bool, batch: BatchLimits) -> HttpCommon {
+        HttpCommon {
+            tls: TlsConfig::default(),
+            request_timeout: Duration::from_secs(30),
+            compression,
+            batch,
+            concurrency: 2,
+            retry_max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Joins an endpoint (which may carry a path prefix, e.g. behind a proxy) and an API path.
+pub(crate) fn join(endpoint: &url::Url, path: &str) -> String {
+    format!(
+        "{}/{}",
+        endpoint.as_str().trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
+}
+
+/// Writes `s` as a JSON string literal.
+pub(crate) fn json_str(out: &mut Vec<u8>, s: &str) {
+    // Serialising a str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Appends an encoded record so that it stays on one line (NDJSON bodies). In JSON text a
+/// raw CR or LF can only be insignificant whitespace (inside strings they are escaped), so
+/// replacing them with spaces changes nothing; line-oriented formats never contain them.
+pub(crate) fn push_one_line(out: &mut Vec<u8>, encoded: &[u8]) {
+    let start = out.len();
+    out.extend_from_slice(encoded);
+    for b in &mut out[start..] {
+        if *b == b'\n' || *b == b'\r' {
+            *b = b' ';
+        }
+    }
+}
+
+/// Appends the record as one JSON value: the encoded object itself for the JSON formats
+/// (checked, since a receiver refuses the whole request for one bad value), a JSON string
+/// for the text formats (CEF, text).
+pub(crate) fn push_json_value(
+    enc: &Encoder,
+    rec: &Record,
+    origin: &Origin<'_>,
+    scratch: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) {
+    match enc.format {
+        // The record as the API sent it: already validated JSON (a RawValue).
+        Format::Raw => enc.encode(rec, origin, out),
+        Format::Ecs => {
+            let start = out.len();
+            enc.encode(rec, origin, out);
+            if serde_json::from_slice::<serde::de::IgnoredAny>(&out[start..]).is_err() {
+                scratch.clear();
+                scratch.extend_from_slice(&out[start..]);
+                out.truncate(start);
+                json_str(out, &String::from_utf8_lossy(scratch));
+            }
+        }
+        Format::Cef | Format::Text => {
+            scratch.clear();
+            enc.encode(rec, origin, scratch);
+            json_str(out, &String::from_utf8_lossy(scratch));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_keeps_prefix_and_avoids_double_slash() {
+        let u = url::Url::parse("https://h:8088/splunk/").unwrap();
+        assert_eq!(
+            join(&u, "/services/collector/event"),
+            "https://h:8088/splunk/services/collector/event"
+        );
+        let u = url::Url::parse("https://h:9200").unwrap();
+        assert_eq!(join(&u, "_bulk"), "https://h:9200/_bulk");
+    }
+
+    #[test]
+    fn one_line_replaces_only_line_breaks() {
+        let mut out = b"x".to_vec();
+        push_one_line(&mut out, b"{\"a\":\n 1,\r\n\"b\":\"c\\nd\"}");
+        assert_eq!(out, b"x{\"a\":  1,  \"b\":\"c\\nd\"}");
+        let v: serde_json::Value = serde_json::from_slice(&out[1..]).unwrap();
+        assert_eq!(v["b"], "c\nd");
+    }
+}

@@ -1,0 +1,167 @@
+//! The set of record ids a feed has delivered (or has in flight) within the de-duplication
+//! horizon. Kept in memory, exact, and persisted as one packed chunk per feed per commit, so
+//! a record costs 17 bytes on disk and no database lookup.
+//!
+//! Ids in the canonical lower-case GUID form (what the API sends) are held as `u128`; any
+//! other id is held as its string. Two different strings never compare equal.
+
+use std::collections::HashMap;
+
+/// A seen id and when it was first seen (unix seconds).
+#[derive(Debug, Default)]
+pub struct SeenSet {
+    guids: HashMap<u128, u32>,
+    others: HashMap<Box<str>, u32>,
+}
+
+/// Parses `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in lower case only, so the mapping from
+/// string to number is one-to-one.
+pub fn guid(s: &str) -> Option<u128> {
+    let b = s.as_bytes();
+    if b.len() != 36 {
+        return None;
+    }
+    let mut v: u128 = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if c != b'-' {
+                return None;
+            }
+            continue;
+        }
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => return None,
+        };
+        v = (v << 4) | d as u128;
+    }
+    Some(v)
+}
+
+impl SeenSet {
+    /// Adds an id; false if it was already there.
+    pub fn insert(&mut self, id: &str, at: u32) -> bool {
+        match guid(id) {
+            Some(g) => match self.guids.entry(g) {
+                std::collections::hash_map::Entry::Occupied(_) => false,
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(at);
+                    true
+                }
+            },
+            None => {
+                if self.others.contains_key(id) {
+                    return false;
+                }
+                self.others.insert(id.into(), at);
+                true
+            }
+        }
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        match guid(id) {
+            Some(g) => self.guids.contains_key(&g),
+            None => self.others.contains_key(id),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.guids.len() + self.others.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forgets ids first seen before `cutoff` (unix seconds).
+    pub fn prune(&mut self, cutoff: u32) {
+        self.guids.retain(|_, t| *t >= cutoff);
+        self.others.retain(|_, t| *t >= cutoff);
+        self.guids.shrink_to_fit();
+        self.others.shrink_to_fit();
+    }
+}
+
+/// Packs ids for storage: `0` + 16 bytes for a GUID, `1` + u16 length + bytes otherwise.
+pub fn encode<'a>(ids: impl Iterator<Item = &'a str>, out: &mut Vec<u8>) {
+    for id in ids {
+        match guid(id) {
+            Some(g) => {
+                out.push(0);
+                out.extend_from_slice(&g.to_be_bytes());
+            }
+            None => {
+                let b = &id.as_bytes()[..id.len().min(u16::MAX as usize)];
+                out.push(1);
+                out.extend_from_slice(&(b.len() as u16).to_be_bytes());
+                out.extend_from_slice(b);
+            }
+        }
+    }
+}
+
+/// Adds every id of a stored chunk to `set`; false if the chunk is damaged.
+pub fn decode_into(mut b: &[u8], at: u32, set: &mut SeenSet) -> bool {
+    while let Some((&tag, rest)) = b.split_first() {
+        match tag {
+            0 if rest.len() >= 16 => {
+                let mut g = [0u8; 16];
+                g.copy_from_slice(&rest[..16]);
+                set.guids.entry(u128::from_be_bytes(g)).or_insert(at);
+                b = &rest[16..];
+            }
+            1 if rest.len() >= 2 => {
+                let n = u16::from_be_bytes([rest[0], rest[1]]) as usize;
+                let Some(s) = rest.get(2..2 + n) else {
+                    return false;
+                };
+                set.others
+                    .entry(String::from_utf8_lossy(s).into())
+                    .or_insert(at);
+                b = &rest[2 + n..];
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guids_are_exact_and_other_ids_kept_as_strings() {
+        let g = "80c76bd2-9d81-4c57-a97a-accfc3443dca";
+        assert!(guid(g).is_some());
+        assert!(
+            guid(&g.to_uppercase()).is_none(),
+            "upper case is another string"
+        );
+        assert!(guid("80c76bd2x9d81-4c57-a97a-accfc3443dca").is_none());
+        let mut s = SeenSet::default();
+        assert!(s.insert(g, 10));
+        assert!(!s.insert(g, 11));
+        assert!(
+            s.insert(&g.to_uppercase(), 10),
+            "different string, different id"
+        );
+        assert!(s.insert("blob$1#3", 12));
+        assert!(s.contains("blob$1#3") && !s.contains("blob$1#4"));
+        let mut buf = Vec::new();
+        encode([g, "blob$1#3", "ünïcode"].into_iter(), &mut buf);
+        assert_eq!(buf.len(), 17 + 3 + 8 + 3 + 9);
+        let mut t = SeenSet::default();
+        assert!(decode_into(&buf, 5, &mut t));
+        assert!(t.contains(g) && t.contains("blob$1#3") && t.contains("ünïcode"));
+        assert!(!decode_into(
+            &buf[..buf.len() - 1],
+            5,
+            &mut SeenSet::default()
+        ));
+        s.prune(11);
+        assert!(!s.contains(g) && s.contains("blob$1#3"));
+    }
+}
