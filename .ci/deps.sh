@@ -7,3 +7,4 @@ if [ -f .ci/validators.sh ]; then
   bash .ci/validators.sh
 fi
 bash .ci/http.sh
+bash .ci/rsyslog.sh

@@ -23,6 +23,8 @@ mod tests_fuzz;
 mod tests_good;
 #[cfg(test)]
 mod tests_http;
+#[cfg(test)]
+mod tests_syslog;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

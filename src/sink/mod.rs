@@ -53,11 +53,9 @@ pub fn start(
         }
         SinkKind::Stdout => stdout::spawn(&cfg.name, encoder, rx),
         SinkKind::Syslog(c) => {
-            syslog::spawn(&cfg.name, c, encoder, rx, abort).map_err(|message| {
-                SinkError::Setup {
-                    sink: cfg.name.clone(),
-                    message,
-                }
+            syslog::spawn(&cfg.name, c, encoder, rx, abort).map_err(|message| SinkError::Setup {
+                sink: cfg.name.clone(),
+                message,
             })?
         }
         SinkKind::SplunkHec(c) => http::hec::start(&cfg.name, c, encoder, rx, abort)?,

@@ -5,6 +5,6 @@ mod delivery;
 mod faults;
 mod formats;
 mod harness;
-mod syslog;
 mod http;
 mod receivers;
+mod syslog;

@@ -11,7 +11,14 @@ use crate::config::{SinkConfig, SinkKind};
 use crate::format::Format;
 
 const SUPPORTED: &str = "file, stdout, syslog, splunk_hec, elasticsearch or http";
-const TYPES: [&str; 6] = ["file", "stdout", "syslog", "splunk_hec", "elasticsearch", "http"];
+const TYPES: [&str; 6] = [
+    "file",
+    "stdout",
+    "syslog",
+    "splunk_hec",
+    "elasticsearch",
+    "http",
+];
 /// Designed, not built yet: named so the error says "not yet" rather than "no such thing".
 const LATER: [&str; 1] = ["kafka"];
 

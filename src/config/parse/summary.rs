@@ -67,9 +67,17 @@ fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
                 " {}://{} (rfc {}, {})",
                 c.transport.as_str(),
                 c.address,
-                if c.rfc == crate::sink::syslog::Rfc::Rfc3164 { "3164" } else { "5424" },
+                if c.rfc == crate::sink::syslog::Rfc::Rfc3164 {
+                    "3164"
+                } else {
+                    "5424"
+                },
                 if c.transport.is_stream() {
-                    if c.framing == crate::sink::syslog::Framing::Lf { "lf framing" } else { "octet counting" }
+                    if c.framing == crate::sink::syslog::Framing::Lf {
+                        "lf framing"
+                    } else {
+                        "octet counting"
+                    }
                 } else {
                     "datagrams"
                 },

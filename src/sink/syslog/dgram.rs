@@ -49,7 +49,10 @@ pub(super) async fn run(
                 match r {
                     Ok(()) => break,
                     Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => {
-                        let reason = format!("a message of {} bytes is too large for this socket: {e}", msg.len());
+                        let reason = format!(
+                            "a message of {} bytes is too large for this socket: {e}",
+                            msg.len()
+                        );
                         rejected.push((i, reason));
                         break;
                     }

@@ -25,7 +25,11 @@ mod tests {
     #[test]
     fn octet_count_is_the_byte_length_of_the_message_only() {
         let mut out = Vec::new();
-        frame(Framing::OctetCounting, "<134>1 - - - - - - é\n".as_bytes(), &mut out);
+        frame(
+            Framing::OctetCounting,
+            "<134>1 - - - - - - é\n".as_bytes(),
+            &mut out,
+        );
         // 19 ASCII bytes + 2 for é + 1 LF.
         assert_eq!(out, "22 <134>1 - - - - - - é\n".as_bytes());
         out.clear();

@@ -7,7 +7,9 @@
 //!
 //! Delivery on stream transports (TCP, TLS): a batch is acknowledged to the pipeline once its
 //! bytes are written, flushed, and acknowledged by the receiver's TCP stack (the socket's
-//! unacknowledged-byte count has dropped past them). Written bytes are kept for
+//! unacknowledged-byte count has dropped past them) and the connection has been up for a
+//! second (a TLS 1.3 receiver refuses a client certificate only after the handshake, having
+//! taken the bytes at the TCP level). Written bytes are kept for
 //! `resend_window` after that, and everything kept is sent again on a new connection when the
 //! old one breaks, because a receiver that stops may lose what sat in its socket buffer:
 //! at-least-once, with every re-sent record counted. UDP is best effort.

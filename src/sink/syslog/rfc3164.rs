@@ -34,7 +34,11 @@ fn tag(app_name: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
         .take(TAG_MAX)
         .collect();
-    if t.is_empty() { "o365fwd".to_string() } else { t }
+    if t.is_empty() {
+        "o365fwd".to_string()
+    } else {
+        t
+    }
 }
 
 #[cfg(test)]

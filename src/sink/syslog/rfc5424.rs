@@ -73,16 +73,24 @@ impl Formatter {
     ) -> Option<usize> {
         payload.clear();
         self.encoder.encode(rec, origin, payload);
-        let severity = self.severity.unwrap_or_else(|| self.derived_severity(rec, origin, payload));
+        let severity = self
+            .severity
+            .unwrap_or_else(|| self.derived_severity(rec, origin, payload));
         let pri = self.facility * 8 + severity;
         let start = out.len();
         self.header(out, pri, rec, origin, true);
-        if self.rfc == Rfc::Rfc5424 && self.sd_id.is_some() && out.len() - start + MIN_PAYLOAD > self.max {
+        if self.rfc == Rfc::Rfc5424
+            && self.sd_id.is_some()
+            && out.len() - start + MIN_PAYLOAD > self.max
+        {
             out.truncate(start);
             self.header(out, pri, rec, origin, false);
         }
         if self.replace_lf {
-            payload.iter_mut().filter(|b| **b == b'\n').for_each(|b| *b = b' ');
+            payload
+                .iter_mut()
+                .filter(|b| **b == b'\n')
+                .for_each(|b| *b = b' ');
         }
         let mut truncated = None;
         if !payload.is_empty() {
@@ -131,7 +139,9 @@ impl Formatter {
         }
         let _ = write!(out, "<{pri}>1 ");
         match rec.creation_time {
-            Some(t) => out.extend_from_slice(t.to_rfc3339_opts(SecondsFormat::Micros, true).as_bytes()),
+            Some(t) => {
+                out.extend_from_slice(t.to_rfc3339_opts(SecondsFormat::Micros, true).as_bytes())
+            }
             None => out.push(b'-'),
         }
         for field in [&self.hostname, &self.app_name, &self.procid] {

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::transport::{Conn, Connector};
-use super::{Backoff, Framing, Formatter, framing};
+use super::{Backoff, Formatter, Framing, framing};
 use crate::pipeline::{SinkAck, SinkJob};
 
 /// How often the receiver's acknowledgements are checked while a batch waits for them.
@@ -40,11 +40,7 @@ pub(super) struct Stream {
     pub window: Duration,
 }
 
-pub(super) async fn run(
-    s: Stream,
-    mut rx: mpsc::Receiver<SinkJob>,
-    abort: CancellationToken,
-) {
+pub(super) async fn run(s: Stream, mut rx: mpsc::Receiver<SinkJob>, abort: CancellationToken) {
     let mut queue: VecDeque<Entry> = VecDeque::new();
     let mut conn: Option<Conn> = None;
     let mut closed = false;
@@ -116,6 +112,10 @@ pub(super) async fn run(
             for e in &mut queue {
                 e.end = None;
             }
+            // A receiver that accepts and then drops every session must not make this spin.
+            if !pause(backoff.next(), &abort).await {
+                return;
+            }
         }
     }
 }
@@ -165,10 +165,7 @@ impl Stream {
                         retry_in_ms = delay.as_millis() as u64,
                         "Cannot connect to the syslog receiver; retrying. Polling stalls until it works.");
                     crate::telemetry::count("o365fwd_sink_errors_total", &[("sink", &self.name)], 1);
-                    tokio::select! {
-                        _ = abort.cancelled() => {}
-                        _ = tokio::time::sleep(delay) => {}
-                    }
+                    pause(delay, abort).await;
                     return None;
                 }
             },
@@ -177,6 +174,7 @@ impl Stream {
         for e in queue.iter_mut() {
             if let Err(error) = write(&mut c, e, abort).await {
                 tracing::warn!(sink = %self.name, error = %error, "Syslog connection lost while re-sending.");
+                pause(backoff.next(), abort).await;
                 return None;
             }
         }
@@ -185,6 +183,14 @@ impl Stream {
             crate::telemetry::syslog_resent(&self.name, again);
         }
         Some(c)
+    }
+}
+
+/// Sleeps `d`; false when `abort` fired first.
+async fn pause(d: Duration, abort: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = abort.cancelled() => false,
+        _ = tokio::time::sleep(d) => true,
     }
 }
 

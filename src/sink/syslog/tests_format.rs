@@ -84,7 +84,13 @@ fn hostile_header_and_sd_values_cannot_break_the_message() {
 fn sd_values_are_cut_on_a_character_boundary() {
     let json = serde_json::json!({"Id": "é".repeat(200)}).to_string();
     let (m, _) = fmt(&cfg(), Format::Raw, &json);
-    let id = m.split("recordId=\"").nth(1).unwrap().split('"').next().unwrap();
+    let id = m
+        .split("recordId=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
     assert_eq!(id, "é".repeat(64));
 }
 

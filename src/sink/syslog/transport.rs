@@ -72,13 +72,20 @@ impl Connector {
         let io: Box<dyn Io> = match &self.tls {
             None => Box::new(counting),
             Some((connector, name)) => {
-                let tls = tokio::time::timeout(self.timeout, connector.connect(name.clone(), counting))
-                    .await
-                    .map_err(|_| timed_out())??;
+                let tls =
+                    tokio::time::timeout(self.timeout, connector.connect(name.clone(), counting))
+                        .await
+                        .map_err(|_| timed_out())??;
                 Box::new(tls)
             }
         };
-        Ok(Conn { io, sent, fd })
+        let settled = std::time::Instant::now() + SETTLE;
+        Ok(Conn {
+            io,
+            sent,
+            fd,
+            settled,
+        })
     }
 
     pub async fn datagram(&self) -> io::Result<Dgram> {
@@ -91,7 +98,11 @@ impl Connector {
             .await?
             .next()
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address found"))?;
-        let local = if addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+        let local = if addr.is_ipv4() {
+            "0.0.0.0:0"
+        } else {
+            "[::]:0"
+        };
         let s = UdpSocket::bind(local).await?;
         s.connect(addr).await?;
         Ok(Dgram::Udp(s))
@@ -131,11 +142,18 @@ fn tune(fd: RawFd, timeout: Duration) {
     }
 }
 
+/// How long a new connection must stay up before anything written on it counts as
+/// delivered. A receiver that refuses the session after the handshake says so within this:
+/// with TLS 1.3 the server checks the client certificate only after the client finished, so
+/// writes "succeed" and the TCP stack acknowledges bytes the receiver then throws away.
+const SETTLE: Duration = Duration::from_secs(1);
+
 /// A stream connection and how far the receiver's TCP has acknowledged it.
 pub(super) struct Conn {
     pub io: Box<dyn Io>,
     sent: Arc<AtomicU64>,
     fd: RawFd,
+    settled: std::time::Instant,
 }
 
 impl Conn {
@@ -144,8 +162,12 @@ impl Conn {
         self.sent.load(Ordering::Relaxed)
     }
 
-    /// Bytes the receiver's TCP has acknowledged: sent minus what is still in the send queue.
+    /// Bytes the receiver's TCP has acknowledged (sent minus what is still in the send
+    /// queue), or 0 while the connection is younger than [`SETTLE`].
     pub fn peer_acked(&self) -> u64 {
+        if std::time::Instant::now() < self.settled {
+            return 0;
+        }
         self.sent().saturating_sub(unacked(self.fd))
     }
 }

@@ -65,7 +65,11 @@ impl Scan {
         if self.in_str {
             let mut cut = Step::Nothing;
             if self.value_str && !self.esc && self.hex == 0 && is_char_boundary(p, i) {
-                cut = Step::Cut(Cut { at: i, quote: true, comma: true });
+                cut = Step::Cut(Cut {
+                    at: i,
+                    quote: true,
+                    comma: true,
+                });
             }
             if self.hex > 0 {
                 self.hex -= 1;
@@ -97,19 +101,31 @@ impl Scan {
                 self.stack.push(if b == b'{' { b'}' } else { b']' });
                 self.expect_key = b == b'{';
                 let comma = self.top_has_members;
-                Step::Cut(Cut { at: i + 1, quote: false, comma })
+                Step::Cut(Cut {
+                    at: i + 1,
+                    quote: false,
+                    comma,
+                })
             }
             b'}' | b']' => {
                 self.stack.pop();
                 self.expect_key = false;
-                if self.stack.is_empty() { Step::Stop } else { Step::Nothing }
+                if self.stack.is_empty() {
+                    Step::Stop
+                } else {
+                    Step::Nothing
+                }
             }
             b',' if !self.stack.is_empty() => {
                 if self.stack.len() == 1 {
                     self.top_has_members = true;
                 }
                 self.expect_key = self.stack.last() == Some(&b'}');
-                Step::Cut(Cut { at: i, quote: false, comma: self.top_has_members })
+                Step::Cut(Cut {
+                    at: i,
+                    quote: false,
+                    comma: self.top_has_members,
+                })
             }
             b':' => {
                 self.expect_key = false;
@@ -135,7 +151,11 @@ fn json(p: &[u8], budget: usize, out: &mut Vec<u8>) -> bool {
             Step::Cut(c) => {
                 // Containers open once the byte is consumed (for `{`/`[`), else as before it.
                 let open = if c.quote { depth } else { scan.stack.len() };
-                let cost = c.at + usize::from(c.quote) + open.saturating_sub(1) + usize::from(c.comma) + marker.len();
+                let cost = c.at
+                    + usize::from(c.quote)
+                    + open.saturating_sub(1)
+                    + usize::from(c.comma)
+                    + marker.len();
                 if cost <= budget {
                     best = Some(c);
                 }
@@ -202,7 +222,11 @@ fn cef(p: &[u8], budget: usize, out: &mut Vec<u8>) -> bool {
     }
     // Never end inside an escape (`\\`, `\=`, `\n`): an odd run of backslashes would escape
     // the space before the marker.
-    let backslashes = p[ext..cut].iter().rev().take_while(|b| **b == b'\\').count();
+    let backslashes = p[ext..cut]
+        .iter()
+        .rev()
+        .take_while(|b| **b == b'\\')
+        .count();
     if backslashes % 2 == 1 {
         cut -= 1;
     }
@@ -250,7 +274,8 @@ fn text(p: &[u8], budget: usize, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
 
-    const DOC: &str = r#"{"Id":"a\"]\\","N":[1,2,{"x":"é\n"}],"O":{"p":{"q":[]},"r":"sss"},"Z":"zzzzzzzzzz"}"#;
+    const DOC: &str =
+        r#"{"Id":"a\"]\\","N":[1,2,{"x":"é\n"}],"O":{"p":{"q":[]},"r":"sss"},"Z":"zzzzzzzzzz"}"#;
 
     #[test]
     fn json_stays_one_valid_object_at_every_budget() {
@@ -260,8 +285,9 @@ mod tests {
             truncate(DOC.as_bytes(), budget, Kind::Json, &mut out);
             assert!(out.len() <= budget, "budget {budget}: {}", out.len());
             if budget >= 30 {
-                let v: serde_json::Value = serde_json::from_slice(&out)
-                    .unwrap_or_else(|e| panic!("budget {budget}: {e}: {}", String::from_utf8_lossy(&out)));
+                let v: serde_json::Value = serde_json::from_slice(&out).unwrap_or_else(|e| {
+                    panic!("budget {budget}: {e}: {}", String::from_utf8_lossy(&out))
+                });
                 assert_eq!(v["o365fwd_truncated"], DOC.len(), "budget {budget}");
                 cut_some += 1;
             }
@@ -286,11 +312,15 @@ mod tests {
             let mut out = Vec::new();
             truncate(doc.as_bytes(), budget, Kind::Json, &mut out);
             assert!(out.len() <= budget);
-            let v: serde_json::Value = serde_json::from_slice(&out)
-                .unwrap_or_else(|e| panic!("budget {budget}: {e}: {}", String::from_utf8_lossy(&out)));
+            let v: serde_json::Value = serde_json::from_slice(&out).unwrap_or_else(|e| {
+                panic!("budget {budget}: {e}: {}", String::from_utf8_lossy(&out))
+            });
             assert_eq!(v["Id"], "a");
             if let Some(b) = v["Blob"].as_str() {
-                assert!("éé\\\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx".starts_with(b), "{b}");
+                assert!(
+                    "éé\\\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx".starts_with(b),
+                    "{b}"
+                );
                 seen_cut_value |= b.len() > 3;
             }
         }
@@ -322,11 +352,19 @@ mod tests {
             truncate(cef.as_bytes(), budget, Kind::Cef, &mut out);
             let s = String::from_utf8(out).expect("cut on a character boundary");
             assert!(s.len() <= budget);
-            assert!(s.starts_with(r"CEF:0|Microsoft|Office 365|1.0|Op\|x|Name|5|"), "{s}");
+            assert!(
+                s.starts_with(r"CEF:0|Microsoft|Office 365|1.0|Op\|x|Name|5|"),
+                "{s}"
+            );
             let marker = format!("o365fwdTruncated={}", cef.len());
             let body = s.strip_suffix(&marker).unwrap_or_else(|| panic!("{s}"));
             // No dangling escape before the marker.
-            let bs = body.trim_end().chars().rev().take_while(|c| *c == '\\').count();
+            let bs = body
+                .trim_end()
+                .chars()
+                .rev()
+                .take_while(|c| *c == '\\')
+                .count();
             assert_eq!(bs % 2, 0, "{s}");
             // Every extension token before the marker is a whole `key=` pair start.
             assert!(!body.trim_end().ends_with("cs1La"), "{s}");
@@ -350,7 +388,10 @@ mod tests {
         let mut out = Vec::new();
         truncate(p, 45, Kind::Text, &mut out);
         let s = String::from_utf8(out).unwrap();
-        assert!(s.ends_with("truncated from 90 bytes]") && s.len() <= 45, "{s}");
+        assert!(
+            s.ends_with("truncated from 90 bytes]") && s.len() <= 45,
+            "{s}"
+        );
         let mut out = Vec::new();
         truncate(p, 5, Kind::Text, &mut out);
         assert_eq!(out, "éé".as_bytes());

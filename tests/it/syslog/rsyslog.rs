@@ -7,12 +7,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::require;
+use super::support::require;
 
 pub struct TlsFiles {
     pub ca: PathBuf,
     pub cert: PathBuf,
     pub key: PathBuf,
+    /// A client certificate the CA signed, for mutual TLS.
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
 }
 
 fn openssl(args: &[&str], dir: &Path) {
@@ -33,18 +36,116 @@ fn openssl(args: &[&str], dir: &Path) {
 /// a server's own.)
 pub fn make_cert(dir: &Path) -> TlsFiles {
     let days = ["-days", "2"];
-    openssl(&[&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=o365fwd test CA", "-keyout", "ca.key", "-out", "ca.pem"][..], &days].concat(), dir);
-    openssl(&["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "key.pem", "-out", "srv.csr"], dir);
+    openssl(
+        &[
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=o365fwd test CA",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+            ][..],
+            &days,
+        ]
+        .concat(),
+        dir,
+    );
+    openssl(
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "srv.csr",
+        ],
+        dir,
+    );
     std::fs::write(
         dir.join("ext.cnf"),
         "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
     )
     .unwrap();
-    openssl(&[&["x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "cert.pem", "-extfile", "ext.cnf"][..], &days].concat(), dir);
+    openssl(
+        &[
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "srv.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "cert.pem",
+                "-extfile",
+                "ext.cnf",
+            ][..],
+            &days,
+        ]
+        .concat(),
+        dir,
+    );
+    openssl(
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=o365fwd",
+            "-keyout",
+            "client.key",
+            "-out",
+            "client.csr",
+        ],
+        dir,
+    );
+    std::fs::write(
+        dir.join("client.cnf"),
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    openssl(
+        &[
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "client.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "client.pem",
+                "-extfile",
+                "client.cnf",
+            ][..],
+            &days,
+        ]
+        .concat(),
+        dir,
+    );
     TlsFiles {
         ca: dir.join("ca.pem"),
         cert: dir.join("cert.pem"),
         key: dir.join("key.pem"),
+        client_cert: dir.join("client.pem"),
+        client_key: dir.join("client.key"),
     }
 }
 
@@ -68,6 +169,12 @@ pub struct Rsyslog {
 impl Rsyslog {
     /// Starts rsyslog with imudp and imtcp on one port (TLS on the TCP side when `tls`).
     pub fn start(tls: Option<&TlsFiles>) -> Rsyslog {
+        Rsyslog::start_auth(tls, "anon")
+    }
+
+    /// Like [`Rsyslog::start`]; `auth` is imtcp's TLS `streamDriver.authMode`
+    /// (`x509/certvalid` demands a client certificate signed by the CA).
+    pub fn start_auth(tls: Option<&TlsFiles>, auth: &str) -> Rsyslog {
         let rsyslogd = require("rsyslogd");
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
@@ -83,18 +190,20 @@ impl Rsyslog {
                     c = t.cert.display(),
                     k = t.key.display()
                 ));
-                "module(load=\"imtcp\" streamDriver.name=\"gtls\" streamDriver.mode=\"1\" streamDriver.authMode=\"anon\")"
+                format!(
+                    "module(load=\"imtcp\" streamDriver.name=\"gtls\" streamDriver.mode=\"1\" streamDriver.authMode=\"{auth}\")"
+                )
             }
             None => {
                 conf.push_str(")\n");
-                "module(load=\"imtcp\")"
+                "module(load=\"imtcp\")".to_string()
             }
         };
         conf.push_str(&format!(
             "module(load=\"imudp\")\n{imtcp}\n\
              template(name=\"raw\" type=\"string\" string=\"%rawmsg:::json%\\n\")\n\
              ruleset(name=\"fwd\") {{ action(type=\"omfile\" file=\"{d}/raw.log\" template=\"raw\") }}\n\
-             input(type=\"imudp\" address=\"127.0.0.1\" port=\"{port}\" ruleset=\"fwd\")\n\
+             input(type=\"imudp\" address=\"127.0.0.1\" port=\"{port}\" ruleset=\"fwd\" rcvbufSize=\"8m\")\n\
              input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{port}\" ruleset=\"fwd\")\n"
         ));
         std::fs::write(dir.path().join("rsyslog.conf"), conf).unwrap();
@@ -168,8 +277,9 @@ impl Rsyslog {
         text.lines()
             .filter(|l| !l.is_empty())
             .map(|l| {
-                serde_json::from_str::<String>(&format!("\"{l}\""))
-                    .unwrap_or_else(|e| panic!("rsyslog output line is not a JSON string ({e}): {l}"))
+                serde_json::from_str::<String>(&format!("\"{l}\"")).unwrap_or_else(|e| {
+                    panic!("rsyslog output line is not a JSON string ({e}): {l}")
+                })
             })
             .collect()
     }
