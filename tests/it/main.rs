@@ -7,3 +7,4 @@ mod formats;
 mod harness;
 mod http;
 mod receivers;
+mod split;
