@@ -334,6 +334,7 @@ fn demo_config(
             name: "console".into(),
             format,
             format_options: Default::default(),
+            reassemble: None,
             kind: SinkKind::Stdout,
         },
     );

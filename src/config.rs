@@ -199,6 +199,9 @@ pub struct SinkConfig {
     pub name: String,
     pub format: Format,
     pub format_options: FormatOptions,
+    /// `reassemble_split_records = true`: also send a merged view of Dynamics 365 records
+    /// split for size (every part is still sent as itself).
+    pub reassemble: Option<crate::record::split::SplitConfig>,
     pub kind: SinkKind,
 }
 

@@ -5,6 +5,7 @@
 
 pub mod file;
 pub mod http;
+pub mod reassemble;
 pub mod stdout;
 pub mod syslog;
 
@@ -40,6 +41,10 @@ pub fn start(
     abort: CancellationToken,
 ) -> Result<RunningSink, SinkError> {
     let (tx, rx) = mpsc::channel::<SinkJob>(QUEUE);
+    let rx = match &cfg.reassemble {
+        Some(split) => reassemble::wrap(&cfg.name, split.clone(), rx),
+        None => rx,
+    };
     let encoder = Encoder::new(cfg.format, cfg.format_options.clone());
     let done = match &cfg.kind {
         SinkKind::File { path } => {

@@ -93,6 +93,41 @@ async fn token_expiry_mid_run_and_tiny_pages() {
     );
 }
 
+/// The service expires a token the agent still holds (clock skew, revocation): the agent
+/// gets a 401, fetches a new token once, and carries on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_on_a_held_token_is_answered_with_a_new_token() {
+    let mut sim = sim_config(1, &[ContentType::General]);
+    sim.backlog = Duration::from_secs(30 * 3600);
+    sim.blob_interval = Duration::from_secs(60);
+    let env = Env::start(sim, "").await;
+    let agent = env.spawn();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Every token issued so far expires on the service's clock.
+    env.sim.advance(Duration::from_secs(2 * 3600));
+    let want = env.expected();
+    assert!(
+        env.wait_for(&want, Duration::from_secs(120)).await,
+        "{}",
+        tail(&env.log(), 30)
+    );
+    agent.stop();
+    env.assert_exactly_once(&want);
+    let reqs = env.sim.requests();
+    let first_401 = reqs
+        .iter()
+        .position(|r| r.status == 401)
+        .expect("the service answered 401");
+    assert!(
+        reqs[first_401..].iter().any(|r| r.path.contains("oauth2")),
+        "a new token was fetched after the 401"
+    );
+    assert!(
+        !env.log().contains("Poll failed"),
+        "the 401 was absorbed, not a failed poll"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn late_content_inside_the_overlap_is_delivered() {
     let mut sim = sim_config(1, &[ContentType::General]);

@@ -7,4 +7,5 @@ mod formats;
 mod harness;
 mod http;
 mod receivers;
+mod split;
 mod syslog;

@@ -13,6 +13,39 @@ pub(super) fn options(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>) -> FormatOptions
     }
 }
 
+/// `reassemble_split_records` with its bounds `split_horizon` (quiet time after the last
+/// part, default 2 h), `split_max_age` (default 24 h) and `split_max_groups` (10000).
+pub(super) fn reassembly(
+    ctx: &mut Ctx<'_>,
+    t: &mut Table<'_, '_>,
+) -> Option<crate::record::split::SplitConfig> {
+    use std::time::Duration;
+    let on = t.bool(ctx, "reassemble_split_records", false);
+    let d = crate::record::split::SplitConfig::default();
+    let week = Duration::from_secs(7 * 24 * 3600);
+    let horizon = t.duration(
+        ctx,
+        "split_horizon",
+        d.horizon,
+        Duration::from_secs(1),
+        week,
+    );
+    let max_age = t.duration(
+        ctx,
+        "split_max_age",
+        d.max_age,
+        Duration::from_secs(1),
+        week,
+    );
+    let max_groups = t.int(ctx, "split_max_groups", 1..=1_000_000, d.max_groups);
+    on.then_some(crate::record::split::SplitConfig {
+        horizon,
+        max_age: max_age.max(horizon),
+        max_groups,
+        ..d
+    })
+}
+
 /// `[sinks.NAME.cef_fields]`: CEF key = record field path (`""` removes, `"=x"` constant).
 fn cef_fields(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>) -> Vec<(String, String)> {
     let Some(ft) = t.table(ctx, "cef_fields") else {

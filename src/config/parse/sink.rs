@@ -66,6 +66,7 @@ pub(super) fn sink(
         }),
     };
     let format_options = super::format::options(ctx, &mut t);
+    let reassemble = super::format::reassembly(ctx, &mut t);
 
     let mut path_span = None;
     let kind = match kind {
@@ -82,6 +83,7 @@ pub(super) fn sink(
             name: name.to_string(),
             format,
             format_options,
+            reassemble,
             kind,
         },
         path_span,

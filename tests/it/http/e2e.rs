@@ -83,8 +83,8 @@ async fn elasticsearch_has_every_id_exactly_once_after_sigkills() {
         doc["@timestamp"].is_string() && doc["event"]["id"].is_string(),
         "{doc}"
     );
-    // Not asserted here: the file sink `archive` beside it is exactly-once only once a first
-    // commit recorded its length (a kill before that leaves an untruncated tail; reported).
+    // The file sink beside it stayed exactly-once through the same kills.
+    env.assert_exactly_once(&want);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,6 +132,8 @@ async fn hec_with_indexer_ack_loses_nothing_after_sigkills() {
         .take(3)
         .collect();
     assert!(extra.is_empty(), "unexpected ids {extra:?}");
+    // A slow first commit (indexer ack) must not cost the file sink its exactly-once.
+    env.assert_exactly_once(&want);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
