@@ -6,3 +6,4 @@ cd "$(dirname "$0")/.."
 if [ -f .ci/validators.sh ]; then
   bash .ci/validators.sh
 fi
+bash .ci/kafka.sh

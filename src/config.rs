@@ -210,6 +210,8 @@ pub enum SinkKind {
         path: PathBuf,
     },
     Stdout,
+    /// Kafka through librdkafka, idempotent, acknowledged per record with `acks=all`.
+    Kafka(crate::sink::kafka::KafkaConfig),
 }
 
 impl SinkKind {
@@ -217,6 +219,7 @@ impl SinkKind {
         match self {
             SinkKind::File { .. } => "file",
             SinkKind::Stdout => "stdout",
+            SinkKind::Kafka(_) => "kafka",
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod checks;
 mod format;
+mod kafka;
 mod secret;
 mod sink;
 mod summary;
@@ -19,6 +20,8 @@ mod tests;
 mod tests_fuzz;
 #[cfg(test)]
 mod tests_good;
+#[cfg(test)]
+mod tests_kafka;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -87,7 +90,7 @@ pub(crate) fn parse_with_env(
     let mut sinks = BTreeMap::new();
     let mut sink_paths: Vec<(PathBuf, String, Span)> = Vec::new();
     for (name, t) in named_tables(&mut ctx, &mut root, "sinks", "sink") {
-        if let Some(parsed) = sink::sink(&mut ctx, &name, t, &base) {
+        if let Some(parsed) = sink::sink(&mut ctx, &name, t, &base, env) {
             if let (SinkKind::File { path }, Some(span)) = (&parsed.cfg.kind, parsed.path_span) {
                 sink_paths.push((path.clone(), name.clone(), span));
             }

@@ -4,6 +4,7 @@
 //! acknowledges what it has not delivered: while it cannot deliver, the pipeline stalls.
 
 pub mod file;
+pub mod kafka;
 pub mod stdout;
 
 use tokio::sync::mpsc;
@@ -46,6 +47,7 @@ pub fn start(
             file::spawn(sink, rx, abort)
         }
         SinkKind::Stdout => stdout::spawn(&cfg.name, encoder, rx),
+        SinkKind::Kafka(k) => kafka::spawn(&cfg.name, k, encoder, rx, abort)?,
     };
     Ok(RunningSink {
         input: SinkInput {

@@ -54,6 +54,16 @@ pub struct Env {
 
 impl Env {
     pub async fn start(sim_cfg: SimConfig, agent_extra: &str) -> Env {
+        Env::start_with_sinks(sim_cfg, agent_extra, None).await
+    }
+
+    /// Like [`Env::start`]; `sinks` (TOML `[sinks.*]` tables), when given, replaces the
+    /// default file sink (`out` then stays unused unless those tables write to it).
+    pub async fn start_with_sinks(
+        sim_cfg: SimConfig,
+        agent_extra: &str,
+        sinks: Option<&str>,
+    ) -> Env {
         let sim = SimHandle::start(sim_cfg, "127.0.0.1:0".parse().unwrap())
             .await
             .expect("simulator starts");
@@ -81,10 +91,13 @@ impl Env {
                 sim.base_url()
             ));
         }
-        text.push_str(&format!(
-            "[sinks.archive]\ntype = \"file\"\npath = \"{}\"\nformat = \"raw\"\n",
-            out.display()
-        ));
+        match sinks {
+            Some(sinks) => text.push_str(sinks),
+            None => text.push_str(&format!(
+                "[sinks.archive]\ntype = \"file\"\npath = \"{}\"\nformat = \"raw\"\n",
+                out.display()
+            )),
+        }
         std::fs::write(&config, text).unwrap();
         Env {
             dir,

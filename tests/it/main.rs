@@ -5,3 +5,4 @@ mod delivery;
 mod faults;
 mod formats;
 mod harness;
+mod kafka;

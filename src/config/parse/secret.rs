@@ -82,7 +82,7 @@ pub(super) fn client_secret(
 }
 
 /// Reads a secret file; one trailing newline (as editors and `echo` add) is not part of it.
-fn read_file(path: &PathBuf) -> Result<String, String> {
+pub(super) fn read_file(path: &PathBuf) -> Result<String, String> {
     let shown = path.display();
     let file =
         std::fs::File::open(path).map_err(|e| format!("cannot read secret file {shown}: {e}"))?;
@@ -105,7 +105,7 @@ fn read_file(path: &PathBuf) -> Result<String, String> {
     Ok(secret.to_string())
 }
 
-fn read_env(name: &str, env: Env<'_>) -> Result<String, String> {
+pub(super) fn read_env(name: &str, env: Env<'_>) -> Result<String, String> {
     // Not echoed: a value that is no variable name may be the secret itself, pasted here by
     // mistake.
     let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')

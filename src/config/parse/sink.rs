@@ -3,13 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use super::secret::Env;
 use super::table::{Ctx, Span, Table};
 use crate::config::{SinkConfig, SinkKind};
 use crate::format::Format;
 
-const SUPPORTED: &str = "file or stdout";
+const SUPPORTED: &str = "file, stdout or kafka";
 /// Designed, not built yet: named so the error says "not yet" rather than "no such thing".
-const LATER: [&str; 5] = ["kafka", "syslog", "splunk_hec", "elasticsearch", "http"];
+const LATER: [&str; 4] = ["syslog", "splunk_hec", "elasticsearch", "http"];
 
 /// A sink and, for a file sink, where its path is written (to report two sinks on one file).
 pub(super) struct Parsed {
@@ -23,9 +24,10 @@ pub(super) fn sink(
     name: &str,
     mut t: Table<'_, '_>,
     base: &Path,
+    env: Env<'_>,
 ) -> Option<Parsed> {
     let (kind, kind_span) = t.required_str(ctx, "type", SUPPORTED)?;
-    if kind != "file" && kind != "stdout" {
+    if !["file", "stdout", "kafka"].contains(&kind) {
         let message = if LATER.contains(&kind) {
             format!("sink type {kind:?} is not supported in this version (supported: {SUPPORTED})")
         } else {
@@ -61,6 +63,8 @@ pub(super) fn sink(
             None => PathBuf::new(),
         };
         SinkKind::File { path }
+    } else if kind == "kafka" {
+        SinkKind::Kafka(super::kafka::kafka(ctx, &mut t, base, env))
     } else {
         SinkKind::Stdout
     };

@@ -63,6 +63,7 @@ fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
         let target = match &s.kind {
             SinkKind::File { path } => format!(" {}", path.display()),
             SinkKind::Stdout => String::new(),
+            SinkKind::Kafka(k) => format!(" {} topic {}", k.brokers, k.topic),
         };
         let keep = if s.format_options.keep_original {
             ", keep_original"

@@ -244,7 +244,7 @@ fn structure_problems() {
     assert!(ps[1].message.contains("no sink configured"));
     let text = minimal().replace(
         "type = \"stdout\"",
-        "type = \"kafka\"\nbrokers = [\"k:9092\"]",
+        "type = \"syslog\"\naddress = \"k:514\"",
     );
     one(
         &text,
@@ -259,7 +259,7 @@ fn structure_problems() {
         "sinks.out.type",
         7,
         8,
-        "unknown sink type \"s3\" (supported: file or stdout",
+        "unknown sink type \"s3\" (supported: file, stdout or kafka",
     );
     let text = minimal().replace("[sinks.out]", "[sinks.\"my out\"]");
     one(&text, "sinks.my out", 6, 8, "only letters, digits");
