@@ -185,7 +185,7 @@ async fn tansu_receives_every_record_once_with_key_and_headers() {
     let sinks = kafka_sink(
         &broker.brokers(),
         "o365.{content_type}",
-        "format = \"ecs\"\n[sinks.bus.librdkafka]\n\"compression.type\" = \"lz4\"",
+        "format = \"ecs\"\n[sinks.bus.librdkafka]\n\"compression.type\" = \"zstd\"",
     );
     let env = Env::start_with_sinks(sim, "", Some(&sinks)).await;
     let want = env.expected();
