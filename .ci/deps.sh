@@ -8,3 +8,4 @@ if [ -f .ci/validators.sh ]; then
 fi
 bash .ci/http.sh
 bash .ci/rsyslog.sh
+bash .ci/kafka.sh

@@ -221,6 +221,8 @@ pub enum SinkKind {
     Elasticsearch(crate::sink::http::elasticsearch::EsConfig),
     /// A generic HTTP collector (webhook).
     Http(crate::sink::http::webhook::WebhookConfig),
+    /// Kafka through librdkafka, idempotent, acknowledged per record with `acks=all`.
+    Kafka(crate::sink::kafka::KafkaConfig),
 }
 
 impl SinkKind {
@@ -232,6 +234,7 @@ impl SinkKind {
             SinkKind::SplunkHec(_) => "splunk_hec",
             SinkKind::Elasticsearch(_) => "elasticsearch",
             SinkKind::Http(_) => "http",
+            SinkKind::Kafka(_) => "kafka",
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod checks;
 mod format;
+mod kafka;
 mod secret;
 mod sink;
 mod sink_http;
@@ -23,6 +24,8 @@ mod tests_fuzz;
 mod tests_good;
 #[cfg(test)]
 mod tests_http;
+#[cfg(test)]
+mod tests_kafka;
 #[cfg(test)]
 mod tests_syslog;
 

@@ -5,6 +5,7 @@
 
 pub mod file;
 pub mod http;
+pub mod kafka;
 pub mod reassemble;
 pub mod stdout;
 pub mod syslog;
@@ -66,6 +67,7 @@ pub fn start(
         SinkKind::SplunkHec(c) => http::hec::start(&cfg.name, c, encoder, rx, abort)?,
         SinkKind::Elasticsearch(c) => http::elasticsearch::start(&cfg.name, c, encoder, rx, abort)?,
         SinkKind::Http(c) => http::webhook::start(&cfg.name, c, encoder, rx, abort)?,
+        SinkKind::Kafka(k) => kafka::spawn(&cfg.name, k, encoder, rx, abort)?,
     };
     Ok(RunningSink {
         input: SinkInput {

@@ -54,12 +54,24 @@ pub struct Env {
 
 impl Env {
     pub async fn start(sim_cfg: SimConfig, agent_extra: &str) -> Env {
-        Env::start_with_sinks(sim_cfg, agent_extra, "").await
+        Env::build(sim_cfg, agent_extra, Some("")).await
     }
 
     /// Like [`Env::start`], with more sinks (TOML `[sinks.NAME]` tables) besides the file
     /// sink `archive`.
     pub async fn start_with_sinks(sim_cfg: SimConfig, agent_extra: &str, sinks: &str) -> Env {
+        Env::build(sim_cfg, agent_extra, Some(sinks)).await
+    }
+
+    /// Like [`Env::start`] with only the given sinks (no `archive`; `out` stays unused
+    /// unless those tables write to it).
+    pub async fn start_with_only_sinks(sim_cfg: SimConfig, agent_extra: &str, sinks: &str) -> Env {
+        Env::build(sim_cfg, agent_extra, None)
+            .await
+            .with_sinks_only(sinks)
+    }
+
+    async fn build(sim_cfg: SimConfig, agent_extra: &str, extra_sinks: Option<&str>) -> Env {
         let sim = SimHandle::start(sim_cfg, "127.0.0.1:0".parse().unwrap())
             .await
             .expect("simulator starts");
@@ -87,11 +99,13 @@ impl Env {
                 sim.base_url()
             ));
         }
-        text.push_str(&format!(
-            "[sinks.archive]\ntype = \"file\"\npath = \"{}\"\nformat = \"raw\"\n",
-            out.display()
-        ));
-        text.push_str(sinks);
+        if let Some(extra) = extra_sinks {
+            text.push_str(&format!(
+                "[sinks.archive]\ntype = \"file\"\npath = \"{}\"\nformat = \"raw\"\n",
+                out.display()
+            ));
+            text.push_str(extra);
+        }
         std::fs::write(&config, text).unwrap();
         Env {
             dir,
@@ -99,6 +113,13 @@ impl Env {
             config,
             out,
         }
+    }
+
+    fn with_sinks_only(self, sinks: &str) -> Env {
+        let mut text = std::fs::read_to_string(&self.config).unwrap();
+        text.push_str(sinks);
+        std::fs::write(&self.config, text).unwrap();
+        self
     }
 
     /// Starts the agent; its stderr goes to `agent.log` in the temp dir.

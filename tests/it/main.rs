@@ -6,6 +6,7 @@ mod faults;
 mod formats;
 mod harness;
 mod http;
+mod kafka;
 mod receivers;
 mod split;
 mod syslog;

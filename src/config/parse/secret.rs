@@ -126,7 +126,7 @@ pub(super) fn read_file(path: &PathBuf) -> Result<String, String> {
     Ok(secret.to_string())
 }
 
-fn read_env(name: &str, env: Env<'_>, inline_key: &str) -> Result<String, String> {
+pub(super) fn read_env(name: &str, env: Env<'_>, inline_key: &str) -> Result<String, String> {
     // Not echoed: a value that is no variable name may be the secret itself, pasted here by
     // mistake.
     let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')

@@ -10,17 +10,16 @@ use super::table::{Ctx, Span, Table};
 use crate::config::{SinkConfig, SinkKind};
 use crate::format::Format;
 
-const SUPPORTED: &str = "file, stdout, syslog, splunk_hec, elasticsearch or http";
-const TYPES: [&str; 6] = [
+const SUPPORTED: &str = "file, stdout, kafka, syslog, splunk_hec, elasticsearch or http";
+const TYPES: [&str; 7] = [
     "file",
     "stdout",
+    "kafka",
     "syslog",
     "splunk_hec",
     "elasticsearch",
     "http",
 ];
-/// Designed, not built yet: named so the error says "not yet" rather than "no such thing".
-const LATER: [&str; 1] = ["kafka"];
 
 /// A sink and, for a file sink, where its path is written (to report two sinks on one file).
 pub(super) struct Parsed {
@@ -38,14 +37,7 @@ pub(super) fn sink(
 ) -> Option<Parsed> {
     let (kind, kind_span) = t.required_str(ctx, "type", SUPPORTED)?;
     if !TYPES.contains(&kind) {
-        let message = if LATER.contains(&kind) {
-            format!("sink type {kind:?} is not supported in this version (supported: {SUPPORTED})")
-        } else {
-            format!(
-                "unknown sink type {kind:?} (supported: {SUPPORTED}; planned: {})",
-                LATER.join(", ")
-            )
-        };
+        let message = format!("unknown sink type {kind:?} (supported: {SUPPORTED})");
         ctx.report(&t.key("type"), Some(&kind_span), message);
         return None;
     }
@@ -70,6 +62,7 @@ pub(super) fn sink(
 
     let mut path_span = None;
     let kind = match kind {
+        "kafka" => SinkKind::Kafka(super::kafka::kafka(ctx, &mut t, base, env)),
         "splunk_hec" => sink_http::splunk_hec(ctx, &mut t, base, env, format),
         "elasticsearch" => sink_http::elasticsearch(ctx, &mut t, base, env, format, format_span),
         "http" => sink_http::webhook(ctx, &mut t, base, env),

@@ -115,6 +115,7 @@ fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
                     format!(" {} (headers: {})", c.url, names.join(", "))
                 }
             }
+            SinkKind::Kafka(k) => format!(" {} topic {}", k.brokers, k.topic),
         };
         let keep = if s.format_options.keep_original {
             ", keep_original"

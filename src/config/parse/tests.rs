@@ -242,17 +242,6 @@ fn structure_problems() {
     assert!(ps.iter().all(|p| p.line.is_none()));
     assert!(ps[0].message.contains("no tenant configured"));
     assert!(ps[1].message.contains("no sink configured"));
-    let text = minimal().replace(
-        "type = \"stdout\"",
-        "type = \"kafka\"\nbrokers = [\"k:9092\"]",
-    );
-    one(
-        &text,
-        "sinks.out.type",
-        7,
-        8,
-        "not supported in this version",
-    );
     let text = minimal().replace("type = \"stdout\"", "type = \"s3\"");
     one(
         &text,
