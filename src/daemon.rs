@@ -41,8 +41,17 @@ pub async fn run(cfg: Config, stop: CancellationToken) -> Result<Outcome, Daemon
     let abort = CancellationToken::new();
     let mut sinks = Vec::new();
     let mut inputs = Vec::new();
+    let feeds: Vec<_> = cfg
+        .tenants
+        .values()
+        .flat_map(|t| {
+            t.content_types
+                .iter()
+                .map(|ct| (t.name.clone(), t.tenant_id.clone(), *ct))
+        })
+        .collect();
     for s in cfg.sinks.values() {
-        let running = sink::start(s, &state, abort.clone())?;
+        let running = sink::start(s, &state, &feeds, abort.clone())?;
         inputs.push(running.input);
         sinks.push(running.done);
     }

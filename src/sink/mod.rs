@@ -35,10 +35,12 @@ pub struct RunningSink {
     pub done: tokio::task::JoinHandle<()>,
 }
 
-/// Builds and starts a sink from its config. `abort` ends delivery attempts at a hard stop.
+/// Builds and starts a sink from its config. `feeds` (tenant name, tenant id, content
+/// type) lets a sink check at start what it will write to. `abort` ends delivery attempts at a hard stop.
 pub fn start(
     cfg: &SinkConfig,
     state: &State,
+    feeds: &[(String, String, crate::record::ContentType)],
     abort: CancellationToken,
 ) -> Result<RunningSink, SinkError> {
     let (tx, rx) = mpsc::channel::<SinkJob>(QUEUE);
@@ -67,7 +69,7 @@ pub fn start(
         SinkKind::SplunkHec(c) => http::hec::start(&cfg.name, c, encoder, rx, abort)?,
         SinkKind::Elasticsearch(c) => http::elasticsearch::start(&cfg.name, c, encoder, rx, abort)?,
         SinkKind::Http(c) => http::webhook::start(&cfg.name, c, encoder, rx, abort)?,
-        SinkKind::Kafka(k) => kafka::spawn(&cfg.name, k, encoder, rx, abort)?,
+        SinkKind::Kafka(k) => kafka::spawn(&cfg.name, k, feeds, encoder, rx, abort)?,
     };
     Ok(RunningSink {
         input: SinkInput {

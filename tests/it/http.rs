@@ -43,7 +43,7 @@ pub fn start_sink(sink_toml: &str) -> SinkUnderTest {
     let dir = tempfile::tempdir().unwrap();
     let state = o365fwd::state::State::open(dir.path()).unwrap();
     let abort = CancellationToken::new();
-    let running = o365fwd::sink::start(s, &state, abort.clone()).unwrap();
+    let running = o365fwd::sink::start(s, &state, &[], abort.clone()).unwrap();
     SinkUnderTest {
         name: s.name.clone(),
         tx: running.input.tx,

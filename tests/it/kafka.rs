@@ -242,6 +242,19 @@ async fn missing_topic_fails_start_up_clearly() {
             || log.contains("topic \"no-such-topic\" does not exist"),
         "{log}"
     );
+
+    // A template over the configured content types is checked for each of them.
+    broker.create_topic("tpl.Audit.General");
+    let sim = sim_config(1, &[ContentType::General, ContentType::SharePoint]);
+    let sinks = kafka_sink(&broker.brokers(), "tpl.{content_type}", "");
+    let env = Env::start_with_only_sinks(sim, "", &sinks).await;
+    let mut agent = env.spawn();
+    assert_ne!(agent.wait(Duration::from_secs(30)), Some(0));
+    let log = env.log();
+    assert!(
+        log.contains("tpl.Audit.SharePoint") && log.contains("does not exist"),
+        "{log}"
+    );
 }
 
 /// Collects every message of `topic` in the background: (key, value Id).

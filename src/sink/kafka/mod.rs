@@ -29,11 +29,14 @@ use crate::pipeline::SinkJob;
 /// How long start-up waits for the brokers to answer the topic check.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Builds the producer (librdkafka validates every property), checks a literal topic
-/// exists, and starts the sink task. Blocks up to [`CHECK_TIMEOUT`] for the check.
+/// Builds the producer (librdkafka validates every property), checks that every topic it
+/// can know in advance exists (a literal, or a template over `{content_type}`, `{tenant}`,
+/// `{tenant_id}` expanded for `feeds`), and starts the sink task. Blocks up to
+/// [`CHECK_TIMEOUT`] per topic for the check.
 pub fn spawn(
     name: &str,
     cfg: &KafkaConfig,
+    feeds: &[(String, String, crate::record::ContentType)],
     encoder: Encoder,
     rx: mpsc::Receiver<SinkJob>,
     abort: CancellationToken,
@@ -44,7 +47,11 @@ pub fn spawn(
             sink: name.to_string(),
             message: format!("invalid Kafka producer configuration: {e}"),
         })?;
-    if let Some(topic) = cfg.topic.literal() {
+    let topics = match cfg.topic.literal() {
+        Some(t) => vec![t.to_string()],
+        None => cfg.topic.enumerate(feeds).unwrap_or_default(),
+    };
+    for topic in &topics {
         check_topic(name, &cfg.brokers, &producer, topic)?;
     }
     let task = producer::Task::new(name, cfg.clone(), encoder, producer, reports_tx, reports);

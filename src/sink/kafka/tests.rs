@@ -62,7 +62,7 @@ fn start(cfg: &KafkaConfig) -> Running {
     let (tx, rx) = mpsc::channel(4);
     let abort = CancellationToken::new();
     let enc = Encoder::new(Format::Raw, FormatOptions::default());
-    let done = spawn("bus", cfg, enc, rx, abort.clone()).expect("sink starts");
+    let done = spawn("bus", cfg, &[], enc, rx, abort.clone()).expect("sink starts");
     Running { tx, abort, done }
 }
 
@@ -288,6 +288,6 @@ fn invalid_librdkafka_property_fails_start_up() {
         .push(("no.such.property".into(), crate::config::Secret::new("1")));
     let (_tx, rx) = mpsc::channel(1);
     let enc = Encoder::new(Format::Raw, FormatOptions::default());
-    let err = spawn("bus", &cfg, enc, rx, CancellationToken::new()).unwrap_err();
+    let err = spawn("bus", &cfg, &[], enc, rx, CancellationToken::new()).unwrap_err();
     assert!(err.to_string().contains("no.such.property"), "{err}");
 }

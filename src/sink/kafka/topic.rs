@@ -102,6 +102,40 @@ impl TopicTemplate {
         }
     }
 
+    /// Every topic the template can produce for these feeds (tenant name, tenant id,
+    /// content type), or `None` when it depends on record data (`{workload}`,
+    /// `{record_type}`) and cannot be known in advance.
+    pub fn enumerate(
+        &self,
+        feeds: &[(String, String, crate::record::ContentType)],
+    ) -> Option<Vec<String>> {
+        if self
+            .parts
+            .iter()
+            .any(|p| matches!(p, Part::Workload | Part::RecordType))
+        {
+            return None;
+        }
+        let mut out: Vec<String> = Vec::new();
+        for (tenant, tenant_id, ct) in feeds {
+            let mut t = String::new();
+            for p in &self.parts {
+                match p {
+                    Part::Text(s) => t.push_str(s),
+                    Part::ContentType => push_clean(&mut t, ct.as_str()),
+                    Part::Tenant => push_clean(&mut t, tenant),
+                    Part::TenantId => push_clean(&mut t, tenant_id),
+                    Part::Workload | Part::RecordType => {}
+                }
+            }
+            t.truncate(MAX_LEN);
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+        Some(out)
+    }
+
     /// The topic for one record. Characters Kafka does not allow in topic names become `_`,
     /// a missing field becomes `unknown`.
     pub fn render(&self, rec: &Record, origin: &Origin<'_>, out: &mut String) {
@@ -176,6 +210,29 @@ mod tests {
             .unwrap()
             .render(&rec, &origin(), &mut s);
         assert_eq!(s, "unknown.contoso");
+    }
+
+    #[test]
+    fn enumerates_what_config_decides() {
+        use crate::record::ContentType::*;
+        let feeds = vec![
+            ("a".to_string(), "id-a".to_string(), General),
+            ("a".to_string(), "id-a".to_string(), SharePoint),
+            ("b".to_string(), "id-b".to_string(), General),
+        ];
+        let t = TopicTemplate::parse("o365.{content_type}").unwrap();
+        assert_eq!(
+            t.enumerate(&feeds).unwrap(),
+            vec!["o365.Audit.General", "o365.Audit.SharePoint"]
+        );
+        let t = TopicTemplate::parse("{tenant}-{content_type}").unwrap();
+        assert_eq!(t.enumerate(&feeds).unwrap().len(), 3);
+        assert!(
+            TopicTemplate::parse("o365.{workload}")
+                .unwrap()
+                .enumerate(&feeds)
+                .is_none()
+        );
     }
 
     #[test]
