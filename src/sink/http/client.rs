@@ -97,6 +97,38 @@ pub(crate) async fn send(
     }
 }
 
+/// What a receiver answered.
+pub(crate) struct Answer {
+    pub status: u16,
+    /// Its `Retry-After`, if any.
+    pub hint: Option<Duration>,
+    pub body: bytes::Bytes,
+}
+
+/// Sends one request and reads the answer. A transport failure is logged, counted and
+/// waited out, and gives `None`: the caller sends again (polling stalls meanwhile).
+pub(crate) async fn exchange(
+    sink: &str,
+    receiver: &str,
+    req: reqwest::RequestBuilder,
+    backoff: &mut Backoff,
+    abort: &CancellationToken,
+) -> Result<Option<Answer>, Halt> {
+    let resp = match send(req, abort).await? {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(sink, error = %e, "{receiver} request failed; retrying. Polling stalls meanwhile.");
+            crate::telemetry::sink_retry(sink, "transport");
+            backoff.wait(None, abort).await?;
+            return Ok(None);
+        }
+    };
+    let status = resp.status().as_u16();
+    let hint = retry_after(resp.headers());
+    let body = read_body(resp, abort).await?.unwrap_or_default();
+    Ok(Some(Answer { status, hint, body }))
+}
+
 /// Reads a response body (bounded by the request timeout) unless aborted.
 pub(crate) async fn read_body(
     resp: reqwest::Response,

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::client::read_body;
+use super::client::{Answer, exchange, read_body};
 use super::{Backoff, BatchLimits, Deliver, Halt, HttpCommon, Item};
 use crate::config::{Secret, SecretOrigin};
 use crate::format::{Encoder, Origin};
@@ -163,18 +163,21 @@ impl EsSink {
             if compress {
                 req = req.header(CONTENT_ENCODING, "gzip");
             }
-            let resp = match super::send(req.body(super::body(raw, compress)), abort).await? {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!(sink = %self.name, error = %e, "Elasticsearch request failed; retrying. Polling stalls meanwhile.");
-                    crate::telemetry::sink_retry(&self.name, "transport");
-                    backoff.wait(None, abort).await?;
-                    continue;
-                }
+            let Some(Answer {
+                status,
+                hint,
+                body: text,
+            }) = exchange(
+                &self.name,
+                "Elasticsearch",
+                req.body(super::body(raw, compress)),
+                &mut backoff,
+                abort,
+            )
+            .await?
+            else {
+                continue;
             };
-            let status = resp.status().as_u16();
-            let hint = super::retry_after(resp.headers());
-            let text = read_body(resp, abort).await?.unwrap_or_default();
             match status {
                 200..=299 => {}
                 413 if group.len() > 1 => {

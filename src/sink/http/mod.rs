@@ -25,7 +25,7 @@ use crate::format::{Encoder, Format, Origin};
 use crate::record::Record;
 
 pub use client::build_client;
-pub(crate) use client::{Backoff, Halt, body, retry_after, send};
+pub(crate) use client::{Backoff, Halt, body, send};
 pub(crate) use driver::{Deliver, Item, chunks, spawn};
 
 /// TLS settings of an HTTP sink. Verification is on unless `verify` is turned off.

@@ -10,7 +10,7 @@ use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderName, HeaderValue};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::client::read_body;
+use super::client::{Answer, exchange};
 use super::{Backoff, BatchLimits, Deliver, Halt, HttpCommon, Item};
 use crate::config::{Secret, SecretOrigin};
 use crate::format::{Encoder, Origin};
@@ -147,18 +147,21 @@ impl WebhookSink {
             for (n, v) in &self.headers {
                 req = req.header(n.clone(), v.clone());
             }
-            let resp = match super::send(req.body(body.clone()), abort).await? {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!(sink = %self.name, error = %e, "Webhook request failed; retrying. Polling stalls meanwhile.");
-                    crate::telemetry::sink_retry(&self.name, "transport");
-                    backoff.wait(None, abort).await?;
-                    continue;
-                }
+            let Some(Answer {
+                status,
+                hint,
+                body: text,
+            }) = exchange(
+                &self.name,
+                "Webhook",
+                req.body(body.clone()),
+                &mut backoff,
+                abort,
+            )
+            .await?
+            else {
+                continue;
             };
-            let status = resp.status().as_u16();
-            let hint = super::retry_after(resp.headers());
-            let text = read_body(resp, abort).await?.unwrap_or_default();
             match status {
                 200..=299 => return Ok(()),
                 408 | 429 | 500 | 502..=599 => {
