@@ -511,7 +511,7 @@ fn validator_available(name: &str, ok: bool) -> bool {
          (pip cefp==0.0.2, npm @elastic/ecs@9.4.0 into $O365FWD_VALIDATORS_DIR, default /opt/o365fwd-validators)"
     );
     eprintln!("\n{}\n!!! {msg}\n{}\n", "!".repeat(100), "!".repeat(100));
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
+    if crate::harness::under_ci() {
         panic!("{msg} (CI=true: validators are required)");
     }
     if std::env::var("O365FWD_SKIP_VALIDATORS").is_ok_and(|v| v == "1") {

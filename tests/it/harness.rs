@@ -300,3 +300,9 @@ pub fn write(path: &Path, text: &str) {
     let mut f = std::fs::File::create(path).unwrap();
     f.write_all(text.as_bytes()).unwrap();
 }
+
+/// True under CI: a test that needs an external component then fails when it is missing,
+/// never skips. Any value of `CI` but empty, `false` or `0` counts.
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "false" | "0"))
+}

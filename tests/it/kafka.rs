@@ -36,7 +36,7 @@ fn tansu() -> Option<PathBuf> {
         "tansu ({}) or confluent-kafka (python3) is missing; install with `bash .ci/kafka.sh`",
         bin.display()
     );
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let ci = crate::harness::under_ci();
     if !ci && std::env::var("O365FWD_SKIP_EXTERNAL").is_ok_and(|v| v == "1") {
         eprintln!("SKIPPED (O365FWD_SKIP_EXTERNAL=1): {what}");
         return None;

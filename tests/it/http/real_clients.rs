@@ -13,7 +13,7 @@ pub fn external_available(name: &str, ok: bool) -> bool {
     }
     let msg = format!("EXTERNAL PROGRAM MISSING: {name}. Install it with `sh .ci/http.sh`");
     eprintln!("\n{}\n!!! {msg}\n{}\n", "!".repeat(100), "!".repeat(100));
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
+    if crate::harness::under_ci() {
         panic!("{msg} (CI=true: it is required)");
     }
     if std::env::var("O365FWD_SKIP_EXTERNAL").is_ok_and(|v| v == "1") {
