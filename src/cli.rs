@@ -138,8 +138,9 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
         Command::Run { config } => {
             let cfg = Config::load(&config)?;
             let stop = CancellationToken::new();
-            crate::daemon::install_signals(stop.clone())?;
-            let out = crate::daemon::run(cfg, stop).await?;
+            let reload = std::sync::Arc::new(tokio::sync::Notify::new());
+            crate::daemon::install_signals(stop.clone(), reload.clone())?;
+            let out = crate::daemon::run_with_reload(cfg, stop, reload).await?;
             if out.abandoned {
                 tracing::warn!(
                     "Stopped before everything in flight was acknowledged; it is sent again on the next start."
@@ -267,7 +268,8 @@ async fn demo(duration: Duration, format: crate::format::Format) -> anyhow::Resu
         humantime::format_duration(duration)
     );
     let stop = CancellationToken::new();
-    crate::daemon::install_signals(stop.clone())?;
+    // `demo` runs an embedded config: SIGHUP has nothing to re-read and is ignored.
+    crate::daemon::install_signals(stop.clone(), std::sync::Arc::default())?;
     let timer = {
         let stop = stop.clone();
         tokio::spawn(async move {

@@ -1,19 +1,20 @@
-//! Process lifecycle: open state, start sinks, the pipeline and one feed per (tenant,
-//! content type); on SIGTERM or SIGINT stop polling, let sinks drain and the committer
-//! commit, bounded by the shutdown timeout; a second signal stops at once.
+//! Process lifecycle: open state, then run one *generation* (sinks, the pipeline and one
+//! feed per (tenant, content type)) at a time. SIGTERM or SIGINT drains the generation and
+//! stops; SIGHUP reloads: the new config is validated first (a bad one is refused and the
+//! running generation goes on), then the running generation is drained exactly as at a
+//! stop and a new one starts from what state committed. Reload therefore has the same
+//! delivery guarantees as a clean restart, for every kind of change.
+
+mod generation;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::task::JoinSet;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{TenantClient, http_client};
 use crate::config::Config;
-use crate::feed::Feed;
-use crate::pipeline::{FeedShared, Pipeline};
-use crate::sink;
 use crate::state::State;
+use generation::Generation;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -33,116 +34,146 @@ pub struct Outcome {
     /// The drain did not finish within the shutdown timeout; unacknowledged work will be
     /// redone on the next start.
     pub abandoned: bool,
+    /// Configurations taken into use by SIGHUP.
+    pub reloads: u64,
 }
 
-/// Runs until `stop` is cancelled (by a signal, or by the caller, e.g. `demo`).
+impl Outcome {
+    fn add(&mut self, o: Outcome) {
+        self.records += o.records;
+        self.batches += o.batches;
+        self.abandoned |= o.abandoned;
+    }
+}
+
+/// Runs until `stop` is cancelled (by a signal, or by the caller, e.g. `demo`), without
+/// reloads.
 pub async fn run(cfg: Config, stop: CancellationToken) -> Result<Outcome, DaemonError> {
+    run_with_reload(cfg, stop, Arc::new(Notify::new())).await
+}
+
+/// Like [`run`]; each notification of `reload` re-reads the config from `cfg.source`.
+pub async fn run_with_reload(
+    cfg: Config,
+    stop: CancellationToken,
+    reload: Arc<Notify>,
+) -> Result<Outcome, DaemonError> {
     let state = State::open(&cfg.agent.state_dir)?;
-    let abort = CancellationToken::new();
-    let mut sinks = Vec::new();
-    let mut inputs = Vec::new();
-    let feeds: Vec<_> = cfg
-        .tenants
-        .values()
-        .flat_map(|t| {
-            t.content_types
-                .iter()
-                .map(|ct| (t.name.clone(), t.tenant_id.clone(), *ct))
-        })
-        .collect();
-    for s in cfg.sinks.values() {
-        let running = sink::start(s, &state, &feeds, abort.clone())?;
-        inputs.push(running.input);
-        sinks.push(running.done);
-    }
-    let (pipeline, committer) = Pipeline::start(
-        state.clone(),
-        inputs,
-        cfg.agent.max_in_flight_batches,
-        abort.clone(),
-    );
-    let http = http_client(cfg.agent.request_timeout);
-    let mut feeds = JoinSet::new();
-    for t in cfg.tenants.values() {
-        let client = Arc::new(TenantClient::new(http.clone(), t, stop.clone()));
-        for ct in &t.content_types {
-            let shared = Arc::new(FeedShared::new(&t.name, &t.tenant_id, *ct));
-            let feed = Feed::new(
-                shared,
-                client.clone(),
-                state.clone(),
-                pipeline.clone(),
-                cfg.agent.clone(),
-                stop.clone(),
-            );
-            feeds.spawn(feed.run());
-        }
-    }
+    let mut cfg = cfg;
+    let mut total = Outcome::default();
+    let mut running = Generation::start(&cfg, &state, &stop)?;
     tracing::info!(
         tenants = cfg.tenants.len(),
-        feeds = feeds.len(),
+        feeds = running.feeds(),
         sinks = cfg.sinks.len(),
         state_dir = %cfg.agent.state_dir.display(),
         "o365fwd started."
     );
-
-    stop.cancelled().await;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = reload.notified() => {}
+        }
+        let Some(new) = load_for_reload(&cfg) else {
+            continue;
+        };
+        tracing::info!("Reloading: draining the running configuration.");
+        total.add(running.drain(cfg.agent.shutdown_timeout).await);
+        if stop.is_cancelled() {
+            tracing::info!("Stopped while reloading; the new configuration was not started.");
+            return Ok(finish(total));
+        }
+        match Generation::start(&new, &state, &stop) {
+            Ok(g) => {
+                log_changes(&cfg, &new);
+                running = g;
+                cfg = new;
+                total.reloads += 1;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "RELOAD FAILED: the new configuration could not start; going back to the running one.");
+                running = Generation::start(&cfg, &state, &stop)?;
+            }
+        }
+        tracing::info!(
+            tenants = cfg.tenants.len(),
+            feeds = running.feeds(),
+            sinks = cfg.sinks.len(),
+            "Configuration in effect."
+        );
+    }
     tracing::info!(
         timeout_secs = cfg.agent.shutdown_timeout.as_secs(),
         "Stopping: no new polls; draining what is in flight."
     );
-    let deadline = tokio::time::Instant::now() + cfg.agent.shutdown_timeout;
-    while feeds.join_next().await.is_some() {}
-    pipeline.close().await;
-    drop(pipeline);
-    let mut committer = committer;
-    let committed = tokio::select! {
-        r = &mut committer => r.ok(),
-        _ = tokio::time::sleep_until(deadline) => None,
-        _ = abort.cancelled() => None,
-    };
-    let committed = match committed {
-        Some(c) => c,
-        None => {
-            tracing::warn!(
-                "The drain did not finish in time; abandoning unacknowledged work (it is redone on the next start)."
-            );
-            abort.cancel();
-            let mut c = tokio::time::timeout(Duration::from_secs(5), committer)
-                .await
-                .ok()
-                .and_then(|r| r.ok())
-                .unwrap_or_default();
-            c.abandoned = true;
-            c
-        }
-    };
-    abort.cancel();
-    for s in sinks {
-        let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
-    }
-    tracing::info!(
-        records = committed.records,
-        batches = committed.batches,
-        abandoned = committed.abandoned,
-        "o365fwd stopped."
-    );
-    Ok(Outcome {
-        records: committed.records,
-        batches: committed.batches,
-        abandoned: committed.abandoned,
-    })
+    total.add(running.drain(cfg.agent.shutdown_timeout).await);
+    Ok(finish(total))
 }
 
-/// Cancels `stop` on the first SIGTERM or SIGINT; a second one exits the process at once.
-pub fn install_signals(stop: CancellationToken) -> Result<(), DaemonError> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals =
-        signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).map_err(DaemonError::Signals)?;
+fn finish(total: Outcome) -> Outcome {
+    tracing::info!(
+        records = total.records,
+        batches = total.batches,
+        abandoned = total.abandoned,
+        reloads = total.reloads,
+        "o365fwd stopped."
+    );
+    total
+}
+
+/// Reads and validates the config file again; `None` (logged) keeps the running one.
+fn load_for_reload(cfg: &Config) -> Option<Config> {
+    let new = match Config::load(&cfg.source) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(file = %cfg.source.display(), error = %e, "RELOAD REFUSED: the new configuration is invalid; the running configuration stays in effect.");
+            return None;
+        }
+    };
+    if new.agent.state_dir != cfg.agent.state_dir {
+        tracing::error!(
+            running = %cfg.agent.state_dir.display(),
+            new = %new.agent.state_dir.display(),
+            "RELOAD REFUSED: state_dir cannot change while running (restart the service); the running configuration stays in effect."
+        );
+        return None;
+    }
+    Some(new)
+}
+
+fn log_changes(old: &Config, new: &Config) {
+    let diff = |a: Vec<&String>, b: Vec<&String>| -> Vec<String> {
+        a.into_iter()
+            .filter(|k| !b.contains(k))
+            .map(|k| k.to_string())
+            .collect()
+    };
+    let (ot, nt): (Vec<_>, Vec<_>) = (old.tenants.keys().collect(), new.tenants.keys().collect());
+    let (os, ns): (Vec<_>, Vec<_>) = (old.sinks.keys().collect(), new.sinks.keys().collect());
+    tracing::info!(
+        tenants_added = ?diff(nt.clone(), ot.clone()),
+        tenants_removed = ?diff(ot, nt),
+        sinks_added = ?diff(ns.clone(), os.clone()),
+        sinks_removed = ?diff(os, ns),
+        "Configuration reloaded."
+    );
+}
+
+/// Cancels `stop` on the first SIGTERM or SIGINT (a second one exits the process at once);
+/// notifies `reload` on SIGHUP.
+pub fn install_signals(stop: CancellationToken, reload: Arc<Notify>) -> Result<(), DaemonError> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])
+        .map_err(DaemonError::Signals)?;
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
             for sig in signals.forever() {
+                if sig == SIGHUP {
+                    tracing::info!(signal = sig, "SIGHUP: reloading the configuration.");
+                    reload.notify_one();
+                    continue;
+                }
                 if stop.is_cancelled() {
                     tracing::warn!(signal = sig, "Second signal: exiting now.");
                     std::process::exit(130);

@@ -1,0 +1,140 @@
+//! One generation of the running agent: the sinks, pipeline and feeds built from one
+//! config. It ends by draining: no new polls, sinks finish what they hold, the committer
+//! commits what every sink acknowledged, bounded by the shutdown timeout.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_util::sync::CancellationToken;
+
+use super::{DaemonError, Outcome};
+use crate::api::{TenantClient, http_client};
+use crate::config::Config;
+use crate::feed::Feed;
+use crate::pipeline::{Committed, FeedShared, Pipeline};
+use crate::sink;
+use crate::state::State;
+
+pub(super) struct Generation {
+    /// Ends this generation's polling (a child of the process-wide stop).
+    stop: CancellationToken,
+    /// Ends delivery attempts at a hard stop.
+    abort: CancellationToken,
+    pipeline: Pipeline,
+    committer: JoinHandle<Committed>,
+    sinks: Vec<JoinHandle<()>>,
+    feeds: JoinSet<()>,
+}
+
+impl Generation {
+    pub(super) fn start(
+        cfg: &Config,
+        state: &State,
+        process_stop: &CancellationToken,
+    ) -> Result<Generation, DaemonError> {
+        let stop = process_stop.child_token();
+        let abort = CancellationToken::new();
+        let feed_ids: Vec<_> = cfg
+            .tenants
+            .values()
+            .flat_map(|t| {
+                t.content_types
+                    .iter()
+                    .map(|ct| (t.name.clone(), t.tenant_id.clone(), *ct))
+            })
+            .collect();
+        let mut sinks = Vec::new();
+        let mut inputs = Vec::new();
+        for s in cfg.sinks.values() {
+            match sink::start(s, state, &feed_ids, abort.clone()) {
+                Ok(running) => {
+                    inputs.push(running.input);
+                    sinks.push(running.done);
+                }
+                Err(e) => {
+                    // Sinks already started have been given nothing; stop them.
+                    abort.cancel();
+                    return Err(e.into());
+                }
+            }
+        }
+        let (pipeline, committer) = Pipeline::start(
+            state.clone(),
+            inputs,
+            cfg.agent.max_in_flight_batches,
+            abort.clone(),
+        );
+        let http = http_client(cfg.agent.request_timeout);
+        let mut feeds = JoinSet::new();
+        for t in cfg.tenants.values() {
+            let client = Arc::new(TenantClient::new(http.clone(), t, stop.clone()));
+            for ct in &t.content_types {
+                let shared = Arc::new(FeedShared::new(&t.name, &t.tenant_id, *ct));
+                let feed = Feed::new(
+                    shared,
+                    client.clone(),
+                    state.clone(),
+                    pipeline.clone(),
+                    cfg.agent.clone(),
+                    stop.clone(),
+                );
+                feeds.spawn(feed.run());
+            }
+        }
+        Ok(Generation {
+            stop,
+            abort,
+            pipeline,
+            committer,
+            sinks,
+            feeds,
+        })
+    }
+
+    pub(super) fn feeds(&self) -> usize {
+        self.feeds.len()
+    }
+
+    /// Stops polling and waits (up to `timeout`) until everything submitted is committed;
+    /// what is not by then is abandoned and redone by the next generation or start.
+    pub(super) async fn drain(mut self, timeout: Duration) -> Outcome {
+        self.stop.cancel();
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.feeds.join_next().await.is_some() {}
+        self.pipeline.close().await;
+        drop(self.pipeline);
+        let mut committer = self.committer;
+        let committed = tokio::select! {
+            r = &mut committer => r.ok(),
+            _ = tokio::time::sleep_until(deadline) => None,
+            _ = self.abort.cancelled() => None,
+        };
+        let committed = match committed {
+            Some(c) => c,
+            None => {
+                tracing::warn!(
+                    "The drain did not finish in time; abandoning unacknowledged work (it is redone on the next start)."
+                );
+                self.abort.cancel();
+                let mut c = tokio::time::timeout(Duration::from_secs(5), committer)
+                    .await
+                    .ok()
+                    .and_then(|r| r.ok())
+                    .unwrap_or_default();
+                c.abandoned = true;
+                c
+            }
+        };
+        self.abort.cancel();
+        for s in self.sinks {
+            let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
+        }
+        Outcome {
+            records: committed.records,
+            batches: committed.batches,
+            abandoned: committed.abandoned,
+            reloads: 0,
+        }
+    }
+}
