@@ -1,5 +1,6 @@
 //! OAuth2 client credentials against Entra ID (v2 endpoint), with the token cached and
-//! renewed before it expires. Secrets go only to the configured login host.
+//! renewed before it expires. The credential is a client secret or a certificate assertion
+//! (made fresh for every request); either goes only to the configured login host.
 
 use std::time::Duration;
 
@@ -7,13 +8,19 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::ApiError;
+use super::certificate::{ASSERTION_TYPE, CertificateKey};
 use crate::config::{Secret, TenantConfig};
+
+enum Credential {
+    Secret(Secret),
+    Certificate(CertificateKey),
+}
 
 pub struct TokenSource {
     http: reqwest::Client,
     token_url: String,
     client_id: String,
-    secret: Secret,
+    credential: Credential,
     scope: String,
     cached: Mutex<Option<Cached>>,
 }
@@ -38,7 +45,10 @@ impl TokenSource {
             http,
             token_url: format!("{base}/{}/oauth2/v2.0/token", t.tenant_id),
             client_id: t.client_id.clone(),
-            secret: t.client_secret.clone(),
+            credential: match &t.certificate {
+                Some(c) => Credential::Certificate(c.clone()),
+                None => Credential::Secret(t.client_secret.clone()),
+            },
             scope: format!("{}/.default", t.resource.trim_end_matches('/')),
             cached: Mutex::new(None),
         }
@@ -70,12 +80,26 @@ impl TokenSource {
     }
 
     async fn fetch(&self) -> Result<(Secret, Duration), ApiError> {
-        let form = [
+        let assertion;
+        let mut form = vec![
             ("grant_type", "client_credentials"),
             ("client_id", self.client_id.as_str()),
-            ("client_secret", self.secret.expose()),
             ("scope", self.scope.as_str()),
         ];
+        match &self.credential {
+            Credential::Secret(s) => form.push(("client_secret", s.expose())),
+            Credential::Certificate(c) => {
+                let now = chrono::Utc::now().timestamp();
+                assertion = c
+                    .assertion(&self.client_id, &self.token_url, now)
+                    .map_err(|e| ApiError::Auth {
+                        status: 0,
+                        message: format!("cannot make the certificate assertion: {e}"),
+                    })?;
+                form.push(("client_assertion_type", ASSERTION_TYPE));
+                form.push(("client_assertion", assertion.expose()));
+            }
+        }
         let body = serde_urlencode(&form);
         let resp = self
             .http

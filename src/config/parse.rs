@@ -9,6 +9,7 @@
 mod checks;
 mod format;
 mod kafka;
+mod credential;
 mod secret;
 mod sink;
 mod sink_http;
@@ -16,6 +17,8 @@ mod sink_syslog;
 mod summary;
 mod table;
 mod tenant;
+#[cfg(test)]
+mod tests_credential;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -47,6 +47,9 @@ pub struct SimTenant {
     pub tenant_id: String,
     pub client_id: String,
     pub client_secret: String,
+    /// DER of a certificate registered on the app: client assertions are then verified
+    /// against it (signature, thumbprint). None: every assertion is refused (AADSTS700027).
+    pub certificate: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for SimTenant {
@@ -55,6 +58,7 @@ impl fmt::Debug for SimTenant {
             .field("tenant_id", &self.tenant_id)
             .field("client_id", &self.client_id)
             .field("client_secret", &"**REDACTED**")
+            .field("certificate", &self.certificate.is_some())
             .finish()
     }
 }
@@ -116,6 +120,7 @@ impl Default for SimConfig {
                 tenant_id: "41463f53-8812-40f4-890f-865bf6e35190".into(),
                 client_id: "a6099727-6b7b-482c-b509-1df309acc563".into(),
                 client_secret: "sim-secret-0".into(),
+                certificate: None,
             }],
             content_types: ContentType::ALL.to_vec(),
             backlog: Duration::from_secs(3600),
@@ -162,6 +167,7 @@ impl SimConfig {
             tenant_id: (*t).into(),
             client_id: format!("a6099727-6b7b-482c-b509-1df309acc56{i}"),
             client_secret: format!("sim-secret-{i}"),
+            certificate: None,
         })
         .collect();
         SimConfig {
