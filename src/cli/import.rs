@@ -214,9 +214,20 @@ fn read_export(path: &Path, bytes: &[u8]) -> anyhow::Result<Vec<Entry>> {
 
 /// CSV: the `AuditData` column, found by its header (any case, BOM tolerated).
 fn read_csv(bytes: &[u8]) -> anyhow::Result<Vec<Entry>> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes));
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
+    // From the byte offset: the csv crate's own line count is off by one with CRLF endings.
+    let line_of = |p: Option<&csv::Position>| match p {
+        Some(p) => {
+            // With CRLF the record's position is at the `\n` of the previous line ending.
+            let mut at = (p.byte() as usize).min(bytes.len());
+            while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
+                at += 1;
+            }
+            bytes[..at].iter().filter(|b| **b == b'\n').count() as u64 + 1
+        }
+        None => 0,
+    };
     let headers = rdr.headers().context("cannot read the CSV header")?.clone();
     let col = headers
         .iter()
@@ -231,7 +242,7 @@ fn read_csv(bytes: &[u8]) -> anyhow::Result<Vec<Entry>> {
     for row in rdr.records() {
         match row {
             Ok(r) => {
-                let line = r.position().map(|p| p.line()).unwrap_or(0);
+                let line = line_of(r.position());
                 let audit = r
                     .get(col)
                     .filter(|s| !s.trim().is_empty())
@@ -240,7 +251,7 @@ fn read_csv(bytes: &[u8]) -> anyhow::Result<Vec<Entry>> {
                 out.push(Entry { line, audit });
             }
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let line = line_of(e.position());
                 let msg = match e.kind() {
                     csv::ErrorKind::UnequalLengths {
                         expected_len, len, ..
@@ -299,12 +310,36 @@ fn audit_of(text: &str) -> Result<String, String> {
     }
     let row: Row = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
     let Some(audit) = row.audit else {
-        return Ok(text.trim().to_string());
+        return Ok(compact(text));
     };
     match serde_json::from_str::<String>(audit.get()) {
         Ok(s) => Ok(s),
-        Err(_) => Ok(audit.get().to_string()),
+        Err(_) => Ok(compact(audit.get())),
     }
+}
+
+/// JSON text without the whitespace between tokens (key order and every value kept as
+/// written): a pretty-printed export must still become one line per record.
+fn compact(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let (mut in_str, mut escaped) = (false, false);
+    for c in json.chars() {
+        if in_str {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_str = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_str = true;
+            out.push(c);
+        } else if !c.is_whitespace() {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -346,6 +381,15 @@ mod tests {
                 (5, r#"{"Id":"c"}"#.to_string())
             ]
         );
+        assert_eq!(
+            compact("{ \"a\" : [1, 2],\n \"b\": \"x \\\" y\" }"),
+            r#"{"a":[1,2],"b":"x \" y"}"#
+        );
+        let obj = read_json_array(b"[{\"AuditData\": {\n  \"Id\": \"d e\"\n}}]").unwrap();
+        assert_eq!(obj[0].audit.as_deref().unwrap(), r#"{"Id":"d e"}"#);
+        let crlf = read_csv(b"Id,AuditData\r\n1,\"{}\"\r\n2\r\n3,\"{}\"\r\n").unwrap();
+        let lines: Vec<u64> = crlf.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![2, 3, 4], "CRLF line numbers");
         let nd = read_ndjson(b"{\"Id\":\"a\"}\n{broken\n\n{\"AuditData\":{\"Id\":\"b\"}}\n");
         assert_eq!(nd.len(), 3);
         assert_eq!((nd[1].line, nd[1].audit.is_err()), (2, true));

@@ -12,4 +12,5 @@ mod kafka;
 mod receivers;
 mod replay;
 mod split;
+mod subscriptions;
 mod syslog;

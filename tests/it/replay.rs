@@ -8,7 +8,9 @@ use o365fwd::record::ContentType;
 
 use crate::harness::{Env, read_ids, run_cli, sim_config, tail};
 
-#[tokio::test]
+/// Multi-threaded: the in-process simulator must keep serving while the test waits for the
+/// replay process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_redelivers_a_sub_range_without_moving_the_cursor() {
     let env = Env::start(sim_config(1, &[ContentType::General]), "").await;
     let want = env.expected();
