@@ -87,7 +87,10 @@ pub fn select_sinks(
         for s in cfg.sinks.values() {
             if let SinkKind::File { path: p } = &s.kind {
                 if same_file(p, &abs) {
-                    return Err(OfflineError::OutputInUse(path.to_path_buf(), s.name.clone()));
+                    return Err(OfflineError::OutputInUse(
+                        path.to_path_buf(),
+                        s.name.clone(),
+                    ));
                 }
             }
         }
@@ -162,12 +165,7 @@ impl OfflineRun {
         );
         let feeds = feeds
             .iter()
-            .map(|(name, id, ct)| {
-                (
-                    (id.clone(), *ct),
-                    Arc::new(FeedShared::new(name, id, *ct)),
-                )
-            })
+            .map(|(name, id, ct)| ((id.clone(), *ct), Arc::new(FeedShared::new(name, id, *ct))))
             .collect();
         Ok(OfflineRun {
             pipeline,

@@ -33,7 +33,9 @@ pub enum CertError {
     CertNotPem,
     #[error("the certificate cannot be parsed: {0}")]
     CertInvalid(String),
-    #[error("the certificate does not belong to the private key (a signature made with the key does not verify with the certificate)")]
+    #[error(
+        "the certificate does not belong to the private key (a signature made with the key does not verify with the certificate)"
+    )]
     Mismatch,
     #[error(
         "the thumbprint is not a SHA-1 thumbprint (40 hexadecimal digits, as the Azure portal shows it)"
@@ -70,8 +72,7 @@ impl fmt::Debug for CertificateKey {
 
 impl PartialEq for CertificateKey {
     fn eq(&self, other: &Self) -> bool {
-        self.x5t == other.x5t
-            && self.key.public().as_ref() == other.key.public().as_ref()
+        self.x5t == other.x5t && self.key.public().as_ref() == other.key.public().as_ref()
     }
 }
 
@@ -221,21 +222,38 @@ mod tests {
         let jwt = k.assertion("cid", aud, 1_700_000_000).unwrap();
         let jwt = jwt.expose();
         let h = part(jwt, 0);
-        assert_eq!((h["alg"].as_str(), h["typ"].as_str()), (Some("RS256"), Some("JWT")));
+        assert_eq!(
+            (h["alg"].as_str(), h["typ"].as_str()),
+            (Some("RS256"), Some("JWT"))
+        );
         assert_eq!(h["x5t"], k.x5t());
         assert!(h["x5t#S256"].is_string());
         let c = part(jwt, 1);
-        assert_eq!((c["aud"].as_str(), c["iss"].as_str(), c["sub"].as_str()), (Some(aud), Some("cid"), Some("cid")));
-        assert_eq!(c["exp"].as_i64().unwrap() - c["nbf"].as_i64().unwrap(), ASSERTION_LIFETIME_S);
+        assert_eq!(
+            (c["aud"].as_str(), c["iss"].as_str(), c["sub"].as_str()),
+            (Some(aud), Some("cid"), Some("cid"))
+        );
+        assert_eq!(
+            c["exp"].as_i64().unwrap() - c["nbf"].as_i64().unwrap(),
+            ASSERTION_LIFETIME_S
+        );
         assert_eq!(c["jti"].as_str().unwrap().len(), 36);
-        assert_ne!(part(k.assertion("cid", aud, 1).unwrap().expose(), 1)["jti"], c["jti"]);
+        assert_ne!(
+            part(k.assertion("cid", aud, 1).unwrap().expose(), 1)["jti"],
+            c["jti"]
+        );
         let (signed, sig) = jwt.rsplit_once('.').unwrap();
         let der = CertificateDer::from_pem_slice(CERT).unwrap();
         let cert = webpki::EndEntityCert::try_from(&der).unwrap();
         let sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
-        assert!(cert
-            .verify_signature(webpki::ring::RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &sig)
-            .is_ok());
+        assert!(
+            cert.verify_signature(
+                webpki::ring::RSA_PKCS1_2048_8192_SHA256,
+                signed.as_bytes(),
+                &sig
+            )
+            .is_ok()
+        );
         assert!(!format!("{k:?}").contains("BEGIN"), "Debug hides the key");
     }
 

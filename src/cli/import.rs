@@ -108,7 +108,9 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<i32> {
         }
         let key = (tenant.tenant_id.clone(), ct);
         let slot = pending.entry(key).or_insert_with(|| {
-            let feed = run.feed(&tenant.tenant_id, ct).expect("every feed declared");
+            let feed = run
+                .feed(&tenant.tenant_id, ct)
+                .expect("every feed declared");
             (feed, Vec::new())
         });
         slot.1.push(rec);
@@ -177,7 +179,12 @@ pub fn content_type_of(r: &Record) -> ContentType {
     if r.record_type.is_some_and(|t| DLP.contains(&t)) {
         return ContentType::DlpAll;
     }
-    match r.workload.as_deref().map(str::to_ascii_lowercase).as_deref() {
+    match r
+        .workload
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("azureactivedirectory") => return ContentType::AzureActiveDirectory,
         Some("exchange") => return ContentType::Exchange,
         Some("sharepoint") | Some("onedrive") => return ContentType::SharePoint,
@@ -276,7 +283,9 @@ fn read_json_array(bytes: &[u8]) -> anyhow::Result<Vec<Entry>> {
     let mut out = Vec::with_capacity(items.len());
     let (mut line, mut counted) = (1u64, 0usize);
     for raw in items {
-        let at = (raw.get().as_ptr() as usize).saturating_sub(base).min(bytes.len());
+        let at = (raw.get().as_ptr() as usize)
+            .saturating_sub(base)
+            .min(bytes.len());
         line += bytes[counted..at].iter().filter(|b| **b == b'\n').count() as u64;
         counted = at;
         out.push(Entry {
@@ -355,7 +364,10 @@ mod tests {
         use ContentType::*;
         let cases = [
             (r#"{"RecordType":21,"Workload":"CRM"}"#, General),
-            (r#"{"RecordType":15,"Workload":"AzureActiveDirectory"}"#, AzureActiveDirectory),
+            (
+                r#"{"RecordType":15,"Workload":"AzureActiveDirectory"}"#,
+                AzureActiveDirectory,
+            ),
             (r#"{"RecordType":2,"Workload":"Exchange"}"#, Exchange),
             (r#"{"RecordType":6,"Workload":"OneDrive"}"#, SharePoint),
             (r#"{"RecordType":11,"Workload":"SharePoint"}"#, DlpAll),
@@ -407,7 +419,10 @@ mod tests {
         assert_eq!(e[0].audit.as_deref().unwrap(), r#"{"Id":"a"}"#);
         assert_eq!(e[1].line, 3);
         assert!(e[1].audit.as_ref().unwrap_err().contains("3 fields"));
-        assert_eq!((e[2].line, e[2].audit.as_deref().ok()), (4, Some(r#"{"Id":"b"}"#)));
+        assert_eq!(
+            (e[2].line, e[2].audit.as_deref().ok()),
+            (4, Some(r#"{"Id":"b"}"#))
+        );
         assert!(read_csv(b"A,B\n1,2\n").is_err(), "no AuditData column");
     }
 }

@@ -93,7 +93,9 @@ pub async fn run(a: ReplayArgs) -> anyhow::Result<i32> {
         start = end;
     }
     listing.retain(|c| c.content_created >= from && c.content_created < to);
-    listing.sort_by(|a, b| (a.content_created, &a.content_id).cmp(&(b.content_created, &b.content_id)));
+    listing.sort_by(|a, b| {
+        (a.content_created, &a.content_id).cmp(&(b.content_created, &b.content_id))
+    });
     listing.dedup_by(|a, b| a.content_id == b.content_id);
     let blobs = listing.len() as u64;
 
@@ -182,7 +184,12 @@ fn parse_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    for f in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
             return Ok(t.and_utc());
         }
@@ -202,18 +209,40 @@ mod tests {
 
     #[test]
     fn times_and_ranges() {
-        let now = DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(parse_time("36h", now).unwrap(), now - chrono::Duration::hours(36));
+        let now = DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            parse_time("36h", now).unwrap(),
+            now - chrono::Duration::hours(36)
+        );
         assert_eq!(
             parse_time("2026-11-28T09:30", now).unwrap().to_rfc3339(),
             "2026-11-28T09:30:00+00:00"
         );
-        assert_eq!(parse_time("2026-11-28T10:30:00+01:00", now).unwrap().to_rfc3339(), "2026-11-28T09:30:00+00:00");
+        assert_eq!(
+            parse_time("2026-11-28T10:30:00+01:00", now)
+                .unwrap()
+                .to_rfc3339(),
+            "2026-11-28T09:30:00+00:00"
+        );
         assert!(parse_time("yesterday", now).is_err());
         let h = chrono::Duration::hours;
-        assert!(check_range(now - h(24 * 7 + 1), now, now).unwrap_err().contains("7 days"));
-        assert!(check_range(now - h(2), now + h(1), now).unwrap_err().contains("future"));
-        assert!(check_range(now - h(2), now - h(3), now).unwrap_err().contains("after"));
+        assert!(
+            check_range(now - h(24 * 7 + 1), now, now)
+                .unwrap_err()
+                .contains("7 days")
+        );
+        assert!(
+            check_range(now - h(2), now + h(1), now)
+                .unwrap_err()
+                .contains("future")
+        );
+        assert!(
+            check_range(now - h(2), now - h(3), now)
+                .unwrap_err()
+                .contains("after")
+        );
         assert!(check_range(now - h(24 * 7 - 1), now, now).is_ok());
     }
 }

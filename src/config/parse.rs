@@ -7,9 +7,9 @@
 //! after it would be guesswork.
 
 mod checks;
+mod credential;
 mod format;
 mod kafka;
-mod credential;
 mod secret;
 mod sink;
 mod sink_http;
@@ -18,9 +18,9 @@ mod summary;
 mod table;
 mod tenant;
 #[cfg(test)]
-mod tests_credential;
-#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_credential;
 #[cfg(test)]
 mod tests_fuzz;
 #[cfg(test)]

@@ -291,10 +291,7 @@ fn check_assertion(
             "Client assertion application identifier doesn't match 'client_id' parameter.",
         ));
     }
-    if !claim("aud")
-        .trim_end_matches('/')
-        .eq_ignore_ascii_case(aud)
-    {
+    if !claim("aud").trim_end_matches('/').eq_ignore_ascii_case(aud) {
         return Err(bad(
             700023,
             "Client assertion audience claim does not match Realm issuer.",
@@ -302,7 +299,10 @@ fn check_assertion(
     }
     let num = |k: &str| claims.get(k).and_then(|v| v.as_i64());
     let (Some(exp), nbf) = (num("exp"), num("nbf")) else {
-        return Err(bad(700024, "Client assertion is not within its valid time range."));
+        return Err(bad(
+            700024,
+            "Client assertion is not within its valid time range.",
+        ));
     };
     let start = nbf.or(num("iat")).unwrap_or(now);
     if exp + SKEW_S <= now || start - SKEW_S > now {

@@ -12,11 +12,15 @@ use rustls_pki_types::pem::PemObject;
 use crate::harness::{Env, sim_config, tail};
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cert").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/cert")
+        .join(name)
 }
 
 fn cert_der(name: &str) -> Vec<u8> {
-    CertificateDer::from_pem_file(fixture(name)).unwrap().to_vec()
+    CertificateDer::from_pem_file(fixture(name))
+        .unwrap()
+        .to_vec()
 }
 
 /// Replaces tenant `i`'s `client_secret` line in the config with `with`.
@@ -49,8 +53,17 @@ async fn wait_log(env: &Env, needle: &str, timeout: Duration) -> bool {
 
 /// Nothing that identifies key material or an assertion may reach the log.
 fn assert_no_key_material(log: &str) {
-    for bad in ["BEGIN", "PRIVATE KEY", "client_assertion=", "eyJhbGciOiJSUzI1Ni"] {
-        assert!(!log.contains(bad), "log contains {bad:?}:\n{}", tail(log, 20));
+    for bad in [
+        "BEGIN",
+        "PRIVATE KEY",
+        "client_assertion=",
+        "eyJhbGciOiJSUzI1Ni",
+    ] {
+        assert!(
+            !log.contains(bad),
+            "log contains {bad:?}:\n{}",
+            tail(log, 20)
+        );
     }
 }
 
@@ -61,7 +74,11 @@ async fn certificate_credential_by_file_and_by_thumbprint() {
         t.certificate = Some(cert_der("test-only-cert.pem"));
     }
     let env = Env::start(sim, "").await;
-    set_credential(&env, 0, &key_and_cert("test-only-key.pem", "test-only-cert.pem"));
+    set_credential(
+        &env,
+        0,
+        &key_and_cert("test-only-key.pem", "test-only-cert.pem"),
+    );
     // PKCS#1 key and the thumbprint as the Azure portal shows it.
     set_credential(
         &env,
@@ -132,8 +149,15 @@ async fn refused_assertions_give_a_clear_error_without_secrets() {
         agent.stop();
         let log = env.log();
         assert!(seen, "{what}: no {needle} in the log:\n{}", tail(&log, 20));
-        assert!(log.contains("authentication failed"), "{what}: {}", tail(&log, 20));
-        assert!(env.delivered().is_empty(), "{what}: nothing may be delivered");
+        assert!(
+            log.contains("authentication failed"),
+            "{what}: {}",
+            tail(&log, 20)
+        );
+        assert!(
+            env.delivered().is_empty(),
+            "{what}: nothing may be delivered"
+        );
         assert_no_key_material(&log);
     }
 }
@@ -273,8 +297,14 @@ async fn tenant_proxy_carries_token_and_api_requests() {
     env.assert_exactly_once(&want);
     let seen = seen.lock().unwrap().clone();
     let sim_host = env.sim.base_url().trim_start_matches("http://").to_string();
-    assert!(seen.iter().any(|s| s.path.ends_with("/oauth2/v2.0/token")), "token via the proxy");
-    assert!(seen.iter().any(|s| s.path.contains("/audit/")), "blobs via the proxy");
+    assert!(
+        seen.iter().any(|s| s.path.ends_with("/oauth2/v2.0/token")),
+        "token via the proxy"
+    );
+    assert!(
+        seen.iter().any(|s| s.path.contains("/audit/")),
+        "blobs via the proxy"
+    );
     assert!(
         seen.iter().all(|s| s.target == sim_host),
         "the proxy is a transport: every request targets the configured host: {seen:?}"

@@ -24,7 +24,11 @@ async fn replay_redelivers_a_sub_range_without_moving_the_cursor() {
     let config = env.config.to_str().unwrap();
     let state_before = run_cli(&["state", "show", "--config", config, "--json"]);
     assert_eq!(state_before.0, 0, "{}", state_before.2);
-    assert!(state_before.1.contains("\"cursor\": \"20"), "{}", state_before.1);
+    assert!(
+        state_before.1.contains("\"cursor\": \"20"),
+        "{}",
+        state_before.1
+    );
     let daemon_out = std::fs::read(&env.out).unwrap();
 
     let tenant = env.sim.config().tenants[0].tenant_id.clone();
@@ -37,9 +41,21 @@ async fn replay_redelivers_a_sub_range_without_moving_the_cursor() {
     let replayed = env.dir.path().join("replay.ndjson");
     let (from_s, to_s) = (from.to_rfc3339(), to.to_rfc3339());
     let args = [
-        "replay", "--config", config, "--tenant", "t0", "--content-type", "Audit.General",
-        "--from", &from_s, "--to", &to_s, "--sink", "archive",
-        "--output", replayed.to_str().unwrap(),
+        "replay",
+        "--config",
+        config,
+        "--tenant",
+        "t0",
+        "--content-type",
+        "Audit.General",
+        "--from",
+        &from_s,
+        "--to",
+        &to_s,
+        "--sink",
+        "archive",
+        "--output",
+        replayed.to_str().unwrap(),
     ];
     let (code, _out, err) = run_cli(&args);
     assert_eq!(code, 0, "replay failed: {err}");
@@ -53,8 +69,15 @@ async fn replay_redelivers_a_sub_range_without_moving_the_cursor() {
     );
 
     let state_after = run_cli(&["state", "show", "--config", config, "--json"]);
-    assert_eq!(state_after.1, state_before.1, "replay leaves the daemon's state alone");
-    assert_eq!(std::fs::read(&env.out).unwrap(), daemon_out, "daemon's file untouched");
+    assert_eq!(
+        state_after.1, state_before.1,
+        "replay leaves the daemon's state alone"
+    );
+    assert_eq!(
+        std::fs::read(&env.out).unwrap(),
+        daemon_out,
+        "daemon's file untouched"
+    );
 }
 
 #[tokio::test]
@@ -64,13 +87,40 @@ async fn replay_refuses_bad_ranges_and_unsafe_outputs() {
     let out = env.out.to_str().unwrap();
     let elsewhere = env.dir.path().join("x.ndjson");
     let elsewhere = elsewhere.to_str().unwrap();
-    let base = ["replay", "--config", config, "--tenant", "t0", "--content-type", "Audit.General"];
+    let base = [
+        "replay",
+        "--config",
+        config,
+        "--tenant",
+        "t0",
+        "--content-type",
+        "Audit.General",
+    ];
     let cases: [(&[&str], &str); 5] = [
-        (&["--from", "8days", "--to", "1h", "--output", elsewhere], "older than the 7 days"),
-        (&["--from", "2h", "--to", "3h", "--output", elsewhere], "--to must be after --from"),
-        (&["--from", "2h", "--to", "2099-01-01T00:00:00Z", "--output", elsewhere], "in the future"),
+        (
+            &["--from", "8days", "--to", "1h", "--output", elsewhere],
+            "older than the 7 days",
+        ),
+        (
+            &["--from", "2h", "--to", "3h", "--output", elsewhere],
+            "--to must be after --from",
+        ),
+        (
+            &[
+                "--from",
+                "2h",
+                "--to",
+                "2099-01-01T00:00:00Z",
+                "--output",
+                elsewhere,
+            ],
+            "in the future",
+        ),
         (&["--from", "2h", "--to", "1h"], "--output"),
-        (&["--from", "2h", "--to", "1h", "--output", out], "is the file of configured sink archive"),
+        (
+            &["--from", "2h", "--to", "1h", "--output", out],
+            "is the file of configured sink archive",
+        ),
     ];
     for (extra, needle) in cases {
         let args: Vec<&str> = base.iter().chain(extra.iter()).copied().collect();
@@ -78,5 +128,8 @@ async fn replay_refuses_bad_ranges_and_unsafe_outputs() {
         assert_eq!(code, 2, "{extra:?} is a usage error: {err}");
         assert!(err.contains(needle), "{extra:?}: {err}");
     }
-    assert!(env.sim.requests().is_empty(), "nothing is asked of the API before the checks");
+    assert!(
+        env.sim.requests().is_empty(),
+        "nothing is asked of the API before the checks"
+    );
 }

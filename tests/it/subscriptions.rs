@@ -31,14 +31,19 @@ async fn list_start_stop() {
 
     let (code, out, err) = cmd(&["stop", "--tenant", "t0", "--content-type", "Audit.Exchange"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("Audit.Exchange") && out.contains("stopped"), "{out}");
+    assert!(
+        out.contains("Audit.Exchange") && out.contains("stopped"),
+        "{out}"
+    );
     let (_, out, _) = cmd(&["list", "--tenant", "t0"]);
     assert!(
-        out.lines().any(|l| l.contains("Audit.Exchange") && l.ends_with("disabled")),
+        out.lines()
+            .any(|l| l.contains("Audit.Exchange") && l.ends_with("disabled")),
         "{out}"
     );
     assert!(
-        out.lines().any(|l| l.contains("Audit.General") && l.ends_with("enabled")),
+        out.lines()
+            .any(|l| l.contains("Audit.General") && l.ends_with("enabled")),
         "{out}"
     );
 

@@ -104,8 +104,12 @@ pub(super) fn credential(
         return placeholder();
     };
     let loaded = match (&cert_pem, &thumb) {
-        (Some((pem, _)), _) => CertificateKey::load(key.expose().as_bytes(), CertRef::Pem(pem.as_bytes())),
-        (None, Some((hex, _))) => CertificateKey::load(key.expose().as_bytes(), CertRef::Thumbprint(hex)),
+        (Some((pem, _)), _) => {
+            CertificateKey::load(key.expose().as_bytes(), CertRef::Pem(pem.as_bytes()))
+        }
+        (None, Some((hex, _))) => {
+            CertificateKey::load(key.expose().as_bytes(), CertRef::Thumbprint(hex))
+        }
         (None, None) => return placeholder(),
     };
     match loaded {

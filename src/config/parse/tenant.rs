@@ -169,7 +169,10 @@ fn proxy(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>) -> Option<Url> {
     let problem = match Url::parse(s) {
         Err(e) => format!("{s:?} is not a valid URL: {e}"),
         Ok(u) if !matches!(u.scheme(), "http" | "https") => {
-            format!("unsupported proxy scheme {:?} (expected http:// or https://)", u.scheme())
+            format!(
+                "unsupported proxy scheme {:?} (expected http:// or https://)",
+                u.scheme()
+            )
         }
         Ok(u) if u.host().is_none() => format!("{s:?} has no host"),
         Ok(u) if !u.username().is_empty() || u.password().is_some() => {

@@ -26,14 +26,20 @@ fn certificate_by_file_or_thumbprint() {
     assert_eq!(cert.x5t(), "yywJzkff9Qv3bPOLIr0uHezNLN4");
     assert!(t.client_secret.expose().is_empty());
     let summary = c.summary();
-    assert!(summary.contains("certificate    x5t yywJzkff9Qv3bPOLIr0uHezNLN4, key from file"), "{summary}");
+    assert!(
+        summary.contains("certificate    x5t yywJzkff9Qv3bPOLIr0uHezNLN4, key from file"),
+        "{summary}"
+    );
     assert!(!summary.contains("BEGIN"));
 
     let c = ok(&tenant_with(&format!(
         "certificate_key_file = \"{}\"\ncertificate_thumbprint = \"cb:2c:09:ce:47:df:f5:0b:f7:6c:f3:8b:22:bd:2e:1d:ec:cd:2c:de\"",
         fixture("test-only-key-pkcs1.pem")
     )));
-    assert_eq!(c.tenants["contoso"].certificate.as_ref().unwrap().x5t(), "yywJzkff9Qv3bPOLIr0uHezNLN4");
+    assert_eq!(
+        c.tenants["contoso"].certificate.as_ref().unwrap().x5t(),
+        "yywJzkff9Qv3bPOLIr0uHezNLN4"
+    );
 }
 
 #[test]
@@ -84,8 +90,13 @@ fn certificate_problems_point_at_the_key() {
         24,
         "not PEM",
     );
-    let ps = problems(&tenant_with("certificate_key_env = \"NOPE\"\ncertificate_thumbprint = \"cb2c09ce47dff50bf76cf38b22bd2e1deccd2cde\""));
-    assert!(ps.iter().any(|p| p.message.contains("NOPE is not set")), "{ps:?}");
+    let ps = problems(&tenant_with(
+        "certificate_key_env = \"NOPE\"\ncertificate_thumbprint = \"cb2c09ce47dff50bf76cf38b22bd2e1deccd2cde\"",
+    ));
+    assert!(
+        ps.iter().any(|p| p.message.contains("NOPE is not set")),
+        "{ps:?}"
+    );
 }
 
 #[test]
@@ -97,7 +108,10 @@ fn proxy_setting() {
         c.tenants["contoso"].proxy.as_ref().map(|u| u.as_str()),
         Some("http://proxy.corp:3128/")
     );
-    assert!(c.summary().contains("proxy          http://proxy.corp:3128/"));
+    assert!(
+        c.summary()
+            .contains("proxy          http://proxy.corp:3128/")
+    );
     for (bad, needle) in [
         ("socks5://p:1080", "unsupported proxy scheme"),
         ("http://u:pw@p:3128", "not supported"),
@@ -117,17 +131,43 @@ fn proxy_setting() {
 #[test]
 fn four_clouds_have_their_hosts_authority_and_scope() {
     let cases = [
-        ("commercial", Cloud::Commercial, "https://manage.office.com/", "https://login.microsoftonline.com/"),
-        ("gcc", Cloud::Gcc, "https://manage-gcc.office.com/", "https://login.microsoftonline.com/"),
-        ("gcc_high", Cloud::GccHigh, "https://manage.office365.us/", "https://login.microsoftonline.us/"),
-        ("dod", Cloud::Dod, "https://manage.protection.apps.mil/", "https://login.microsoftonline.us/"),
+        (
+            "commercial",
+            Cloud::Commercial,
+            "https://manage.office.com/",
+            "https://login.microsoftonline.com/",
+        ),
+        (
+            "gcc",
+            Cloud::Gcc,
+            "https://manage-gcc.office.com/",
+            "https://login.microsoftonline.com/",
+        ),
+        (
+            "gcc_high",
+            Cloud::GccHigh,
+            "https://manage.office365.us/",
+            "https://login.microsoftonline.us/",
+        ),
+        (
+            "dod",
+            Cloud::Dod,
+            "https://manage.protection.apps.mil/",
+            "https://login.microsoftonline.us/",
+        ),
     ];
     for (name, cloud, api, login) in cases {
-        let c = ok(&tenant_with(&format!("client_secret = \"{SECRET}\"\ncloud = \"{name}\"")));
+        let c = ok(&tenant_with(&format!(
+            "client_secret = \"{SECRET}\"\ncloud = \"{name}\""
+        )));
         let t = &c.tenants["contoso"];
         assert_eq!(t.cloud, cloud);
         assert_eq!(t.api_url.as_str(), api, "{name}");
         assert_eq!(t.login_url.as_str(), login, "{name}");
-        assert_eq!(format!("{}/", t.resource), api, "{name}: token resource = API host");
+        assert_eq!(
+            format!("{}/", t.resource),
+            api,
+            "{name}: token resource = API host"
+        );
     }
 }

@@ -267,8 +267,7 @@ async fn certificate_assertions_verified() {
     use crate::api::{ASSERTION_TYPE, CertRef, CertificateKey};
     const KEY: &[u8] = include_bytes!("../../../tests/fixtures/cert/test-only-key.pem");
     const CERT: &[u8] = include_bytes!("../../../tests/fixtures/cert/test-only-cert.pem");
-    const OTHER_KEY: &[u8] =
-        include_bytes!("../../../tests/fixtures/cert/test-only-other-key.pem");
+    const OTHER_KEY: &[u8] = include_bytes!("../../../tests/fixtures/cert/test-only-other-key.pem");
     const OTHER_CERT: &[u8] =
         include_bytes!("../../../tests/fixtures/cert/test-only-other-cert.pem");
     use rustls_pki_types::CertificateDer;
@@ -306,9 +305,16 @@ async fn certificate_assertions_verified() {
         }
     };
     let sign = |k: &CertificateKey, aud: &str, at: i64| {
-        k.assertion(&t.client_id, aud, at).unwrap().expose().to_string()
+        k.assertion(&t.client_id, aud, at)
+            .unwrap()
+            .expose()
+            .to_string()
     };
-    assert_eq!(post(sign(&good, &url, now)).await, (200, None), "good assertion");
+    assert_eq!(
+        post(sign(&good, &url, now)).await,
+        (200, None),
+        "good assertion"
+    );
     let cases = [
         ("unregistered certificate", sign(&other, &url, now), 700027),
         ("wrong key", sign(&forged, &url, now), 700027),
@@ -316,7 +322,11 @@ async fn certificate_assertions_verified() {
         ("not yet valid", sign(&good, &url, now + 3600), 700024),
         (
             "wrong audience",
-            sign(&good, "https://login.microsoftonline.com/x/oauth2/v2.0/token", now),
+            sign(
+                &good,
+                "https://login.microsoftonline.com/x/oauth2/v2.0/token",
+                now,
+            ),
             700023,
         ),
         ("not a JWT", "abc.def".to_string(), 50012),
@@ -330,6 +340,11 @@ async fn certificate_assertions_verified() {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let claims = String::from_utf8(b64.decode(&parts[1]).unwrap()).unwrap();
-    parts[1] = b64.encode(claims.replace(&format!("\"nbf\":{now}"), &format!("\"nbf\":{}", now + 1)));
-    assert_eq!(post(parts.join(".")).await, (401, Some(700027)), "tampered claims");
+    parts[1] =
+        b64.encode(claims.replace(&format!("\"nbf\":{now}"), &format!("\"nbf\":{}", now + 1)));
+    assert_eq!(
+        post(parts.join(".")).await,
+        (401, Some(700027)),
+        "tampered claims"
+    );
 }
