@@ -189,3 +189,50 @@ fn serde_urlencode(pairs: &[(&str, &str)]) -> String {
     }
     ser.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each cloud's token endpoint and scope (reference §1.5): GCC signs in commercially but
+    /// asks for its own API host; GCC High and DoD use the US government authority.
+    #[test]
+    fn token_endpoint_and_scope_per_cloud() {
+        let cases = [
+            (
+                "commercial",
+                "https://login.microsoftonline.com",
+                "https://manage.office.com/.default",
+            ),
+            (
+                "gcc",
+                "https://login.microsoftonline.com",
+                "https://manage-gcc.office.com/.default",
+            ),
+            (
+                "gcc_high",
+                "https://login.microsoftonline.us",
+                "https://manage.office365.us/.default",
+            ),
+            (
+                "dod",
+                "https://login.microsoftonline.us",
+                "https://manage.protection.apps.mil/.default",
+            ),
+        ];
+        let tenant = "0b4e5a2c-1f3d-4c5e-9a7b-8c9d0e1f2a3b";
+        for (cloud, login, scope) in cases {
+            let text = format!(
+                "[tenants.t]\ntenant_id = \"{tenant}\"\nclient_id = \"{tenant}\"\nclient_secret = \"x\"\ncloud = \"{cloud}\"\n[sinks.o]\ntype = \"stdout\"\n"
+            );
+            let cfg = crate::config::Config::parse(&text, std::path::Path::new("/c.toml")).unwrap();
+            let ts = TokenSource::new(reqwest::Client::new(), &cfg.tenants["t"]);
+            assert_eq!(
+                ts.token_url,
+                format!("{login}/{tenant}/oauth2/v2.0/token"),
+                "{cloud}"
+            );
+            assert_eq!(ts.scope, scope, "{cloud}");
+        }
+    }
+}

@@ -47,9 +47,6 @@ pub struct SimTenant {
     pub tenant_id: String,
     pub client_id: String,
     pub client_secret: String,
-    /// DER of a certificate registered on the app: client assertions are then verified
-    /// against it (signature, thumbprint). None: every assertion is refused (AADSTS700027).
-    pub certificate: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for SimTenant {
@@ -58,7 +55,6 @@ impl fmt::Debug for SimTenant {
             .field("tenant_id", &self.tenant_id)
             .field("client_id", &self.client_id)
             .field("client_secret", &"**REDACTED**")
-            .field("certificate", &self.certificate.is_some())
             .finish()
     }
 }
@@ -109,6 +105,10 @@ pub struct SimConfig {
     pub subscriptions_enabled: bool,
     /// How long a blob can be fetched after `contentCreated` (the service keeps 7 days).
     pub content_retention: Duration,
+    /// Certificates (DER) registered on app registrations, by client id: client assertions
+    /// of that app are verified against it (signature, thumbprint). An app without one
+    /// refuses every assertion (AADSTS700027).
+    pub certificates: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
 impl Default for SimConfig {
@@ -120,7 +120,6 @@ impl Default for SimConfig {
                 tenant_id: "41463f53-8812-40f4-890f-865bf6e35190".into(),
                 client_id: "a6099727-6b7b-482c-b509-1df309acc563".into(),
                 client_secret: "sim-secret-0".into(),
-                certificate: None,
             }],
             content_types: ContentType::ALL.to_vec(),
             backlog: Duration::from_secs(3600),
@@ -143,6 +142,7 @@ impl Default for SimConfig {
             hostile_content_uri_rate: 0.0,
             subscriptions_enabled: true,
             content_retention: Duration::from_secs(7 * 24 * 3600),
+            certificates: Default::default(),
         }
     }
 }
@@ -167,7 +167,6 @@ impl SimConfig {
             tenant_id: (*t).into(),
             client_id: format!("a6099727-6b7b-482c-b509-1df309acc56{i}"),
             client_secret: format!("sim-secret-{i}"),
-            certificate: None,
         })
         .collect();
         SimConfig {

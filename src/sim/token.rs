@@ -2,7 +2,7 @@
 //!
 //! v1 (`/oauth2/token`, `resource=`) answers numbers as strings; v2 (`/oauth2/v2.0/token`,
 //! `scope=…/.default`) as JSON numbers. Secrets may come in the form or as HTTP Basic. A
-//! certificate assertion is verified like Entra does: RS256 signature against the tenant's
+//! certificate assertion is verified like Entra does: RS256 signature against the app's
 //! registered certificate, `x5t`/`x5t#S256` thumbprint, audience = this token endpoint,
 //! `iss` = `sub` = client id, lifetime. Issued tokens are opaque random strings.
 
@@ -129,7 +129,7 @@ pub(crate) fn handle(s: &Shared, tenant: &str, v: Version, r: &Req<'_>) -> Reply
                     s.base_url,
                     if v == Version::V2 { "v2.0/" } else { "" }
                 );
-                let cert = s.cfg.tenants[t].certificate.as_deref();
+                let cert = s.cfg.certificates.get(&s.cfg.tenants[t].client_id).map(Vec::as_slice);
                 check_assertion(assertion, &client_id, &aud, cert, now.timestamp())
             }
         }

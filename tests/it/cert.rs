@@ -70,8 +70,9 @@ fn assert_no_key_material(log: &str) {
 #[tokio::test]
 async fn certificate_credential_by_file_and_by_thumbprint() {
     let mut sim = sim_config(2, &[ContentType::General]);
-    for t in &mut sim.tenants {
-        t.certificate = Some(cert_der("test-only-cert.pem"));
+    for t in sim.tenants.clone() {
+        sim.certificates
+            .insert(t.client_id, cert_der("test-only-cert.pem"));
     }
     let env = Env::start(sim, "").await;
     set_credential(
@@ -120,7 +121,8 @@ async fn refused_assertions_give_a_clear_error_without_secrets() {
     ];
     for (what, case, code) in cases {
         let mut sim = sim_config(1, &[ContentType::General]);
-        sim.tenants[0].certificate = Some(cert_der("test-only-cert.pem"));
+        let app = sim.tenants[0].client_id.clone();
+        sim.certificates.insert(app, cert_der("test-only-cert.pem"));
         let env = Env::start(sim, "").await;
         let cred = match case {
             "other" => key_and_cert("test-only-other-key.pem", "test-only-other-cert.pem"),
@@ -275,7 +277,8 @@ mod proxy {
 #[tokio::test]
 async fn tenant_proxy_carries_token_and_api_requests() {
     let mut sim = sim_config(1, &[ContentType::General, ContentType::Exchange]);
-    sim.tenants[0].certificate = Some(cert_der("test-only-cert.pem"));
+    let app = sim.tenants[0].client_id.clone();
+    sim.certificates.insert(app, cert_der("test-only-cert.pem"));
     let env = Env::start(sim, "").await;
     let (proxy_url, seen) = proxy::start().await;
     set_credential(

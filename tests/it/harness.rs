@@ -18,7 +18,6 @@ pub fn tenant(n: u32) -> SimTenant {
         tenant_id: format!("{n:08x}-1111-4222-8333-444455556666"),
         client_id: format!("{n:08x}-aaaa-4bbb-8ccc-ddddeeeeffff"),
         client_secret: format!("secret-{n}-do-not-log"),
-        certificate: None,
     }
 }
 

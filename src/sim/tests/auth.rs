@@ -14,7 +14,6 @@ fn two_tenants() -> SimConfig {
         tenant_id: "f28ab78a-d401-4060-8012-736e373933eb".into(),
         client_id: "b6099727-6b7b-482c-b509-1df309acc563".into(),
         client_secret: "other-secret".into(),
-        certificate: None,
     });
     cfg
 }
@@ -274,7 +273,9 @@ async fn certificate_assertions_verified() {
     use rustls_pki_types::pem::PemObject;
 
     let mut cfg = SimConfig::default();
-    cfg.tenants[0].certificate = Some(CertificateDer::from_pem_slice(CERT).unwrap().to_vec());
+    let der = CertificateDer::from_pem_slice(CERT).unwrap().to_vec();
+    cfg.certificates
+        .insert(cfg.tenants[0].client_id.clone(), der);
     let h = start(cfg).await;
     let t = h.config().tenants[0].clone();
     let url = format!("{}/{}/oauth2/v2.0/token", h.base_url(), t.tenant_id);
