@@ -78,6 +78,19 @@ async fn replay_redelivers_a_sub_range_without_moving_the_cursor() {
         daemon_out,
         "daemon's file untouched"
     );
+
+    // Again while the daemon runs (it holds the lock on its state directory).
+    let agent = env.spawn();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let again = env.dir.path().join("replay-live.ndjson");
+    let mut live = args.to_vec();
+    live.pop();
+    live.push(again.to_str().unwrap());
+    let (code, _, err) = run_cli(&live);
+    assert_eq!(code, 0, "replay beside a running daemon: {err}");
+    let ids: std::collections::BTreeSet<String> = read_ids(&again).keys().cloned().collect();
+    assert_eq!(ids, expected);
+    agent.stop();
 }
 
 #[tokio::test]
