@@ -224,14 +224,23 @@ fn read_csv(bytes: &[u8]) -> anyhow::Result<Vec<Entry>> {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
     // From the byte offset: the csv crate's own line count is off by one with CRLF endings.
-    let line_of = |p: Option<&csv::Position>| match p {
+    // Offsets only grow, so lines are counted once, incrementally.
+    let (mut counted_to, mut counted_lines) = (0usize, 1u64);
+    let mut line_of = |p: Option<&csv::Position>| match p {
         Some(p) => {
             // With CRLF the record's position is at the `\n` of the previous line ending.
             let mut at = (p.byte() as usize).min(bytes.len());
             while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
                 at += 1;
             }
-            bytes[..at].iter().filter(|b| **b == b'\n').count() as u64 + 1
+            if at >= counted_to {
+                counted_lines += bytes[counted_to..at]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count() as u64;
+                counted_to = at;
+            }
+            counted_lines
         }
         None => 0,
     };
