@@ -32,6 +32,7 @@ pub struct ReplayArgs {
     /// The tenant (its name in the configuration, or its tenant id).
     #[arg(long)]
     tenant: String,
+    /// Audit.AzureActiveDirectory, Audit.Exchange, Audit.SharePoint, Audit.General or DLP.All.
     #[arg(long)]
     content_type: ContentType,
     /// Start of the range (content created at or after it): RFC 3339
