@@ -10,6 +10,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 
+mod import;
+mod progress;
+mod replay;
+mod subscriptions;
+
 /// Exit codes (sysexits where one fits).
 pub mod exit {
     /// Everything went as asked.
@@ -76,6 +81,16 @@ pub enum Command {
         #[arg(long, value_delimiter = ',')]
         content_types: Vec<crate::record::ContentType>,
     },
+    /// Manage the Management API subscriptions of the configured tenants.
+    Subscriptions {
+        #[command(subcommand)]
+        command: subscriptions::SubscriptionsCommand,
+    },
+    /// Deliver a past range of one feed again (within the API's 7 days), without moving the
+    /// daemon's cursor.
+    Replay(replay::ReplayArgs),
+    /// Deliver an audit log export from Microsoft Purview (CSV or JSON) through a sink.
+    Import(import::ImportArgs),
     /// Inspect the agent's state.
     State {
         #[command(subcommand)]
@@ -184,6 +199,9 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
             sim.shutdown();
             Ok(exit::OK)
         }
+        Command::Subscriptions { command } => subscriptions::run(command).await,
+        Command::Replay(a) => replay::run(a).await,
+        Command::Import(a) => import::run(a).await,
         Command::State {
             command: StateCommand::Show { config, json },
         } => {
@@ -326,6 +344,8 @@ fn demo_config(
                 resource: Cloud::Commercial.api_url().to_string(),
                 requests_per_minute: 2000,
                 secret_origin: SecretOrigin::Inline,
+                certificate: None,
+                proxy: None,
             },
         );
     }

@@ -154,9 +154,15 @@ pub struct TenantConfig {
     pub name: String,
     pub tenant_id: String,
     pub client_id: String,
+    /// Empty when `certificate` is set.
     pub client_secret: Secret,
-    /// Where the secret was read from, for `check` output (never the value).
+    /// Where the secret (or the certificate key) was read from, for `check` output.
     pub secret_origin: SecretOrigin,
+    /// Certificate credential (signed client assertions) instead of the client secret.
+    pub certificate: Option<crate::api::CertificateKey>,
+    /// Proxy for this tenant's token and API requests. None: the `HTTPS_PROXY` /
+    /// `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY` environment variables apply.
+    pub proxy: Option<Url>,
     pub cloud: Cloud,
     pub content_types: Vec<ContentType>,
     /// `PublisherIdentifier` on every call; defaults to `tenant_id`.
@@ -186,7 +192,7 @@ pub enum SecretOrigin {
 impl fmt::Display for SecretOrigin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SecretOrigin::Inline => f.write_str("inline (client_secret in the configuration file)"),
+            SecretOrigin::Inline => f.write_str("inline (in the configuration file)"),
             SecretOrigin::File(p) => write!(f, "file {}", p.display()),
             SecretOrigin::Env(v) => write!(f, "environment variable {v}"),
         }

@@ -3,7 +3,7 @@
 //! already done, fetch the rest, drop record ids already delivered, and submit batches in
 //! listing order. The cursor moves only through the pipeline, after everything before it.
 
-mod blobs;
+pub mod blobs;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -31,6 +31,7 @@
 //! - [`sink`]: file, stdout (and the network sinks).
 //! - [`pipeline`]: batches from feeds to sinks, acknowledgements to state, in order.
 //! - [`daemon`]: process lifecycle: signals, start, drain, stop.
+//! - [`offline`]: one-off delivery for `replay` and `import`, with a private temporary state.
 //! - [`telemetry`]: logging setup and the counters behind every loud event.
 //! - [`sim`]: a faithful Management Activity API simulator for tests, benchmarks and `demo`.
 
@@ -40,6 +41,7 @@ pub mod config;
 pub mod daemon;
 pub mod feed;
 pub mod format;
+pub mod offline;
 pub mod pipeline;
 pub mod record;
 pub mod sim;

@@ -1,5 +1,6 @@
 //! OAuth2 client credentials against Entra ID (v2 endpoint), with the token cached and
-//! renewed before it expires. Secrets go only to the configured login host.
+//! renewed before it expires. The credential is a client secret or a certificate assertion
+//! (made fresh for every request); either goes only to the configured login host.
 
 use std::time::Duration;
 
@@ -7,13 +8,19 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::ApiError;
+use super::certificate::{ASSERTION_TYPE, CertificateKey};
 use crate::config::{Secret, TenantConfig};
+
+enum Credential {
+    Secret(Secret),
+    Certificate(CertificateKey),
+}
 
 pub struct TokenSource {
     http: reqwest::Client,
     token_url: String,
     client_id: String,
-    secret: Secret,
+    credential: Credential,
     scope: String,
     cached: Mutex<Option<Cached>>,
 }
@@ -38,7 +45,10 @@ impl TokenSource {
             http,
             token_url: format!("{base}/{}/oauth2/v2.0/token", t.tenant_id),
             client_id: t.client_id.clone(),
-            secret: t.client_secret.clone(),
+            credential: match &t.certificate {
+                Some(c) => Credential::Certificate(c.clone()),
+                None => Credential::Secret(t.client_secret.clone()),
+            },
             scope: format!("{}/.default", t.resource.trim_end_matches('/')),
             cached: Mutex::new(None),
         }
@@ -70,12 +80,26 @@ impl TokenSource {
     }
 
     async fn fetch(&self) -> Result<(Secret, Duration), ApiError> {
-        let form = [
+        let assertion;
+        let mut form = vec![
             ("grant_type", "client_credentials"),
             ("client_id", self.client_id.as_str()),
-            ("client_secret", self.secret.expose()),
             ("scope", self.scope.as_str()),
         ];
+        match &self.credential {
+            Credential::Secret(s) => form.push(("client_secret", s.expose())),
+            Credential::Certificate(c) => {
+                let now = chrono::Utc::now().timestamp();
+                assertion = c
+                    .assertion(&self.client_id, &self.token_url, now)
+                    .map_err(|e| ApiError::Auth {
+                        status: 0,
+                        message: format!("cannot make the certificate assertion: {e}"),
+                    })?;
+                form.push(("client_assertion_type", ASSERTION_TYPE));
+                form.push(("client_assertion", assertion.expose()));
+            }
+        }
         let body = serde_urlencode(&form);
         let resp = self
             .http
@@ -164,4 +188,51 @@ fn serde_urlencode(pairs: &[(&str, &str)]) -> String {
         ser.append_pair(k, v);
     }
     ser.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each cloud's token endpoint and scope (reference §1.5): GCC signs in commercially but
+    /// asks for its own API host; GCC High and DoD use the US government authority.
+    #[test]
+    fn token_endpoint_and_scope_per_cloud() {
+        let cases = [
+            (
+                "commercial",
+                "https://login.microsoftonline.com",
+                "https://manage.office.com/.default",
+            ),
+            (
+                "gcc",
+                "https://login.microsoftonline.com",
+                "https://manage-gcc.office.com/.default",
+            ),
+            (
+                "gcc_high",
+                "https://login.microsoftonline.us",
+                "https://manage.office365.us/.default",
+            ),
+            (
+                "dod",
+                "https://login.microsoftonline.us",
+                "https://manage.protection.apps.mil/.default",
+            ),
+        ];
+        let tenant = "0b4e5a2c-1f3d-4c5e-9a7b-8c9d0e1f2a3b";
+        for (cloud, login, scope) in cases {
+            let text = format!(
+                "[tenants.t]\ntenant_id = \"{tenant}\"\nclient_id = \"{tenant}\"\nclient_secret = \"x\"\ncloud = \"{cloud}\"\n[sinks.o]\ntype = \"stdout\"\n"
+            );
+            let cfg = crate::config::Config::parse(&text, std::path::Path::new("/c.toml")).unwrap();
+            let ts = TokenSource::new(reqwest::Client::new(), &cfg.tenants["t"]);
+            assert_eq!(
+                ts.token_url,
+                format!("{login}/{tenant}/oauth2/v2.0/token"),
+                "{cloud}"
+            );
+            assert_eq!(ts.scope, scope, "{cloud}");
+        }
+    }
 }

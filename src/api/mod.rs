@@ -7,25 +7,55 @@
 
 mod auth;
 mod budget;
+mod certificate;
 mod client;
 mod error;
 
 pub use auth::TokenSource;
 pub use budget::Budget;
+pub use certificate::{ASSERTION_TYPE, CertError, CertRef, CertificateKey};
 pub use client::{ContentInfo, Subscription, TenantClient, backoff};
 pub use error::ApiError;
 
 /// Builds the HTTP client shared by every tenant: no redirects (a redirect could carry the
 /// bearer token to another host), bounded timeouts, gzip.
 pub fn http_client(timeout: std::time::Duration) -> reqwest::Client {
+    builder(timeout)
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// The client for one tenant: the shared one, or one of its own routed through the
+/// tenant's `proxy` (HTTPS is tunnelled with CONNECT; plain `http://`, used only towards a
+/// loopback simulator, is sent in absolute form).
+pub fn tenant_http(
+    shared: &reqwest::Client,
+    t: &crate::config::TenantConfig,
+    timeout: std::time::Duration,
+) -> reqwest::Client {
+    let Some(proxy) = &t.proxy else {
+        return shared.clone();
+    };
+    match reqwest::Proxy::all(proxy.as_str()) {
+        Ok(p) => builder(timeout)
+            .proxy(p)
+            .build()
+            .unwrap_or_else(|_| shared.clone()),
+        Err(e) => {
+            // The configuration checked the URL; this cannot happen short of a reqwest change.
+            tracing::error!(tenant = %t.name, error = %e, "Cannot use the configured proxy; connecting directly.");
+            shared.clone()
+        }
+    }
+}
+
+fn builder(timeout: std::time::Duration) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .connect_timeout(std::time::Duration::from_secs(15))
         .user_agent(concat!("o365fwd/", env!("CARGO_PKG_VERSION")))
         .gzip(true)
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
 }
 
 /// Same scheme, host and port.

@@ -9,7 +9,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use super::{DaemonError, Outcome};
-use crate::api::{TenantClient, http_client};
+use crate::api::{TenantClient, http_client, tenant_http};
 use crate::config::Config;
 use crate::feed::Feed;
 use crate::pipeline::{Committed, FeedShared, Pipeline};
@@ -68,7 +68,8 @@ impl Generation {
         let http = http_client(cfg.agent.request_timeout);
         let mut feeds = JoinSet::new();
         for t in cfg.tenants.values() {
-            let client = Arc::new(TenantClient::new(http.clone(), t, stop.clone()));
+            let http = tenant_http(&http, t, cfg.agent.request_timeout);
+            let client = Arc::new(TenantClient::new(http, t, stop.clone()));
             for ct in &t.content_types {
                 let shared = Arc::new(FeedShared::new(&t.name, &t.tenant_id, *ct));
                 let feed = Feed::new(

@@ -13,7 +13,8 @@ use crate::record::{Record, parse_blob};
 use crate::state::ContentStatus;
 use crate::telemetry;
 
-enum Fetched {
+/// What fetching one blob came to (shared with `replay`).
+pub enum Fetched {
     Records(Vec<Record>),
     Failed { attempts: u32, error: String },
     Expired,
@@ -169,7 +170,7 @@ impl Feed {
 
 /// Fetches and parses a blob, retrying with backoff; a blob that stays broken is reported
 /// as failed (and retried on later polls), never skipped silently.
-async fn fetch(
+pub async fn fetch(
     client: &crate::api::TenantClient,
     c: &ContentInfo,
     attempts: u32,

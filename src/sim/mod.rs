@@ -105,6 +105,10 @@ pub struct SimConfig {
     pub subscriptions_enabled: bool,
     /// How long a blob can be fetched after `contentCreated` (the service keeps 7 days).
     pub content_retention: Duration,
+    /// Certificates (DER) registered on app registrations, by client id: client assertions
+    /// of that app are verified against it (signature, thumbprint). An app without one
+    /// refuses every assertion (AADSTS700027).
+    pub certificates: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
 impl Default for SimConfig {
@@ -138,6 +142,7 @@ impl Default for SimConfig {
             hostile_content_uri_rate: 0.0,
             subscriptions_enabled: true,
             content_retention: Duration::from_secs(7 * 24 * 3600),
+            certificates: Default::default(),
         }
     }
 }

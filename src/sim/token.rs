@@ -2,8 +2,9 @@
 //!
 //! v1 (`/oauth2/token`, `resource=`) answers numbers as strings; v2 (`/oauth2/v2.0/token`,
 //! `scope=…/.default`) as JSON numbers. Secrets may come in the form or as HTTP Basic. A
-//! certificate assertion is accepted when its claims are right; its signature is not checked
-//! (the simulator has no certificates). Issued tokens are opaque random strings.
+//! certificate assertion is verified like Entra does: RS256 signature against the app's
+//! registered certificate, `x5t`/`x5t#S256` thumbprint, audience = this token endpoint,
+//! `iss` = `sub` = client id, lifetime. Issued tokens are opaque random strings.
 
 use axum::http::{Method, header};
 use chrono::{DateTime, Utc};
@@ -17,6 +18,9 @@ const SCOPE: &str = "https://manage.office.com/.default";
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Clock skew tolerated on assertion `exp`/`nbf`.
 const SKEW_S: i64 = 300;
+/// Longest assertion lifetime accepted. Entra does not enforce one today; Microsoft asks for
+/// at most 10 minutes, so the simulator holds clients to it.
+const MAX_LIFETIME_S: i64 = 600;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Version {
@@ -120,7 +124,13 @@ pub(crate) fn handle(s: &Shared, tenant: &str, v: Version, r: &Req<'_>) -> Reply
                     "The client_assertion_type is invalid.",
                 ))
             } else {
-                check_assertion(assertion, &client_id, tenant, now.timestamp())
+                let aud = format!(
+                    "{}/{tenant}/oauth2/{}token",
+                    s.base_url,
+                    if v == Version::V2 { "v2.0/" } else { "" }
+                );
+                let cert = s.cfg.certificates.get(&s.cfg.tenants[t].client_id).map(Vec::as_slice);
+                check_assertion(assertion, &client_id, &aud, cert, now.timestamp())
             }
         }
         (None, None) => Err(sts_error(
@@ -218,11 +228,17 @@ fn parse_basic(h: &str) -> Option<(String, String)> {
     Some((id.to_string(), secret.to_string()))
 }
 
-/// Checks the claims of a JWT client assertion (reference §1.3); the signature is not checked.
-fn check_assertion(jwt: &str, client_id: &str, tenant: &str, now: i64) -> Result<(), Reply> {
+/// Checks a JWT client assertion (reference §1.3) against the registered certificate.
+fn check_assertion(
+    jwt: &str,
+    client_id: &str,
+    aud: &str,
+    cert: Option<&[u8]>,
+    now: i64,
+) -> Result<(), Reply> {
     let bad = |code: u32, text: &str| sts_error(401, "invalid_client", code, text);
     let mut parts = jwt.split('.');
-    let (Some(h), Some(p), Some(_sig), None) =
+    let (Some(h), Some(p), Some(sig), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(bad(50012, "Client assertion is not a valid JWT."));
@@ -232,7 +248,38 @@ fn check_assertion(jwt: &str, client_id: &str, tenant: &str, now: i64) -> Result
     let (Some(header), Some(claims)) = (decode(h), decode(p)) else {
         return Err(bad(50012, "Client assertion is not a valid JWT."));
     };
-    if header.get("x5t").is_none() && header.get("x5t#S256").is_none() {
+    let unregistered = || {
+        bad(
+            700027,
+            "Client assertion failed signature validation. The key was not found.",
+        )
+    };
+    let Some(cert) = cert else {
+        return Err(unregistered());
+    };
+    let thumb = |alg: &'static ring::digest::Algorithm| {
+        base64_encode_url(ring::digest::digest(alg, cert).as_ref())
+    };
+    let x5t = header.get("x5t").and_then(|v| v.as_str());
+    let s256 = header.get("x5t#S256").and_then(|v| v.as_str());
+    let known = x5t.is_some_and(|x| x == thumb(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY))
+        || s256.is_some_and(|x| x == thumb(&ring::digest::SHA256));
+    if !known {
+        return Err(unregistered());
+    }
+    let alg = match header.get("alg").and_then(|v| v.as_str()) {
+        Some("RS256") => webpki::ring::RSA_PKCS1_2048_8192_SHA256,
+        Some("PS256") => webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+        _ => return Err(bad(700027, "Client assertion failed signature validation.")),
+    };
+    let der = rustls_pki_types::CertificateDer::from(cert);
+    let verified = webpki::EndEntityCert::try_from(&der).is_ok_and(|c| {
+        base64_decode(sig).is_some_and(|sig| {
+            c.verify_signature(alg, format!("{h}.{p}").as_bytes(), &sig)
+                .is_ok()
+        })
+    });
+    if !verified {
         return Err(bad(700027, "Client assertion failed signature validation."));
     }
     let claim = |k: &str| claims.get(k).and_then(|v| v.as_str()).unwrap_or("");
@@ -244,23 +291,38 @@ fn check_assertion(jwt: &str, client_id: &str, tenant: &str, now: i64) -> Result
             "Client assertion application identifier doesn't match 'client_id' parameter.",
         ));
     }
-    let aud = claim("aud").to_ascii_lowercase();
-    if !aud.contains(&format!("/{}/oauth2/", tenant.to_ascii_lowercase()))
-        || !aud.ends_with("token")
-    {
+    if !claim("aud").trim_end_matches('/').eq_ignore_ascii_case(aud) {
         return Err(bad(
             700023,
             "Client assertion audience claim does not match Realm issuer.",
         ));
     }
     let num = |k: &str| claims.get(k).and_then(|v| v.as_i64());
-    match (num("exp"), num("nbf")) {
-        (Some(exp), nbf) if exp + SKEW_S > now && nbf.is_none_or(|n| n - SKEW_S <= now) => Ok(()),
-        _ => Err(bad(
+    let (Some(exp), nbf) = (num("exp"), num("nbf")) else {
+        return Err(bad(
             700024,
             "Client assertion is not within its valid time range.",
-        )),
+        ));
+    };
+    let start = nbf.or(num("iat")).unwrap_or(now);
+    if exp + SKEW_S <= now || start - SKEW_S > now {
+        return Err(bad(
+            700024,
+            "Client assertion is not within its valid time range.",
+        ));
     }
+    if exp - start > MAX_LIFETIME_S {
+        return Err(bad(
+            700024,
+            "Client assertion contains an invalid lifetime (longer than 10 minutes).",
+        ));
+    }
+    Ok(())
+}
+
+fn base64_encode_url(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
 /// Decodes standard or URL-safe base64, with or without padding.

@@ -1,13 +1,17 @@
 //! End-to-end tests: the real binary against the simulator and real receivers.
 
+mod cert;
 mod cli;
 mod delivery;
 mod faults;
 mod formats;
 mod harness;
 mod http;
+mod import;
 mod kafka;
 mod receivers;
 mod reload;
+mod replay;
 mod split;
+mod subscriptions;
 mod syslog;

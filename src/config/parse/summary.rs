@@ -54,7 +54,18 @@ fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
         writeln!(out, "    login          {}", t.login_url)?;
         writeln!(out, "    resource       {}", t.resource)?;
         writeln!(out, "    content_types  {}", types.join(", "))?;
-        writeln!(out, "    secret         {}", t.secret_origin)?;
+        match &t.certificate {
+            Some(c) => writeln!(
+                out,
+                "    certificate    x5t {}, key from {}",
+                c.x5t(),
+                t.secret_origin
+            )?,
+            None => writeln!(out, "    secret         {}", t.secret_origin)?,
+        }
+        if let Some(p) = &t.proxy {
+            writeln!(out, "    proxy          {p}")?;
+        }
         writeln!(out, "    requests/min   {}", t.requests_per_minute)?;
     }
 

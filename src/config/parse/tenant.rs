@@ -6,7 +6,8 @@ use std::str::FromStr;
 use url::Url;
 
 use super::checks::{endpoint_url, is_guid};
-use super::secret::{Env, client_secret};
+use super::credential::credential;
+use super::secret::Env;
 use super::table::{Ctx, Span, Table};
 use crate::config::{Cloud, TenantConfig};
 use crate::record::ContentType;
@@ -37,7 +38,7 @@ pub(super) fn tenant(
     let publisher_id = guid(ctx, &mut t, "publisher_id", false)
         .map(|(id, _)| id)
         .unwrap_or_else(|| tenant_id.clone());
-    let (client_secret, secret_origin) = client_secret(ctx, &mut t, base, env);
+    let cred = credential(ctx, &mut t, base, env);
 
     let cloud = match t.str(ctx, "cloud") {
         None => Cloud::default(),
@@ -61,6 +62,7 @@ pub(super) fn tenant(
         Some((s, _)) => s.to_string(),
         None => cloud.api_url().to_string(),
     };
+    let proxy = proxy(ctx, &mut t);
     let requests_per_minute = t.int(
         ctx,
         "requests_per_minute",
@@ -74,8 +76,10 @@ pub(super) fn tenant(
             name: name.to_string(),
             tenant_id,
             client_id,
-            client_secret,
-            secret_origin,
+            client_secret: cred.secret,
+            secret_origin: cred.origin,
+            certificate: cred.certificate,
+            proxy,
             cloud,
             content_types,
             publisher_id,
@@ -156,4 +160,29 @@ fn url(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, key: &'static str, default: &st
         ctx.report(&t.key(key), Some(&span), e);
         default
     })
+}
+
+/// `proxy`: an `http://` or `https://` proxy for the token and API requests of this tenant.
+/// HTTPS traffic is tunnelled (CONNECT), so the proxy sees host names, never tokens.
+fn proxy(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>) -> Option<Url> {
+    let (s, span) = t.str(ctx, "proxy")?;
+    let problem = match Url::parse(s) {
+        Err(e) => format!("{s:?} is not a valid URL: {e}"),
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => {
+            format!(
+                "unsupported proxy scheme {:?} (expected http:// or https://)",
+                u.scheme()
+            )
+        }
+        Ok(u) if u.host().is_none() => format!("{s:?} has no host"),
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+            "proxy credentials (user:password@) are not supported".into()
+        }
+        Ok(u) if u.path() != "/" || u.query().is_some() || u.fragment().is_some() => {
+            format!("{s:?} must be only scheme, host and port (no path or query)")
+        }
+        Ok(u) => return Some(u),
+    };
+    ctx.report(&t.key("proxy"), Some(&span), problem);
+    None
 }

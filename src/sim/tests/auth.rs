@@ -258,3 +258,94 @@ async fn subscription_lifecycle_and_start_rule() {
     assert_eq!(started[0].publisher_identifier.as_deref(), Some(PUBLISHER));
     assert_eq!(started.last().unwrap().publisher_identifier, None);
 }
+
+/// Client assertions are verified like Entra does: signature against the registered
+/// certificate, audience = this token endpoint, lifetime (reference §1.3).
+#[tokio::test]
+async fn certificate_assertions_verified() {
+    use crate::api::{ASSERTION_TYPE, CertRef, CertificateKey};
+    const KEY: &[u8] = include_bytes!("../../../tests/fixtures/cert/test-only-key.pem");
+    const CERT: &[u8] = include_bytes!("../../../tests/fixtures/cert/test-only-cert.pem");
+    const OTHER_KEY: &[u8] = include_bytes!("../../../tests/fixtures/cert/test-only-other-key.pem");
+    const OTHER_CERT: &[u8] =
+        include_bytes!("../../../tests/fixtures/cert/test-only-other-cert.pem");
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+
+    let mut cfg = SimConfig::default();
+    let der = CertificateDer::from_pem_slice(CERT).unwrap().to_vec();
+    cfg.certificates
+        .insert(cfg.tenants[0].client_id.clone(), der);
+    let h = start(cfg).await;
+    let t = h.config().tenants[0].clone();
+    let url = format!("{}/{}/oauth2/v2.0/token", h.base_url(), t.tenant_id);
+    let good = CertificateKey::load(KEY, CertRef::Pem(CERT)).unwrap();
+    let other = CertificateKey::load(OTHER_KEY, CertRef::Pem(OTHER_CERT)).unwrap();
+    // Right thumbprint, wrong key: the signature does not verify.
+    let forged = CertificateKey::load(
+        OTHER_KEY,
+        CertRef::Thumbprint("CB2C09CE47DFF50BF76CF38B22BD2E1DECCD2CDE"),
+    )
+    .unwrap();
+    let now = h.now().timestamp();
+    let http = reqwest::Client::new();
+    let post = |assertion: String| {
+        let form = vec![
+            ("grant_type", "client_credentials".to_string()),
+            ("client_id", t.client_id.clone()),
+            ("scope", "https://manage.office.com/.default".into()),
+            ("client_assertion_type", ASSERTION_TYPE.into()),
+            ("client_assertion", assertion),
+        ];
+        let req = http.post(&url).form(&form);
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let v: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+            (status, v["error_codes"][0].as_u64())
+        }
+    };
+    let sign = |k: &CertificateKey, aud: &str, at: i64| {
+        k.assertion(&t.client_id, aud, at)
+            .unwrap()
+            .expose()
+            .to_string()
+    };
+    assert_eq!(
+        post(sign(&good, &url, now)).await,
+        (200, None),
+        "good assertion"
+    );
+    let cases = [
+        ("unregistered certificate", sign(&other, &url, now), 700027),
+        ("wrong key", sign(&forged, &url, now), 700027),
+        ("expired", sign(&good, &url, now - 3600), 700024),
+        ("not yet valid", sign(&good, &url, now + 3600), 700024),
+        (
+            "wrong audience",
+            sign(
+                &good,
+                "https://login.microsoftonline.com/x/oauth2/v2.0/token",
+                now,
+            ),
+            700023,
+        ),
+        ("not a JWT", "abc.def".to_string(), 50012),
+    ];
+    for (what, assertion, code) in cases {
+        assert_eq!(post(assertion).await, (401, Some(code)), "{what}");
+    }
+    // Claims changed after signing: the signature no longer matches.
+    let jwt = sign(&good, &url, now);
+    let mut parts: Vec<String> = jwt.split('.').map(str::to_string).collect();
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let claims = String::from_utf8(b64.decode(&parts[1]).unwrap()).unwrap();
+    parts[1] =
+        b64.encode(claims.replace(&format!("\"nbf\":{now}"), &format!("\"nbf\":{}", now + 1)));
+    assert_eq!(
+        post(parts.join(".")).await,
+        (401, Some(700027)),
+        "tampered claims"
+    );
+}

@@ -1,0 +1,236 @@
+//! Delivery outside the daemon, for `replay` and `import`: the same [`Pipeline`], sinks and
+//! formats, with a private, temporary state.
+//!
+//! The daemon may be running and holds the lock on its state directory; and a replay must not
+//! move its cursors anyway. So a one-off run opens a throw-away sled database in a temporary
+//! directory (removed at the end) that only serves the pipeline's commit bookkeeping. Batches
+//! carry no state operations: they just deliver. Record ids are deduplicated for the run
+//! by the per-feed [`FeedShared`] set, as the daemon does.
+//!
+//! A file sink the daemon writes to must not be written behind its back (the daemon truncates
+//! its file back to the length it committed, and seeks there to write): callers give a file
+//! sink another path ([`OfflineRun::start`]'s `file_output`), and a path some configured file
+//! sink uses is refused.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, SinkConfig, SinkKind};
+use crate::pipeline::{Batch, Committed, FeedShared, Pipeline};
+use crate::record::{ContentType, Record};
+use crate::sink;
+use crate::state::State;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OfflineError {
+    #[error("unknown sink {0:?} (configured: {1})")]
+    UnknownSink(String, String),
+    #[error(
+        "sink {0} is a file sink: give --output PATH (a file the daemon does not write) so the daemon's own file is never written behind its back"
+    )]
+    FileNeedsOutput(String),
+    #[error("--output applies to exactly one file sink, and {0} are selected")]
+    OutputAmbiguous(usize),
+    #[error("--output {0} is the file of configured sink {1}; choose another path")]
+    OutputInUse(PathBuf, String),
+    #[error("cannot create a temporary state directory: {0}")]
+    TempDir(std::io::Error),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    #[error(transparent)]
+    Sink(#[from] crate::sink::SinkError),
+    #[error("the sinks stopped before everything was acknowledged")]
+    Closed,
+}
+
+/// The sinks to deliver to: `names` (all configured sinks when empty), each file sink
+/// redirected to `file_output`. Checked before anything is started.
+pub fn select_sinks(
+    cfg: &Config,
+    names: &[String],
+    file_output: Option<&Path>,
+) -> Result<Vec<SinkConfig>, OfflineError> {
+    let mut out = Vec::new();
+    let wanted: Vec<&String> = if names.is_empty() {
+        cfg.sinks.keys().collect()
+    } else {
+        names.iter().collect()
+    };
+    for n in wanted {
+        let s = cfg.sinks.get(n).ok_or_else(|| {
+            let known: Vec<&str> = cfg.sinks.keys().map(String::as_str).collect();
+            OfflineError::UnknownSink(n.clone(), known.join(", "))
+        })?;
+        if !out.iter().any(|o: &SinkConfig| o.name == s.name) {
+            out.push(s.clone());
+        }
+    }
+    let files = out
+        .iter()
+        .filter(|s| matches!(s.kind, SinkKind::File { .. }))
+        .count();
+    match (file_output, files) {
+        (None, 0) | (Some(_), 1) => {}
+        (None, _) => {
+            let first = out.iter().find(|s| matches!(s.kind, SinkKind::File { .. }));
+            return Err(OfflineError::FileNeedsOutput(
+                first.map(|s| s.name.clone()).unwrap_or_default(),
+            ));
+        }
+        (Some(_), n) => return Err(OfflineError::OutputAmbiguous(n)),
+    }
+    if let Some(path) = file_output {
+        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        for s in cfg.sinks.values() {
+            if let SinkKind::File { path: p } = &s.kind {
+                if same_file(p, &abs) {
+                    return Err(OfflineError::OutputInUse(
+                        path.to_path_buf(),
+                        s.name.clone(),
+                    ));
+                }
+            }
+        }
+        for s in &mut out {
+            if let SinkKind::File { path } = &mut s.kind {
+                *path = abs.clone();
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    a == b || canon(a) == canon(b)
+}
+
+/// A running one-off delivery.
+pub struct OfflineRun {
+    pipeline: Pipeline,
+    committer: tokio::task::JoinHandle<Committed>,
+    sinks: Vec<tokio::task::JoinHandle<()>>,
+    abort: CancellationToken,
+    feeds: HashMap<(String, ContentType), Arc<FeedShared>>,
+    state: Option<State>,
+    dir: PathBuf,
+}
+
+impl OfflineRun {
+    /// Opens a temporary state and starts `sinks` and the pipeline. `feeds` lists (tenant
+    /// name, tenant id, content type) that may be delivered (Kafka checks its topics).
+    pub fn start(
+        cfg: &Config,
+        sinks: &[SinkConfig],
+        feeds: &[(String, String, ContentType)],
+    ) -> Result<OfflineRun, OfflineError> {
+        let dir = std::env::temp_dir().join(format!(
+            "o365fwd-oneoff-{}-{}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        std::fs::create_dir_all(&dir).map_err(OfflineError::TempDir)?;
+        let state = match State::open(&dir) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e.into());
+            }
+        };
+        let abort = CancellationToken::new();
+        let mut inputs = Vec::new();
+        let mut tasks = Vec::new();
+        for s in sinks {
+            match sink::start(s, &state, feeds, abort.clone()) {
+                Ok(r) => {
+                    inputs.push(r.input);
+                    tasks.push(r.done);
+                }
+                Err(e) => {
+                    abort.cancel();
+                    drop(state);
+                    let _ = std::fs::remove_dir_all(&dir);
+                    return Err(e.into());
+                }
+            }
+        }
+        let (pipeline, committer) = Pipeline::start(
+            state.clone(),
+            inputs,
+            cfg.agent.max_in_flight_batches,
+            abort.clone(),
+        );
+        let feeds = feeds
+            .iter()
+            .map(|(name, id, ct)| ((id.clone(), *ct), Arc::new(FeedShared::new(name, id, *ct))))
+            .collect();
+        Ok(OfflineRun {
+            pipeline,
+            committer,
+            sinks: tasks,
+            abort,
+            feeds,
+            state: Some(state),
+            dir,
+        })
+    }
+
+    /// The feed of (tenant id, content type), if it was declared at start.
+    pub fn feed(&self, tenant_id: &str, ct: ContentType) -> Option<Arc<FeedShared>> {
+        self.feeds.get(&(tenant_id.to_string(), ct)).cloned()
+    }
+
+    /// Hands records to the sinks (waits while they are busy). Records whose id was already
+    /// delivered in this run are left out; returns how many were.
+    pub async fn deliver(
+        &self,
+        feed: &Arc<FeedShared>,
+        source: &str,
+        records: Vec<Record>,
+    ) -> Result<u64, OfflineError> {
+        let before = records.len();
+        let records: Vec<Record> = records
+            .into_iter()
+            .filter(|r| feed.claim_id(&r.id))
+            .collect();
+        let dups = (before - records.len()) as u64;
+        if !records.is_empty() {
+            self.pipeline
+                .submit(Batch {
+                    feed: feed.clone(),
+                    content_id: source.into(),
+                    records,
+                    ops: vec![],
+                })
+                .await
+                .map_err(|_| OfflineError::Closed)?;
+        }
+        Ok(dups)
+    }
+
+    /// Waits until every sink has acknowledged everything, then stops them and removes the
+    /// temporary state. Returns what was delivered.
+    pub async fn finish(mut self) -> Result<Committed, OfflineError> {
+        self.pipeline.close().await;
+        let committed = (&mut self.committer).await.unwrap_or_default();
+        self.abort.cancel();
+        for s in self.sinks.drain(..) {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), s).await;
+        }
+        if committed.abandoned {
+            return Err(OfflineError::Closed);
+        }
+        Ok(committed)
+    }
+}
+
+impl Drop for OfflineRun {
+    fn drop(&mut self) {
+        self.abort.cancel();
+        self.state.take();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
