@@ -2,6 +2,9 @@
 //! content type); on SIGTERM or SIGINT stop polling, let sinks drain and the committer
 //! commit, bounded by the shutdown timeout; a second signal stops at once.
 
+pub mod health;
+pub mod notify;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +26,11 @@ pub enum DaemonError {
     Sink(#[from] crate::sink::SinkError),
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
+    #[error("cannot listen on {addr} for /metrics and /health: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// What a run did.
@@ -61,6 +69,15 @@ pub async fn run(cfg: Config, stop: CancellationToken) -> Result<Outcome, Daemon
         cfg.agent.max_in_flight_batches,
         abort.clone(),
     );
+    let served = CancellationToken::new();
+    if let Some(addr) = cfg.agent.listen {
+        let observed = health::Observed::new(&cfg, state.clone());
+        health::serve(addr, observed, served.clone())
+            .await
+            .map_err(|source| DaemonError::Listen { addr, source })?;
+    }
+    let watchdog = notify::watchdog_period();
+    let beats = notify::Heartbeats::default();
     let http = http_client(cfg.agent.request_timeout);
     let mut feeds = JoinSet::new();
     for t in cfg.tenants.values() {
@@ -75,7 +92,9 @@ pub async fn run(cfg: Config, stop: CancellationToken) -> Result<Outcome, Daemon
                 cfg.agent.clone(),
                 stop.clone(),
             );
-            feeds.spawn(feed.run());
+            let beat = beats.register();
+            let every = notify::beat_interval(watchdog);
+            feeds.spawn(notify::with_heartbeat(beat, every, feed.run()));
         }
     }
     tracing::info!(
@@ -85,8 +104,13 @@ pub async fn run(cfg: Config, stop: CancellationToken) -> Result<Outcome, Daemon
         state_dir = %cfg.agent.state_dir.display(),
         "o365fwd started."
     );
+    notify::ready();
+    if let Some(period) = watchdog {
+        notify::spawn_watchdog(period, beats, served.clone());
+    }
 
     stop.cancelled().await;
+    notify::stopping();
     tracing::info!(
         timeout_secs = cfg.agent.shutdown_timeout.as_secs(),
         "Stopping: no new polls; draining what is in flight."
@@ -121,6 +145,7 @@ pub async fn run(cfg: Config, stop: CancellationToken) -> Result<Outcome, Daemon
     for s in sinks {
         let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
     }
+    served.cancel();
     tracing::info!(
         records = committed.records,
         batches = committed.batches,
