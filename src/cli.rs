@@ -33,7 +33,13 @@ pub mod exit {
 pub struct Cli {
     /// Log format on stderr: text (plain under journald, no ANSI colours unless a terminal)
     /// or json (one JSON object per line).
-    #[arg(long, global = true, value_enum, default_value = "text", env = "O365FWD_LOG_FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "O365FWD_LOG_FORMAT"
+    )]
     pub log_format: LogFormat,
     /// Same as --log-format json (kept for existing scripts).
     #[arg(long, global = true, hide = true)]

@@ -51,7 +51,10 @@ mod tests {
         let subs = visible_subcommands();
         assert!(subs.len() >= 5, "{subs:?}");
         let man = String::from_utf8(render(&Generate::Man).unwrap()).unwrap();
-        assert!(man.starts_with(".ie") || man.contains(".TH o365fwd 1"), "{man}");
+        assert!(
+            man.starts_with(".ie") || man.contains(".TH o365fwd 1"),
+            "{man}"
+        );
         let bash = String::from_utf8(
             render(&Generate::Completions {
                 shell: clap_complete::Shell::Bash,
@@ -65,8 +68,14 @@ mod tests {
                 man.contains(&format!("o365fwd\\-{s}")) || man.contains(&format!("\\fB{s}\\fR")),
                 "man page lacks {s}"
             );
-            assert!(bash.contains(&format!("o365fwd,{s})")), "bash completion lacks {s}");
+            assert!(
+                bash.contains(&format!("o365fwd,{s})")),
+                "bash completion lacks {s}"
+            );
         }
-        assert!(man.contains("log\\-format"), "man page lacks the global options");
+        assert!(
+            man.contains("log\\-format"),
+            "man page lacks the global options"
+        );
     }
 }

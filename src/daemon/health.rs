@@ -78,7 +78,10 @@ impl Observed {
                     .push((exposition::series(fam, &labels), v))
             };
             push("o365fwd_seconds_since_last_poll", poll_age);
-            push("o365fwd_seconds_since_last_commit", self.age(commits.get(key)));
+            push(
+                "o365fwd_seconds_since_last_commit",
+                self.age(commits.get(key)),
+            );
             let ok = poll_age <= self.poll_window.as_secs_f64();
             push("o365fwd_feed_healthy", if ok { 1.0 } else { 0.0 });
         }
@@ -92,7 +95,10 @@ impl Observed {
         let one = |fam: &'static str, v: f64| (fam, vec![(exposition::series(fam, &[]), v)]);
         g.extend([
             one("o365fwd_state_size_bytes", self.state.size_on_disk() as f64),
-            one("o365fwd_up_seconds", self.started.elapsed().as_secs() as f64),
+            one(
+                "o365fwd_up_seconds",
+                self.started.elapsed().as_secs() as f64,
+            ),
         ]);
         g
     }
@@ -144,7 +150,10 @@ pub fn poll_window(poll_interval: Duration) -> Duration {
 
 async fn metrics(Ax(o): Ax<Arc<Observed>>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         exposition::render(&o.gauges()),
     )
 }
@@ -187,7 +196,13 @@ mod tests {
 
     #[test]
     fn the_poll_window_is_three_intervals_but_at_least_five_minutes() {
-        assert_eq!(poll_window(Duration::from_secs(10)), Duration::from_secs(300));
-        assert_eq!(poll_window(Duration::from_secs(600)), Duration::from_secs(1800));
+        assert_eq!(
+            poll_window(Duration::from_secs(10)),
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            poll_window(Duration::from_secs(600)),
+            Duration::from_secs(1800)
+        );
     }
 }

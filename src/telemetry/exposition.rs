@@ -14,11 +14,7 @@ pub struct Family {
     pub help: &'static str,
 }
 
-const fn c(
-    name: &'static str,
-    labels: &'static [&'static str],
-    help: &'static str,
-) -> Family {
+const fn c(name: &'static str, labels: &'static [&'static str], help: &'static str) -> Family {
     Family {
         name,
         kind: "counter",
@@ -27,11 +23,7 @@ const fn c(
     }
 }
 
-const fn g(
-    name: &'static str,
-    labels: &'static [&'static str],
-    help: &'static str,
-) -> Family {
+const fn g(name: &'static str, labels: &'static [&'static str], help: &'static str) -> Family {
     Family {
         name,
         kind: "gauge",
@@ -46,39 +38,171 @@ const SINK: &[&str] = &["sink"];
 
 /// Every family, in the order `/metrics` prints them.
 pub const FAMILIES: &[Family] = &[
-    c("o365fwd_records_delivered_total", FEED_SINK, "Records acknowledged by a sink and committed."),
-    c("o365fwd_bytes_delivered_total", FEED_SINK, "Bytes of audit records (JSON as the API sent them) acknowledged by a sink and committed."),
-    c("o365fwd_records_rejected_total", FEED_SINK, "Records a sink refused for good (kept in state as rejected)."),
-    c("o365fwd_records_repeated_total", FEED, "Records the API sent again that were dropped as already delivered."),
-    c("o365fwd_polls_total", FEED, "Polls that finished without error."),
-    c("o365fwd_poll_errors_total", FEED, "Polls that failed (the next poll retries)."),
-    c("o365fwd_api_requests_total", &["tenant", "kind", "status"], "Management API requests by kind and HTTP status."),
-    c("o365fwd_api_retries_total", &["tenant", "kind"], "Management API requests retried after a transient failure."),
-    c("o365fwd_api_throttled_total", &["tenant"], "Management API throttling answers (the tenant pauses)."),
-    c("o365fwd_uris_refused_total", &["tenant", "kind"], "URIs from the API refused because they point at another host."),
-    c("o365fwd_blobs_failed_total", FEED, "Content blobs that could not be fetched or parsed after every attempt."),
-    c("o365fwd_gaps_total", FEED, "Data gaps: content that expired upstream before it was delivered."),
-    c("o365fwd_sink_retries_total", &["sink", "kind"], "Sink requests retried (receiver down, busy, throttling)."),
-    c("o365fwd_sink_errors_total", SINK, "Sink connection or write errors (the sink retries)."),
-    c("o365fwd_sink_stopped_total", SINK, "Times a sink stopped because its receiver refused the configuration."),
-    c("o365fwd_sink_duplicates_total", SINK, "Records a receiver already had (Elasticsearch 409), counted as delivered."),
-    c("o365fwd_hec_ack_timeouts_total", SINK, "Splunk HEC events whose indexer acknowledgement timed out (sent again)."),
-    c("o365fwd_kafka_acked_total", SINK, "Kafka messages acknowledged by the brokers."),
-    c("o365fwd_kafka_resent_total", SINK, "Kafka messages sent again after a delivery failure."),
-    c("o365fwd_kafka_possible_duplicates_total", SINK, "Kafka messages re-sent that the broker may already have."),
-    c("o365fwd_kafka_producer_rebuilds_total", SINK, "Kafka producers rebuilt after a fatal error."),
-    c("o365fwd_syslog_truncated_total", SINK, "Syslog messages cut to the sink's maximum size."),
-    c("o365fwd_syslog_resent_records_total", SINK, "Records re-sent on a new syslog connection."),
-    c("o365fwd_split_merged_total", SINK, "Split records reassembled into one."),
-    c("o365fwd_split_partial_total", SINK, "Split records forwarded incomplete."),
-    c("o365fwd_split_rejected_total", SINK, "Reassembled records a sink refused."),
-    c("o365fwd_state_commit_errors_total", &[], "Failed attempts to commit progress to state (retried)."),
-    g("o365fwd_seconds_since_last_poll", FEED, "Seconds since the feed last finished a poll without error (since start-up if it has not yet)."),
-    g("o365fwd_seconds_since_last_commit", FEED, "Seconds since the feed last had a batch committed (since start-up if it has not yet)."),
-    g("o365fwd_feed_healthy", FEED, "1 when the feed polled recently enough for /health, else 0."),
-    g("o365fwd_sink_healthy", SINK, "1 when the sink is delivering, else 0."),
-    g("o365fwd_state_size_bytes", &[], "Size of the state store on disk."),
-    g("o365fwd_up_seconds", &[], "Seconds since the agent started."),
+    c(
+        "o365fwd_records_delivered_total",
+        FEED_SINK,
+        "Records acknowledged by a sink and committed.",
+    ),
+    c(
+        "o365fwd_bytes_delivered_total",
+        FEED_SINK,
+        "Bytes of audit records (JSON as the API sent them) acknowledged by a sink and committed.",
+    ),
+    c(
+        "o365fwd_records_rejected_total",
+        FEED_SINK,
+        "Records a sink refused for good (kept in state as rejected).",
+    ),
+    c(
+        "o365fwd_records_repeated_total",
+        FEED,
+        "Records the API sent again that were dropped as already delivered.",
+    ),
+    c(
+        "o365fwd_polls_total",
+        FEED,
+        "Polls that finished without error.",
+    ),
+    c(
+        "o365fwd_poll_errors_total",
+        FEED,
+        "Polls that failed (the next poll retries).",
+    ),
+    c(
+        "o365fwd_api_requests_total",
+        &["tenant", "kind", "status"],
+        "Management API requests by kind and HTTP status.",
+    ),
+    c(
+        "o365fwd_api_retries_total",
+        &["tenant", "kind"],
+        "Management API requests retried after a transient failure.",
+    ),
+    c(
+        "o365fwd_api_throttled_total",
+        &["tenant"],
+        "Management API throttling answers (the tenant pauses).",
+    ),
+    c(
+        "o365fwd_uris_refused_total",
+        &["tenant", "kind"],
+        "URIs from the API refused because they point at another host.",
+    ),
+    c(
+        "o365fwd_blobs_failed_total",
+        FEED,
+        "Content blobs that could not be fetched or parsed after every attempt.",
+    ),
+    c(
+        "o365fwd_gaps_total",
+        FEED,
+        "Data gaps: content that expired upstream before it was delivered.",
+    ),
+    c(
+        "o365fwd_sink_retries_total",
+        &["sink", "kind"],
+        "Sink requests retried (receiver down, busy, throttling).",
+    ),
+    c(
+        "o365fwd_sink_errors_total",
+        SINK,
+        "Sink connection or write errors (the sink retries).",
+    ),
+    c(
+        "o365fwd_sink_stopped_total",
+        SINK,
+        "Times a sink stopped because its receiver refused the configuration.",
+    ),
+    c(
+        "o365fwd_sink_duplicates_total",
+        SINK,
+        "Records a receiver already had (Elasticsearch 409), counted as delivered.",
+    ),
+    c(
+        "o365fwd_hec_ack_timeouts_total",
+        SINK,
+        "Splunk HEC events whose indexer acknowledgement timed out (sent again).",
+    ),
+    c(
+        "o365fwd_kafka_acked_total",
+        SINK,
+        "Kafka messages acknowledged by the brokers.",
+    ),
+    c(
+        "o365fwd_kafka_resent_total",
+        SINK,
+        "Kafka messages sent again after a delivery failure.",
+    ),
+    c(
+        "o365fwd_kafka_possible_duplicates_total",
+        SINK,
+        "Kafka messages re-sent that the broker may already have.",
+    ),
+    c(
+        "o365fwd_kafka_producer_rebuilds_total",
+        SINK,
+        "Kafka producers rebuilt after a fatal error.",
+    ),
+    c(
+        "o365fwd_syslog_truncated_total",
+        SINK,
+        "Syslog messages cut to the sink's maximum size.",
+    ),
+    c(
+        "o365fwd_syslog_resent_records_total",
+        SINK,
+        "Records re-sent on a new syslog connection.",
+    ),
+    c(
+        "o365fwd_split_merged_total",
+        SINK,
+        "Split records reassembled into one.",
+    ),
+    c(
+        "o365fwd_split_partial_total",
+        SINK,
+        "Split records forwarded incomplete.",
+    ),
+    c(
+        "o365fwd_split_rejected_total",
+        SINK,
+        "Reassembled records a sink refused.",
+    ),
+    c(
+        "o365fwd_state_commit_errors_total",
+        &[],
+        "Failed attempts to commit progress to state (retried).",
+    ),
+    g(
+        "o365fwd_seconds_since_last_poll",
+        FEED,
+        "Seconds since the feed last finished a poll without error (since start-up if it has not yet).",
+    ),
+    g(
+        "o365fwd_seconds_since_last_commit",
+        FEED,
+        "Seconds since the feed last had a batch committed (since start-up if it has not yet).",
+    ),
+    g(
+        "o365fwd_feed_healthy",
+        FEED,
+        "1 when the feed polled recently enough for /health, else 0.",
+    ),
+    g(
+        "o365fwd_sink_healthy",
+        SINK,
+        "1 when the sink is delivering, else 0.",
+    ),
+    g(
+        "o365fwd_state_size_bytes",
+        &[],
+        "Size of the state store on disk.",
+    ),
+    g(
+        "o365fwd_up_seconds",
+        &[],
+        "Seconds since the agent started.",
+    ),
 ];
 
 /// Formats one series name with labels (escaped as the format requires).
@@ -187,12 +311,14 @@ mod tests {
         );
         let text = render(&gauges);
         assert!(text.contains("# TYPE o365fwd_gaps_total counter\n"));
-        assert!(text.contains(
-            "o365fwd_gaps_total{tenant=\"t_expo\",content_type=\"Audit.General\"} 2\n"
-        ));
-        assert!(text.contains(
-            "# TYPE o365fwd_state_size_bytes gauge\no365fwd_state_size_bytes 4096\n"
-        ));
+        assert!(
+            text.contains(
+                "o365fwd_gaps_total{tenant=\"t_expo\",content_type=\"Audit.General\"} 2\n"
+            )
+        );
+        assert!(
+            text.contains("# TYPE o365fwd_state_size_bytes gauge\no365fwd_state_size_bytes 4096\n")
+        );
         // Exactly one HELP and TYPE per family.
         for f in FAMILIES {
             assert_eq!(

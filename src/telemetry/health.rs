@@ -104,10 +104,7 @@ mod tests {
         assert_eq!(sink_health(s, Duration::ZERO), SinkHealth::Healthy);
         sink_failing(s, "transport");
         std::thread::sleep(Duration::from_millis(5));
-        assert_eq!(
-            sink_health(s, Duration::from_secs(60)),
-            SinkHealth::Healthy
-        );
+        assert_eq!(sink_health(s, Duration::from_secs(60)), SinkHealth::Healthy);
         let SinkHealth::Unhealthy(r) = sink_health(s, Duration::ZERO) else {
             panic!("a failing sink past its grace is unhealthy");
         };

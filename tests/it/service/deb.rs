@@ -45,9 +45,21 @@ fn build_deb(dir: &Path) -> PathBuf {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     std::io::Write::write_all(&mut gz, &man).unwrap();
     std::fs::write(generated.join("o365fwd.1.gz"), gz.finish().unwrap()).unwrap();
-    std::fs::write(generated.join("o365fwd.bash"), gen_out(&["generate", "completions", "bash"])).unwrap();
-    std::fs::write(generated.join("_o365fwd"), gen_out(&["generate", "completions", "zsh"])).unwrap();
-    std::fs::write(generated.join("o365fwd.fish"), gen_out(&["generate", "completions", "fish"])).unwrap();
+    std::fs::write(
+        generated.join("o365fwd.bash"),
+        gen_out(&["generate", "completions", "bash"]),
+    )
+    .unwrap();
+    std::fs::write(
+        generated.join("_o365fwd"),
+        gen_out(&["generate", "completions", "zsh"]),
+    )
+    .unwrap();
+    std::fs::write(
+        generated.join("o365fwd.fish"),
+        gen_out(&["generate", "completions", "fish"]),
+    )
+    .unwrap();
 
     for a in deb["assets"].as_array().unwrap() {
         let [src, dest, mode] = [0, 1, 2].map(|i| a[i].as_str().unwrap());
@@ -64,6 +76,10 @@ fn build_deb(dir: &Path) -> PathBuf {
         }
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
         std::fs::copy(&src, &dest).unwrap_or_else(|e| panic!("asset {}: {e}", src.display()));
+        if src == Path::new(BIN) && find("strip").is_some() {
+            // As cargo-deb does; it also keeps a 200 MB debug binary from making the test slow.
+            sh(Command::new("strip").arg("--strip-debug").arg(&dest));
+        }
         let mode = u32::from_str_radix(mode, 8).unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -97,7 +113,7 @@ fn build_deb(dir: &Path) -> PathBuf {
     }
     let out = dir.join(format!("o365fwd_{version}_{}.deb", arch.trim()));
     sh(Command::new("dpkg-deb")
-        .args(["--build", "--root-owner-group"])
+        .args(["--build", "--root-owner-group", "-Zgzip"])
         .arg(&root)
         .arg(&out));
     out
@@ -135,7 +151,10 @@ fn deb_installs_runs_keeps_its_conffile_and_purges_cleanly() {
     assert!(installed());
 
     let version = sh(Command::new("/usr/bin/o365fwd").arg("--version"));
-    assert_eq!(version.trim(), format!("o365fwd {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        version.trim(),
+        format!("o365fwd {}", env!("CARGO_PKG_VERSION"))
+    );
     // The shipped configuration is the example: valid once its secret is given.
     let (code, out, err) = run(Command::new("/usr/bin/o365fwd")
         .args(["check", "--config", "/etc/o365fwd/config.toml"])
@@ -147,7 +166,10 @@ fn deb_installs_runs_keeps_its_conffile_and_purges_cleanly() {
     let user = sh(Command::new("getent").args(["passwd", "o365fwd"]));
     assert!(user.starts_with("o365fwd:"), "{user}");
     let conffiles = sh(Command::new("dpkg-query").args(["-W", "-f=${Conffiles}", "o365fwd"]));
-    assert!(conffiles.contains("/etc/o365fwd/config.toml"), "{conffiles}");
+    assert!(
+        conffiles.contains("/etc/o365fwd/config.toml"),
+        "{conffiles}"
+    );
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata("/etc/o365fwd/config.toml").unwrap();
     assert_eq!(meta.mode() & 0o777, 0o640);
@@ -170,12 +192,18 @@ fn deb_installs_runs_keeps_its_conffile_and_purges_cleanly() {
     sh(Command::new("dpkg")
         .args(["-i", "--force-confold"])
         .arg(&deb));
-    assert_eq!(std::fs::read_to_string("/etc/o365fwd/config.toml").unwrap(), edited);
+    assert_eq!(
+        std::fs::read_to_string("/etc/o365fwd/config.toml").unwrap(),
+        edited
+    );
 
     drop(cleanup);
     assert!(!installed());
     assert!(!Path::new("/usr/bin/o365fwd").exists());
-    assert!(!Path::new("/etc/o365fwd").exists(), "purge leaves /etc/o365fwd");
+    assert!(
+        !Path::new("/etc/o365fwd").exists(),
+        "purge leaves /etc/o365fwd"
+    );
     let (code, _, _) = run(Command::new("getent").args(["passwd", "o365fwd"]));
     assert_ne!(code, 0, "purge leaves the o365fwd user");
 }

@@ -80,7 +80,11 @@ fn parse(text: &str) -> (BTreeMap<String, String>, Vec<Sample>) {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
                 .collect();
-            (s[0].as_str().unwrap().to_string(), labels, s[2].as_f64().unwrap())
+            (
+                s[0].as_str().unwrap().to_string(),
+                labels,
+                s[2].as_f64().unwrap(),
+            )
         })
         .collect();
     (fams, samples)
@@ -92,7 +96,9 @@ fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64>
         .find(|(n, l, _)| {
             n == name
                 && l.len() == labels.len()
-                && labels.iter().all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+                && labels
+                    .iter()
+                    .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
         })
         .map(|s| s.2)
 }
@@ -140,8 +146,15 @@ async fn metrics_count_what_the_simulator_served_and_health_is_ok() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
 
-    assert_eq!(fams.get("o365fwd_records_delivered").map(String::as_str), Some("counter"));
-    assert_eq!(fams.get("o365fwd_seconds_since_last_poll").map(String::as_str), Some("gauge"));
+    assert_eq!(
+        fams.get("o365fwd_records_delivered").map(String::as_str),
+        Some("counter")
+    );
+    assert_eq!(
+        fams.get("o365fwd_seconds_since_last_poll")
+            .map(String::as_str),
+        Some("gauge")
+    );
 
     // Ground truth per tenant and content type: ids and raw bytes in the output file.
     let lines = std::fs::read_to_string(&env.out).unwrap();
@@ -171,20 +184,24 @@ async fn metrics_count_what_the_simulator_served_and_health_is_ok() {
             let feed = [("tenant", tenant.as_str()), ("content_type", ct.as_str())];
             let since_poll = value(&samples, "o365fwd_seconds_since_last_poll", &feed).unwrap();
             assert!(since_poll < 30.0, "{since_poll}");
-            let since_commit =
-                value(&samples, "o365fwd_seconds_since_last_commit", &feed).unwrap();
+            let since_commit = value(&samples, "o365fwd_seconds_since_last_commit", &feed).unwrap();
             assert!(since_commit < 60.0, "{since_commit}");
             assert_eq!(value(&samples, "o365fwd_feed_healthy", &feed), Some(1.0));
         }
     }
     let ok_requests: f64 = samples
         .iter()
-        .filter(|s| s.0 == "o365fwd_api_requests_total" && s.1.get("status").is_some_and(|c| c == "200"))
+        .filter(|s| {
+            s.0 == "o365fwd_api_requests_total" && s.1.get("status").is_some_and(|c| c == "200")
+        })
         .map(|s| s.2)
         .sum();
     assert!(ok_requests > 0.0, "API requests by status are counted");
     assert!(value(&samples, "o365fwd_state_size_bytes", &[]).unwrap() > 0.0);
-    assert_eq!(value(&samples, "o365fwd_sink_healthy", &[("sink", "archive")]), Some(1.0));
+    assert_eq!(
+        value(&samples, "o365fwd_sink_healthy", &[("sink", "archive")]),
+        Some(1.0)
+    );
 
     let (code, body) = get(&format!("{base}/health")).await;
     assert_eq!(code, 200, "{body}");
@@ -242,12 +259,21 @@ async fn a_sink_that_cannot_deliver_makes_health_503_naming_it() {
         reasons.iter().any(|r| r.starts_with("sink web:")),
         "{reasons:?}"
     );
-    assert!(!reasons.iter().any(|r| r.contains("archive")), "{reasons:?}");
+    assert!(
+        !reasons.iter().any(|r| r.contains("archive")),
+        "{reasons:?}"
+    );
 
     let (_, text) = get(&format!("{base}/metrics")).await;
     let (_, samples) = parse(&text);
-    assert_eq!(value(&samples, "o365fwd_sink_healthy", &[("sink", "web")]), Some(0.0));
-    assert_eq!(value(&samples, "o365fwd_sink_healthy", &[("sink", "archive")]), Some(1.0));
+    assert_eq!(
+        value(&samples, "o365fwd_sink_healthy", &[("sink", "web")]),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(&samples, "o365fwd_sink_healthy", &[("sink", "archive")]),
+        Some(1.0)
+    );
     // Nothing is committed while one sink cannot deliver.
     let delivered: f64 = samples
         .iter()

@@ -10,7 +10,11 @@ use o365fwd::record::ContentType;
 use crate::harness::{Agent, BIN, Env, sim_config, tail};
 
 /// Every message received until `until` holds for the collected list or the time is up.
-fn collect(sock: &UnixDatagram, within: Duration, until: impl Fn(&[String]) -> bool) -> Vec<String> {
+fn collect(
+    sock: &UnixDatagram,
+    within: Duration,
+    until: impl Fn(&[String]) -> bool,
+) -> Vec<String> {
     let mut got = Vec::new();
     let t0 = Instant::now();
     let mut buf = [0u8; 4096];
@@ -57,7 +61,10 @@ async fn ready_watchdog_and_stopping_reach_notify_socket() {
         .filter(|(_, m)| *m == "WATCHDOG=1")
         .map(|(i, _)| i)
         .collect();
-    assert!(pings.len() >= 3, "watchdog pings at half of 200 ms: {got:?}");
+    assert!(
+        pings.len() >= 3,
+        "watchdog pings at half of 200 ms: {got:?}"
+    );
     assert!(pings[0] > ready, "the watchdog starts after READY: {got:?}");
 
     agent.sigterm();

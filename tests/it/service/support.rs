@@ -26,8 +26,7 @@ pub fn ready(test: &str, missing: &[String]) -> bool {
         "{test}: missing {} (installed by .ci/service.sh)",
         missing.join(", ")
     );
-    if !crate::harness::under_ci()
-        && std::env::var("O365FWD_SKIP_EXTERNAL").is_ok_and(|v| v == "1")
+    if !crate::harness::under_ci() && std::env::var("O365FWD_SKIP_EXTERNAL").is_ok_and(|v| v == "1")
     {
         eprintln!("SKIPPED (O365FWD_SKIP_EXTERNAL=1): {msg}");
         return false;

@@ -51,7 +51,9 @@ fn unit_declares_what_the_issue_asks() {
         .find_map(|l| l.strip_prefix("TimeoutStopSec="))
         .and_then(|v| v.trim_end_matches('s').parse().ok())
         .expect("TimeoutStopSec in seconds");
-    let drain = o365fwd::config::AgentConfig::default().shutdown_timeout.as_secs();
+    let drain = o365fwd::config::AgentConfig::default()
+        .shutdown_timeout
+        .as_secs();
     assert!(stop > drain + 10, "TimeoutStopSec={stop}s, drain {drain}s");
 }
 
