@@ -77,30 +77,34 @@ pub fn watchdog_period() -> Option<Duration> {
 }
 
 /// Liveness of the feed tasks, read by the watchdog.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Heartbeats {
     inner: Arc<Mutex<Vec<Arc<Beat>>>>,
-    epoch: Arc<OnceInstant>,
+    epoch: Instant,
 }
 
-#[derive(Default)]
-struct OnceInstant(std::sync::OnceLock<Instant>);
-
-impl OnceInstant {
-    fn millis(&self) -> u64 {
-        self.0.get_or_init(Instant::now).elapsed().as_millis() as u64
+impl Default for Heartbeats {
+    fn default() -> Self {
+        Heartbeats {
+            inner: Arc::default(),
+            epoch: Instant::now(),
+        }
     }
 }
 
 /// One task's last beat (milliseconds since the epoch); `u64::MAX` once it has finished.
 pub struct Beat {
     last: AtomicU64,
-    epoch: Arc<OnceInstant>,
+    epoch: Instant,
+}
+
+fn millis(epoch: Instant) -> u64 {
+    epoch.elapsed().as_millis() as u64
 }
 
 impl Beat {
     fn beat(&self) {
-        self.last.store(self.epoch.millis(), Ordering::Relaxed);
+        self.last.store(millis(self.epoch), Ordering::Relaxed);
     }
 }
 
@@ -108,8 +112,8 @@ impl Heartbeats {
     /// Registers a task; it counts as alive now.
     pub fn register(&self) -> Arc<Beat> {
         let b = Arc::new(Beat {
-            last: AtomicU64::new(self.epoch.millis()),
-            epoch: self.epoch.clone(),
+            last: AtomicU64::new(millis(self.epoch)),
+            epoch: self.epoch,
         });
         self.inner
             .lock()
@@ -120,7 +124,7 @@ impl Heartbeats {
 
     /// True when every running task beat within `within`.
     pub fn all_alive(&self, within: Duration) -> bool {
-        let now = self.epoch.millis();
+        let now = millis(self.epoch);
         let limit = within.as_millis() as u64;
         self.inner
             .lock()
