@@ -1,11 +1,10 @@
 //! The `.deb` installed on this machine with `dpkg`: the binary runs from its installed path,
 //! the system user exists, the configuration is a conffile that an upgrade leaves alone, and
-//! a purge removes everything. Needs root and dpkg (under CI: the CI runs as root on Debian).
+//! a purge removes everything. Needs root, dpkg and cargo-deb (`.ci/service.sh` installs it;
+//! the CI runs as root on Debian).
 //!
-//! The package is laid out from `[package.metadata.deb]` in Cargo.toml (assets, conffiles,
-//! maintainer scripts) with the binary under test, and built with `dpkg-deb`: the same
-//! metadata cargo-deb reads in `packaging/build`, without compiling a release build or
-//! cargo-deb in CI.
+//! The package is the release one, built by cargo-deb from `[package.metadata.deb]` exactly
+//! as `packaging/build` does, around the binary under test instead of a release build.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,108 +14,49 @@ use crate::harness::BIN;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-fn manifest() -> toml::Value {
-    let text = std::fs::read_to_string(Path::new(ROOT).join("Cargo.toml")).unwrap();
-    toml::from_str(&text).unwrap()
-}
-
 fn sh(cmd: &mut Command) -> String {
     let (code, out, err) = run(cmd);
     assert_eq!(code, 0, "{cmd:?} failed:\n{out}{err}");
     out
 }
 
-/// Builds the .deb into `dir` and returns its path.
-fn build_deb(dir: &Path) -> PathBuf {
-    let m = manifest();
-    let pkg = &m["package"];
-    let deb = &pkg["metadata"]["deb"];
-    let version = pkg["version"].as_str().unwrap();
-    let root = dir.join("root");
-    let generated = dir.join("generated");
-    std::fs::create_dir_all(&generated).unwrap();
-    // What packaging/generate writes, from the binary under test.
-    let gen_out = |args: &[&str]| {
-        let out = Command::new(BIN).args(args).output().unwrap();
-        assert!(out.status.success(), "o365fwd {args:?}");
-        out.stdout
-    };
-    let man = gen_out(&["generate", "man"]);
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    std::io::Write::write_all(&mut gz, &man).unwrap();
-    std::fs::write(generated.join("o365fwd.1.gz"), gz.finish().unwrap()).unwrap();
-    std::fs::write(
-        generated.join("o365fwd.bash"),
-        gen_out(&["generate", "completions", "bash"]),
-    )
-    .unwrap();
-    std::fs::write(
-        generated.join("_o365fwd"),
-        gen_out(&["generate", "completions", "zsh"]),
-    )
-    .unwrap();
-    std::fs::write(
-        generated.join("o365fwd.fish"),
-        gen_out(&["generate", "completions", "fish"]),
-    )
-    .unwrap();
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
 
-    for a in deb["assets"].as_array().unwrap() {
-        let [src, dest, mode] = [0, 1, 2].map(|i| a[i].as_str().unwrap());
-        let src: PathBuf = if src == "target/release/o365fwd" {
-            BIN.into()
-        } else if let Some(name) = src.strip_prefix("packaging/generated/") {
-            generated.join(name)
-        } else {
-            Path::new(ROOT).join(src)
-        };
-        let mut dest = root.join(dest);
-        if a[1].as_str().unwrap().ends_with('/') {
-            dest = dest.join(src.file_name().unwrap());
-        }
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::copy(&src, &dest).unwrap_or_else(|e| panic!("asset {}: {e}", src.display()));
-        if src == Path::new(BIN) && find("strip").is_some() {
-            // As cargo-deb does; it also keeps a 200 MB debug binary from making the test slow.
-            sh(Command::new("strip").arg("--strip-debug").arg(&dest));
-        }
-        let mode = u32::from_str_radix(mode, 8).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode)).unwrap();
-    }
-    let control = root.join("DEBIAN");
-    std::fs::create_dir_all(&control).unwrap();
-    let arch = sh(Command::new("dpkg").arg("--print-architecture"));
-    let depends = deb["depends"].as_str().unwrap().replace("$auto", "libc6");
-    let desc = pkg["description"].as_str().unwrap();
-    std::fs::write(
-        control.join("control"),
-        format!(
-            "Package: o365fwd\nVersion: {version}\nArchitecture: {}\nMaintainer: {}\nDepends: {depends}\nSection: {}\nPriority: {}\nDescription: {desc}\n",
-            arch.trim(),
-            deb["maintainer"].as_str().unwrap(),
-            deb["section"].as_str().unwrap(),
-            deb["priority"].as_str().unwrap(),
-        ),
-    )
-    .unwrap();
-    let conffiles: Vec<&str> = deb["conf-files"]
-        .as_array()
+fn cargo_deb_present() -> bool {
+    Command::new(cargo())
+        .args(["deb", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Builds the .deb into `dir` with cargo-deb and returns its path.
+fn build_deb(dir: &Path) -> PathBuf {
+    // The man page and completions, as packaging/build makes them.
+    sh(Command::new(Path::new(ROOT).join("packaging/generate")).arg(BIN));
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let profile = match bin_dir.file_name().unwrap().to_str().unwrap() {
+        "debug" => "dev",
+        p => p,
+    };
+    sh(Command::new(cargo())
+        .current_dir(ROOT)
+        .env("CARGO_TARGET_DIR", bin_dir.parent().unwrap())
+        .args([
+            "deb",
+            "--no-build",
+            "--fast",
+            "--profile",
+            profile,
+            "--output",
+        ])
+        .arg(dir));
+    std::fs::read_dir(dir)
         .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    std::fs::write(control.join("conffiles"), conffiles.join("\n") + "\n").unwrap();
-    let scripts = Path::new(ROOT).join(deb["maintainer-scripts"].as_str().unwrap());
-    for s in ["postinst", "prerm", "postrm"] {
-        std::fs::copy(scripts.join(s), control.join(s)).unwrap();
-    }
-    let out = dir.join(format!("o365fwd_{version}_{}.deb", arch.trim()));
-    sh(Command::new("dpkg-deb")
-        .args(["--build", "--root-owner-group", "-Zgzip"])
-        .arg(&root)
-        .arg(&out));
-    out
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .expect("cargo-deb wrote a .deb")
 }
 
 fn installed() -> bool {
@@ -128,11 +68,14 @@ fn installed() -> bool {
 #[test]
 fn deb_installs_runs_keeps_its_conffile_and_purges_cleanly() {
     let test = "deb_installs_runs_keeps_its_conffile_and_purges_cleanly";
-    let mut missing: Vec<String> = ["dpkg", "dpkg-deb", "dpkg-query", "adduser", "deluser"]
+    let mut missing: Vec<String> = ["dpkg", "dpkg-query", "adduser", "deluser"]
         .iter()
         .filter(|p| find(p).is_none())
         .map(|p| p.to_string())
         .collect();
+    if !cargo_deb_present() {
+        missing.push("cargo-deb (cargo install --locked cargo-deb)".into());
+    }
     if unsafe { libc::geteuid() } != 0 {
         missing.push("root (dpkg -i)".into());
     }
