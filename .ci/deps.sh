@@ -9,3 +9,4 @@ fi
 bash .ci/http.sh
 bash .ci/rsyslog.sh
 bash .ci/kafka.sh
+bash .ci/service.sh

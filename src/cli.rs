@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 
+mod generate;
 mod import;
 mod progress;
 mod replay;
@@ -34,11 +35,27 @@ pub mod exit {
     about = "Forwards Office 365 / Dynamics 365 audit activity to your SIEM without losing a record."
 )]
 pub struct Cli {
-    /// Log as JSON lines instead of text.
-    #[arg(long, global = true)]
+    /// Log format on stderr: text (plain under journald, no ANSI colours unless a terminal)
+    /// or json (one JSON object per line).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "O365FWD_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
+    /// Same as --log-format json (kept for existing scripts).
+    #[arg(long, global = true, hide = true)]
     pub log_json: bool,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -96,6 +113,12 @@ pub enum Command {
         #[command(subcommand)]
         command: StateCommand,
     },
+    /// Shell completions and the man page, generated from this CLI (used by packaging).
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        what: generate::Generate,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -123,7 +146,7 @@ pub fn main() -> i32 {
             };
         }
     };
-    crate::telemetry::init_logging(cli.log_json);
+    crate::telemetry::init_logging(cli.log_json || cli.log_format == LogFormat::Json);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .worker_threads(2)
@@ -208,6 +231,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
             let cfg = Config::load(&config)?;
             state_show(&cfg, json)
         }
+        Command::Generate { what } => generate::run(what),
     }
 }
 

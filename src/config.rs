@@ -78,8 +78,11 @@ pub struct AgentConfig {
     /// Fetch attempts of a blob before it is recorded as failed (it is retried on later
     /// polls until it expires). Default 5.
     pub blob_attempts: u32,
-    /// Address of the metrics and health endpoint (issue 7). None = off.
+    /// Address of the `/metrics` and `/health` endpoint. None = off.
     pub listen: Option<SocketAddr>,
+    /// How long a sink may fail without any acknowledgement before `/health` reports it.
+    /// Default 60 s.
+    pub unhealthy_after: Duration,
 }
 
 impl Default for AgentConfig {
@@ -97,6 +100,7 @@ impl Default for AgentConfig {
             request_timeout: Duration::from_secs(60),
             blob_attempts: 5,
             listen: None,
+            unhealthy_after: Duration::from_secs(60),
         }
     }
 }

@@ -6,6 +6,8 @@
 //! delivery guarantees as a clean restart, for every kind of change.
 
 mod generation;
+pub mod health;
+pub mod notify;
 
 use std::sync::Arc;
 
@@ -24,6 +26,11 @@ pub enum DaemonError {
     Sink(#[from] crate::sink::SinkError),
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
+    #[error("cannot listen on {addr} for /metrics and /health: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// What a run did.
@@ -61,7 +68,15 @@ pub async fn run_with_reload(
     let state = State::open(&cfg.agent.state_dir)?;
     let mut cfg = cfg;
     let mut total = Outcome::default();
-    let mut running = Generation::start(&cfg, &state, &stop)?;
+    let beats = notify::Heartbeats::default();
+    let watchdog = notify::watchdog_period();
+    let mut running = Generation::start(&cfg, &state, &stop, &beats)?;
+    let mut endpoint = health::Endpoint::start(&cfg, &state).await?;
+    notify::ready();
+    let served = CancellationToken::new();
+    if let Some(period) = watchdog {
+        notify::spawn_watchdog(period, beats.clone(), served.clone());
+    }
     tracing::info!(
         tenants = cfg.tenants.len(),
         feeds = running.feeds(),
@@ -77,13 +92,16 @@ pub async fn run_with_reload(
         let Some(new) = load_for_reload(&cfg) else {
             continue;
         };
+        notify::reloading();
         tracing::info!("Reloading: draining the running configuration.");
         total.add(running.drain(cfg.agent.shutdown_timeout).await);
         if stop.is_cancelled() {
             tracing::info!("Stopped while reloading; the new configuration was not started.");
+            endpoint.stop().await;
             return Ok(finish(total));
         }
-        match Generation::start(&new, &state, &stop) {
+        crate::telemetry::reset_sink_health();
+        match Generation::start(&new, &state, &stop, &beats) {
             Ok(g) => {
                 log_changes(&cfg, &new);
                 running = g;
@@ -92,9 +110,11 @@ pub async fn run_with_reload(
             }
             Err(e) => {
                 tracing::error!(error = %e, "RELOAD FAILED: the new configuration could not start; going back to the running one.");
-                running = Generation::start(&cfg, &state, &stop)?;
+                running = Generation::start(&cfg, &state, &stop, &beats)?;
             }
         }
+        endpoint.update(&cfg, &state).await;
+        notify::ready();
         tracing::info!(
             tenants = cfg.tenants.len(),
             feeds = running.feeds(),
@@ -102,11 +122,14 @@ pub async fn run_with_reload(
             "Configuration in effect."
         );
     }
+    notify::stopping();
     tracing::info!(
         timeout_secs = cfg.agent.shutdown_timeout.as_secs(),
         "Stopping: no new polls; draining what is in flight."
     );
     total.add(running.drain(cfg.agent.shutdown_timeout).await);
+    served.cancel();
+    endpoint.stop().await;
     Ok(finish(total))
 }
 

@@ -30,9 +30,11 @@
 //! - [`format`]: raw, ECS, CEF and text encodings of a record.
 //! - [`sink`]: file, stdout (and the network sinks).
 //! - [`pipeline`]: batches from feeds to sinks, acknowledgements to state, in order.
-//! - [`daemon`]: process lifecycle: signals, start, drain, stop.
+//! - [`daemon`]: process lifecycle: signals (stop, SIGHUP reload), start, drain, stop;
+//!   sd_notify and the watchdog; the `/metrics` and `/health` endpoint.
 //! - [`offline`]: one-off delivery for `replay` and `import`, with a private temporary state.
-//! - [`telemetry`]: logging setup and the counters behind every loud event.
+//! - [`telemetry`]: logging setup, the counters behind every loud event, their Prometheus
+//!   exposition, and feed and sink health.
 //! - [`sim`]: a faithful Management Activity API simulator for tests, benchmarks and `demo`.
 
 pub mod api;

@@ -13,6 +13,10 @@ use chrono::{DateTime, Utc};
 
 use crate::pipeline::FeedShared;
 
+pub mod exposition;
+mod health;
+pub use health::*;
+
 static COUNTERS: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
 static LAST_COMMIT: Mutex<Option<DateTime<Utc>>> = Mutex::new(None);
 
@@ -40,6 +44,14 @@ pub fn count(name: &str, labels: &[(&str, &str)], n: u64) {
     let key = series(name, labels);
     let mut c = COUNTERS.lock().unwrap_or_else(|p| p.into_inner());
     *c.entry(key).or_insert(0) += n;
+    drop(c);
+    // Every sink failure, whoever counts it, feeds the sink health that /health reports.
+    if name == "o365fwd_sink_errors_total" || name == "o365fwd_sink_retries_total" {
+        if let Some((_, sink)) = labels.iter().find(|(k, _)| *k == "sink") {
+            let kind = labels.iter().find(|(k, _)| *k == "kind").map(|(_, v)| *v);
+            health::sink_failing(sink, kind.unwrap_or("connection or write error"));
+        }
+    }
 }
 
 /// Reads a counter (tests, summaries).
@@ -90,9 +102,31 @@ pub fn init_logging(json: bool) {
         .with_target(false);
     let _ = if json {
         b.json().try_init()
+    } else if stderr_is_journal() {
+        // journald stamps every line itself; a second timestamp is noise.
+        b.compact().without_time().try_init()
     } else {
         b.compact().try_init()
     };
+}
+
+/// True when stderr is connected to journald: `JOURNAL_STREAM` (set by systemd) names the
+/// device and inode of the stream, which must be stderr's (a child of a service inherits the
+/// variable but may have another stderr).
+fn stderr_is_journal() -> bool {
+    let Some(v) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Some((dev, ino)) = v.to_str().and_then(|s| s.split_once(':')) else {
+        return false;
+    };
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat writes into the stat buffer we own.
+    if unsafe { libc::fstat(2, &mut st) } != 0 {
+        return false;
+    }
+    dev.parse::<u64>().ok() == Some(st.st_dev as u64)
+        && ino.parse::<u64>().ok() == Some(st.st_ino as u64)
 }
 
 // ---- Events that are both logged and counted -------------------------------------------
@@ -184,6 +218,7 @@ pub fn sink_stopped(sink: &str, reason: &str) {
         "SINK STOPPED: its receiver refuses our configuration. Nothing more is acknowledged to it, so polling stalls and nothing is committed past this point; the data stays in the API for 7 days. Fix the configuration and restart."
     );
     count("o365fwd_sink_stopped_total", &[("sink", sink)], 1);
+    health::sink_down(sink, reason);
 }
 
 /// A sink request failed in a way that is retried (receiver down, busy, throttling).

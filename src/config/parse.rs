@@ -171,6 +171,7 @@ fn agent(ctx: &mut Ctx<'_>, mut t: Table<'_, '_>, base: &Path) -> AgentConfig {
         request_timeout: t.duration(ctx, "request_timeout", d.request_timeout, NONZERO, HOUR),
         blob_attempts: t.int(ctx, "blob_attempts", 1..=1000, d.blob_attempts),
         listen,
+        unhealthy_after: t.duration(ctx, "unhealthy_after", d.unhealthy_after, NONZERO, DAY),
     };
     t.finish(ctx);
     cfg

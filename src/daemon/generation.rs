@@ -32,7 +32,9 @@ impl Generation {
         cfg: &Config,
         state: &State,
         process_stop: &CancellationToken,
+        beats: &super::notify::Heartbeats,
     ) -> Result<Generation, DaemonError> {
+        use super::notify;
         let stop = process_stop.child_token();
         let abort = CancellationToken::new();
         let feed_ids: Vec<_> = cfg
@@ -80,7 +82,8 @@ impl Generation {
                     cfg.agent.clone(),
                     stop.clone(),
                 );
-                feeds.spawn(feed.run());
+                let every = notify::beat_interval(notify::watchdog_period());
+            feeds.spawn(notify::with_heartbeat(beats.register(), every, feed.run()));
             }
         }
         Ok(Generation {

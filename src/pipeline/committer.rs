@@ -184,17 +184,20 @@ async fn commit_group(state: &State, group: &[Acked], abort: &CancellationToken)
         }
         let f = &batch.feed;
         let n = batch.records.len() as u64;
+        let bytes: u64 = batch.records.iter().map(|r| r.raw.get().len() as u64).sum();
         for (sink, _) in acks {
-            telemetry::count(
-                "o365fwd_records_delivered_total",
-                &[
-                    ("tenant", &f.tenant),
-                    ("content_type", f.content_type.as_str()),
-                    ("sink", sink),
-                ],
-                n,
-            );
+            let labels = [
+                ("tenant", f.tenant.as_str()),
+                ("content_type", f.content_type.as_str()),
+                ("sink", sink.as_str()),
+            ];
+            telemetry::count("o365fwd_records_delivered_total", &labels, n);
+            telemetry::count("o365fwd_bytes_delivered_total", &labels, bytes);
+            telemetry::sink_acked(sink);
         }
+    }
+    for (batch, _) in group {
+        telemetry::feed_committed(&batch.feed.key, now);
     }
     telemetry::set_last_commit(now);
     true

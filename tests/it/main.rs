@@ -12,6 +12,7 @@ mod kafka;
 mod receivers;
 mod reload;
 mod replay;
+mod service;
 mod split;
 mod subscriptions;
 mod syslog;

@@ -18,7 +18,7 @@ fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
     let d = |d: Duration| humantime::format_duration(d).to_string();
     writeln!(out, "configuration {}", cfg.source.display())?;
     writeln!(out, "agent:")?;
-    let rows: [(&str, String); 12] = [
+    let rows: [(&str, String); 13] = [
         ("state_dir", a.state_dir.display().to_string()),
         ("poll_interval", d(a.poll_interval)),
         ("overlap", d(a.overlap)),
@@ -35,6 +35,7 @@ fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
             a.listen
                 .map_or_else(|| "off".to_string(), |l| l.to_string()),
         ),
+        ("unhealthy_after", d(a.unhealthy_after)),
     ];
     for (k, v) in rows {
         writeln!(out, "  {k:<22} {v}")?;

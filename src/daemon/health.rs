@@ -1,0 +1,269 @@
+//! The optional HTTP endpoint (`[agent] listen`): `/metrics` in the Prometheus text format
+//! and `/health` for load balancers and monitoring.
+//!
+//! Health rules (documented in the README): a feed is healthy when its last successful poll
+//! (or the agent's start, before the first one) is within max(3 × poll_interval, 5 min); a
+//! sink is healthy unless its receiver stopped it or it has failed without a single
+//! acknowledgement for longer than `[agent] unhealthy_after`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::extract::State as Ax;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::state::State;
+use crate::telemetry::{self, SinkHealth, exposition};
+
+/// What the endpoint reports on; built once per (re)start of the daemon.
+pub struct Observed {
+    /// (state key, tenant name, content type) per feed.
+    feeds: Vec<(String, String, String)>,
+    sinks: Vec<String>,
+    poll_window: Duration,
+    unhealthy_after: Duration,
+    state: State,
+    started: Instant,
+    started_at: chrono::DateTime<Utc>,
+}
+
+impl Observed {
+    pub fn new(cfg: &Config, state: State) -> Observed {
+        let feeds = cfg
+            .tenants
+            .values()
+            .flat_map(|t| {
+                t.content_types.iter().map(|ct| {
+                    (
+                        crate::state::feed_key(&t.tenant_id, ct.as_str()),
+                        t.name.clone(),
+                        ct.as_str().to_string(),
+                    )
+                })
+            })
+            .collect();
+        Observed {
+            feeds,
+            sinks: cfg.sinks.keys().cloned().collect(),
+            poll_window: poll_window(cfg.agent.poll_interval),
+            unhealthy_after: cfg.agent.unhealthy_after,
+            state,
+            started: Instant::now(),
+            started_at: Utc::now(),
+        }
+    }
+
+    /// Seconds since `when` (or since start-up when there is none yet).
+    fn age(&self, when: Option<&chrono::DateTime<Utc>>) -> f64 {
+        let t = when.copied().unwrap_or(self.started_at);
+        ((Utc::now() - t).num_milliseconds().max(0) as f64) / 1000.0
+    }
+
+    fn gauges(&self) -> BTreeMap<&'static str, Vec<(String, f64)>> {
+        let polls = telemetry::last_polls();
+        let commits = telemetry::last_commits();
+        let mut g: BTreeMap<&'static str, Vec<(String, f64)>> = BTreeMap::new();
+        for (key, tenant, ct) in &self.feeds {
+            let labels = [("tenant", tenant.as_str()), ("content_type", ct.as_str())];
+            let poll_age = self.age(polls.get(key));
+            let mut push = |fam: &'static str, v: f64| {
+                g.entry(fam)
+                    .or_default()
+                    .push((exposition::series(fam, &labels), v))
+            };
+            push("o365fwd_seconds_since_last_poll", poll_age);
+            push(
+                "o365fwd_seconds_since_last_commit",
+                self.age(commits.get(key)),
+            );
+            let ok = poll_age <= self.poll_window.as_secs_f64();
+            push("o365fwd_feed_healthy", if ok { 1.0 } else { 0.0 });
+        }
+        for s in &self.sinks {
+            let ok = telemetry::sink_health(s, self.unhealthy_after) == SinkHealth::Healthy;
+            g.entry("o365fwd_sink_healthy").or_default().push((
+                exposition::series("o365fwd_sink_healthy", &[("sink", s)]),
+                if ok { 1.0 } else { 0.0 },
+            ));
+        }
+        let one = |fam: &'static str, v: f64| (fam, vec![(exposition::series(fam, &[]), v)]);
+        g.extend([
+            one("o365fwd_state_size_bytes", self.state.size_on_disk() as f64),
+            one(
+                "o365fwd_up_seconds",
+                self.started.elapsed().as_secs() as f64,
+            ),
+        ]);
+        g
+    }
+
+    /// Every reason the agent is unhealthy (empty when healthy), and the details.
+    pub fn health(&self) -> (Vec<String>, serde_json::Value) {
+        let polls = telemetry::last_polls();
+        let mut reasons = Vec::new();
+        let mut feeds = serde_json::Map::new();
+        for (key, tenant, ct) in &self.feeds {
+            let age = self.age(polls.get(key));
+            let ok = age <= self.poll_window.as_secs_f64();
+            if !ok {
+                reasons.push(format!(
+                    "feed {tenant}/{ct}: no successful poll for {age:.0}s (limit {}s)",
+                    self.poll_window.as_secs()
+                ));
+            }
+            feeds.insert(
+                format!("{tenant}/{ct}"),
+                serde_json::json!({ "healthy": ok, "seconds_since_last_poll": age }),
+            );
+        }
+        let mut sinks = serde_json::Map::new();
+        for s in &self.sinks {
+            let v = match telemetry::sink_health(s, self.unhealthy_after) {
+                SinkHealth::Healthy => serde_json::json!({ "healthy": true }),
+                SinkHealth::Unhealthy(r) => {
+                    reasons.push(format!("sink {s}: {r}"));
+                    serde_json::json!({ "healthy": false, "reason": r })
+                }
+            };
+            sinks.insert(s.clone(), v);
+        }
+        let details = serde_json::json!({
+            "status": if reasons.is_empty() { "ok" } else { "unhealthy" },
+            "reasons": reasons,
+            "feeds": feeds,
+            "sinks": sinks,
+        });
+        (reasons, details)
+    }
+}
+
+/// How recently a feed must have polled: max(3 × poll_interval, 5 min).
+pub fn poll_window(poll_interval: Duration) -> Duration {
+    (poll_interval * 3).max(Duration::from_secs(300))
+}
+
+async fn metrics(Ax(view): Ax<View>) -> impl IntoResponse {
+    let o = current(&view);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        exposition::render(&o.gauges()),
+    )
+}
+
+async fn health(Ax(view): Ax<View>) -> impl IntoResponse {
+    let o = current(&view);
+    let (reasons, details) = o.health();
+    let code = if reasons.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, axum::Json(details))
+}
+
+/// What the endpoint reports on; a reload swaps it without closing the listener.
+type View = Arc<RwLock<Arc<Observed>>>;
+
+fn current(view: &View) -> Arc<Observed> {
+    view.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// The endpoint of a running agent (serving nothing when `[agent] listen` is unset).
+pub struct Endpoint {
+    view: View,
+    server: Option<(SocketAddr, CancellationToken, tokio::task::JoinHandle<()>)>,
+}
+
+impl Endpoint {
+    /// Binds `[agent] listen`, if set: a taken port fails the start.
+    pub async fn start(cfg: &Config, state: &State) -> Result<Endpoint, super::DaemonError> {
+        let view = Arc::new(RwLock::new(Arc::new(Observed::new(cfg, state.clone()))));
+        let mut e = Endpoint { view, server: None };
+        if let Some(addr) = cfg.agent.listen {
+            let stop = CancellationToken::new();
+            let h = serve(addr, e.view.clone(), stop.clone())
+                .await
+                .map_err(|source| super::DaemonError::Listen { addr, source })?;
+            e.server = Some((addr, stop, h));
+        }
+        Ok(e)
+    }
+
+    /// After a reload: report on the new feeds and sinks, and move to the new address if
+    /// `listen` changed (a failure to bind is logged; the agent goes on without it).
+    pub async fn update(&mut self, cfg: &Config, state: &State) {
+        let mut o = Observed::new(cfg, state.clone());
+        o.started = current(&self.view).started;
+        *self.view.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(o);
+        if self.server.as_ref().map(|s| s.0) == cfg.agent.listen {
+            return;
+        }
+        self.stop().await;
+        if let Some(addr) = cfg.agent.listen {
+            let stop = CancellationToken::new();
+            match serve(addr, self.view.clone(), stop.clone()).await {
+                Ok(h) => self.server = Some((addr, stop, h)),
+                Err(e) => tracing::error!(
+                    address = %addr,
+                    error = %e,
+                    "Cannot listen on the new address; /metrics and /health are off until the next reload or restart."
+                ),
+            }
+        }
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some((_, stop, h)) = self.server.take() {
+            stop.cancel();
+            let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
+        }
+    }
+}
+
+/// Binds `addr` and serves until `stop`.
+async fn serve(
+    addr: SocketAddr,
+    view: View,
+    stop: CancellationToken,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let app = axum::Router::new()
+        .route("/metrics", axum::routing::get(metrics))
+        .route("/health", axum::routing::get(health))
+        .with_state(view);
+    tracing::info!(address = %listener.local_addr()?, "Serving /metrics and /health.");
+    Ok(tokio::spawn(async move {
+        let r = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "The metrics and health endpoint failed.");
+        }
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_poll_window_is_three_intervals_but_at_least_five_minutes() {
+        assert_eq!(
+            poll_window(Duration::from_secs(10)),
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            poll_window(Duration::from_secs(600)),
+            Duration::from_secs(1800)
+        );
+    }
+}
