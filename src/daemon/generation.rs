@@ -83,7 +83,7 @@ impl Generation {
                     stop.clone(),
                 );
                 let every = notify::beat_interval(notify::watchdog_period());
-            feeds.spawn(notify::with_heartbeat(beats.register(), every, feed.run()));
+                feeds.spawn(notify::with_heartbeat(beats.register(), every, feed.run()));
             }
         }
         Ok(Generation {

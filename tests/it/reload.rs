@@ -45,7 +45,8 @@ async fn reload_under_load_delivers_every_record_exactly_once() {
     sim.backlog = Duration::from_secs(10 * 60);
     sim.blob_interval = Duration::from_secs(2);
     sim.records_per_blob = (2, 12);
-    let env = Env::start(sim, "").await;
+    let port = crate::service::support::free_port();
+    let env = Env::start(sim, &format!("listen = \"127.0.0.1:{port}\"")).await;
     let base = std::fs::read_to_string(&env.config).unwrap();
     let extra = env.dir.path().join("extra.ndjson");
     let extra_sink = format!(
@@ -82,6 +83,15 @@ async fn reload_under_load_delivers_every_record_exactly_once() {
                 wait_log(&env, "Configuration reloaded.", n, Duration::from_secs(20)).await,
                 "reload {i} took effect: {}",
                 tail(&env.log(), 20)
+            );
+            // The endpoint stays up across reloads and reports on the sinks now configured.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let metrics = scrape(port).await;
+            let has_extra = metrics.contains("o365fwd_sink_healthy{sink=\"extra\"}");
+            assert_eq!(
+                has_extra,
+                i != 2,
+                "reload {i}: /metrics follows the sinks:\n{metrics}"
             );
         }
     }
@@ -137,6 +147,15 @@ async fn reload_under_load_delivers_every_record_exactly_once() {
         "the refusal names the line and column: {}",
         tail(&log, 40)
     );
+}
+
+async fn scrape(port: u16) -> String {
+    reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .expect("/metrics answers")
+        .text()
+        .await
+        .unwrap()
 }
 
 /// Replaces the `n`th (0-based) occurrence of `from`.

@@ -6,5 +6,5 @@ mod deb;
 mod logs;
 mod metrics;
 mod notify;
-mod support;
+pub mod support;
 mod unit;

@@ -67,6 +67,38 @@ async fn ready_watchdog_and_stopping_reach_notify_socket() {
     );
     assert!(pings[0] > ready, "the watchdog starts after READY: {got:?}");
 
+    // A reload says RELOADING=1 (with the monotonic time systemd asks for), then READY=1
+    // once the new configuration runs; the watchdog goes on being fed across it.
+    unsafe {
+        libc::kill(agent.child.id() as i32, libc::SIGHUP);
+    }
+    let got = collect(&sock, Duration::from_secs(20), |g| {
+        g.iter()
+            .position(|m| m.lines().any(|l| l == "RELOADING=1"))
+            .is_some_and(|r| g[r..].iter().any(|m| m.lines().any(|l| l == "READY=1")))
+    });
+    let reloading = got
+        .iter()
+        .position(|m| m.lines().any(|l| l == "RELOADING=1"))
+        .unwrap_or_else(|| panic!("no RELOADING=1 after SIGHUP: {got:?}"));
+    assert!(
+        got[reloading].contains("MONOTONIC_USEC="),
+        "RELOADING=1 carries MONOTONIC_USEC: {got:?}"
+    );
+    assert!(
+        got[reloading..]
+            .iter()
+            .any(|m| m.lines().any(|l| l == "READY=1")),
+        "READY=1 after the reload: {got:?}"
+    );
+    let got = collect(&sock, Duration::from_secs(5), |g| {
+        g.iter().filter(|m| *m == "WATCHDOG=1").count() >= 2
+    });
+    assert!(
+        got.iter().filter(|m| *m == "WATCHDOG=1").count() >= 2,
+        "the watchdog is fed after a reload: {got:?}"
+    );
+
     agent.sigterm();
     let got = collect(&sock, Duration::from_secs(10), |g| {
         g.iter().any(|m| m.lines().any(|l| l == "STOPPING=1"))
