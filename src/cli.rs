@@ -10,6 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 
+mod filter_test;
+
 /// Exit codes (sysexits where one fits).
 pub mod exit {
     /// Everything went as asked.
@@ -76,6 +78,8 @@ pub enum Command {
         #[arg(long, value_delimiter = ',')]
         content_types: Vec<crate::record::ContentType>,
     },
+    /// Show which records a sink's filter admits, and why the others are dropped.
+    FilterTest(filter_test::Args),
     /// Inspect the agent's state.
     State {
         #[command(subcommand)]
@@ -154,6 +158,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
             Ok(exit::OK)
         }
         Command::Demo { duration, format } => demo(duration, format).await,
+        Command::FilterTest(args) => filter_test::run(&Config::load(&args.config)?, &args),
         Command::Simulate {
             listen,
             seed,
@@ -335,6 +340,7 @@ fn demo_config(
             format,
             format_options: Default::default(),
             reassemble: None,
+            filter: None,
             kind: SinkKind::Stdout,
         },
     );

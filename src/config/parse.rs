@@ -7,6 +7,7 @@
 //! after it would be guesswork.
 
 mod checks;
+mod filter;
 mod format;
 mod kafka;
 mod secret;
@@ -18,6 +19,8 @@ mod table;
 mod tenant;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_filter;
 #[cfg(test)]
 mod tests_fuzz;
 #[cfg(test)]

@@ -8,5 +8,6 @@ mod harness;
 mod http;
 mod kafka;
 mod receivers;
+mod routing;
 mod split;
 mod syslog;

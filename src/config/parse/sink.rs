@@ -59,6 +59,7 @@ pub(super) fn sink(
     };
     let format_options = super::format::options(ctx, &mut t);
     let reassemble = super::format::reassembly(ctx, &mut t);
+    let filter = super::filter::filter(ctx, &mut t);
 
     let mut path_span = None;
     let kind = match kind {
@@ -77,6 +78,7 @@ pub(super) fn sink(
             format,
             format_options,
             reassemble,
+            filter,
             kind,
         },
         path_span,
