@@ -220,8 +220,14 @@ impl Condition {
                 Field::Tenant => {
                     pats(list, Some(s.origin.tenant)) || pats(list, Some(s.origin.tenant_id))
                 }
-                Field::UserId => pats(list, s.extra().user_id.as_deref()),
-                Field::EntityName => pats(list, s.extra().entity_name.as_deref()),
+                Field::UserId => s
+                    .extra()
+                    .user_id
+                    .is_some_and(|t| t.with(|v| pats(list, Some(v)))),
+                Field::EntityName => s
+                    .extra()
+                    .entity_name
+                    .is_some_and(|t| t.with(|v| pats(list, Some(v)))),
                 _ => false,
             },
             Values::Ints(list) => {
@@ -253,8 +259,12 @@ impl Condition {
                         None => n.to_string(),
                     })
             }
-            Field::UserId => o(s.extra().user_id.as_deref()),
-            Field::EntityName => o(s.extra().entity_name.as_deref()),
+            Field::UserId => o(s.extra().user_id.map(|t| t.to_owned_string()).as_deref()),
+            Field::EntityName => o(s
+                .extra()
+                .entity_name
+                .map(|t| t.to_owned_string())
+                .as_deref()),
             Field::CrmAccess => match s.crm_access() {
                 Some(a) => access_name(a).to_string(),
                 None => "(not a Dynamics 365 record)".into(),
@@ -331,13 +341,10 @@ impl<'r> Subject<'r> {
             return None;
         }
         let op = rec.operation.as_deref().unwrap_or("");
-        let message = self
-            .extra()
-            .message
-            .as_deref()
-            .filter(|m| !m.trim().is_empty())
-            .unwrap_or(op);
-        Some(CrmAccess::of(message))
+        Some(match self.extra().message.filter(|m| !m.is_blank()) {
+            Some(m) => m.with(CrmAccess::of),
+            None => CrmAccess::of(op),
+        })
     }
 }
 

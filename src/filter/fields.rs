@@ -3,11 +3,10 @@
 //! when a filter asks for them.
 //!
 //! A small scanner over the top-level members does it, borrowing the text: no allocation
-//! (a serde struct would allocate serde_json's scratch stack for nested values), except to
-//! unescape a wanted string value that contains JSON escapes. The text is a `RawValue`,
-//! so it is known to be valid JSON; the scanner still never panics on anything else.
-
-use std::borrow::Cow;
+//! (a serde struct would allocate serde_json's scratch stack for nested values). A string
+//! with JSON escapes (`"NT AUTHORITY\\SYSTEM"`) is unescaped into a stack buffer when it is
+//! matched. The text is a `RawValue`, so it is known to be valid JSON; the scanner still
+//! never panics on anything else.
 
 /// `UserType` names as the API documents them, indexed by their number.
 pub const USER_TYPES: [&str; 9] = [
@@ -50,10 +49,100 @@ pub fn record_type(s: &str) -> Option<i64> {
 pub struct Extra<'a> {
     /// A number, or a string holding a number or a name (re-serialisations do that).
     pub user_type: Option<i64>,
-    pub user_id: Option<Cow<'a, str>>,
-    pub entity_name: Option<Cow<'a, str>>,
+    pub user_id: Option<Text<'a>>,
+    pub entity_name: Option<Text<'a>>,
     /// Dynamics 365 SDK message (the access class is derived from it).
-    pub message: Option<Cow<'a, str>>,
+    pub message: Option<Text<'a>>,
+}
+
+/// A JSON string value as it appears in the record (without its quotes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Text<'a> {
+    raw: &'a str,
+    escaped: bool,
+}
+
+/// Longest escaped value unescaped on the stack; longer ones (rare) go to the heap.
+const STACK: usize = 512;
+
+impl<'a> Text<'a> {
+    /// Calls `f` with the string's value.
+    pub fn with<R>(self, f: impl FnOnce(&str) -> R) -> R {
+        if !self.escaped {
+            return f(self.raw);
+        }
+        let mut buf = [0u8; STACK];
+        match unescape(self.raw, &mut buf) {
+            Some(s) => f(s),
+            None => {
+                let owned = serde_json::from_str::<String>(&format!("\"{}\"", self.raw));
+                f(owned.as_deref().unwrap_or(self.raw))
+            }
+        }
+    }
+
+    /// Blank (empty or spaces), as far as the raw text shows.
+    pub fn is_blank(self) -> bool {
+        self.raw.trim().is_empty()
+    }
+
+    /// The value, owned (explanations only).
+    pub fn to_owned_string(self) -> String {
+        self.with(str::to_string)
+    }
+}
+
+/// Decodes JSON string content into `buf`; `None` if it does not fit or is not valid.
+fn unescape<'b>(s: &str, buf: &'b mut [u8; STACK]) -> Option<&'b str> {
+    let b = s.as_bytes();
+    let (mut i, mut n) = (0, 0);
+    while i < b.len() {
+        if b[i] != b'\\' {
+            *buf.get_mut(n)? = b[i];
+            n += 1;
+            i += 1;
+            continue;
+        }
+        let c = match *b.get(i + 1)? {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let hi = hex4(b.get(i + 2..i + 6)?)?;
+                i += 4;
+                if (0xD800..0xDC00).contains(&hi) {
+                    if b.get(i + 2..i + 4)? != b"\\u" {
+                        return None;
+                    }
+                    let lo = hex4(b.get(i + 4..i + 8)?)?;
+                    if !(0xDC00..0xE000).contains(&lo) {
+                        return None;
+                    }
+                    i += 6;
+                    char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))?
+                } else {
+                    char::from_u32(hi)?
+                }
+            }
+            _ => return None,
+        };
+        i += 2;
+        let len = c.len_utf8();
+        c.encode_utf8(buf.get_mut(n..n + len)?);
+        n += len;
+    }
+    std::str::from_utf8(&buf[..n]).ok()
+}
+
+fn hex4(b: &[u8]) -> Option<u32> {
+    std::str::from_utf8(b)
+        .ok()
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
 }
 
 impl<'a> Extra<'a> {
@@ -159,19 +248,18 @@ fn value_end(b: &[u8], i: usize) -> Option<usize> {
     }
 }
 
-/// A JSON string's content, borrowed unless it has escapes.
-fn text(v: &str) -> Option<Cow<'_, str>> {
-    let inner = v.strip_prefix('"')?.strip_suffix('"')?;
-    if inner.contains('\\') {
-        serde_json::from_str::<String>(v).ok().map(Cow::Owned)
-    } else {
-        Some(Cow::Borrowed(inner))
-    }
+/// A JSON string value, or `None` for any other JSON value.
+fn text(v: &str) -> Option<Text<'_>> {
+    let raw = v.strip_prefix('"')?.strip_suffix('"')?;
+    Some(Text {
+        raw,
+        escaped: raw.contains('\\'),
+    })
 }
 
 fn number(v: &str) -> Option<i64> {
     match text(v) {
-        Some(s) => user_type(&s),
+        Some(t) => t.with(user_type),
         None => v.parse().ok(),
     }
 }
@@ -186,9 +274,11 @@ mod tests {
             "UserId":"svc@contoso.com","Fields":[[1],[{"b":null}]],"EntityName":"account","Message":"WhoAmI","Z":true}"#;
         let e = Extra::parse(raw);
         assert_eq!(e.user_type, Some(4));
-        assert!(matches!(e.user_id, Some(Cow::Borrowed("svc@contoso.com"))));
-        assert_eq!(e.entity_name.as_deref(), Some("account"));
-        assert_eq!(e.message.as_deref(), Some("WhoAmI"));
+        let s = |t: Option<Text<'_>>| t.map(Text::to_owned_string);
+        assert_eq!(e.user_id.map(|t| t.escaped), Some(false));
+        assert_eq!(s(e.user_id).as_deref(), Some("svc@contoso.com"));
+        assert_eq!(s(e.entity_name).as_deref(), Some("account"));
+        assert_eq!(s(e.message).as_deref(), Some("WhoAmI"));
     }
 
     #[test]
@@ -201,16 +291,23 @@ mod tests {
             Extra::parse(r#"{"UserType":1,"UserType":2}"#).user_type,
             Some(2)
         );
+        let user = |raw: &str| Extra::parse(raw).user_id.map(Text::to_owned_string);
         assert_eq!(
-            Extra::parse(r#"{"UserId":"a\u0040b\"c"}"#)
-                .user_id
-                .as_deref(),
+            user(r#"{"UserId":"a\u0040b\"c"}"#).as_deref(),
             Some("a@b\"c")
         );
-        assert_eq!(Extra::parse(r#"{"UserId":5}"#).user_id, None);
+        assert_eq!(
+            user(r#"{"UserId":"NT AUTHORITY\\SYSTEM \/ \t\u00e9\ud83d\ude00"}"#).as_deref(),
+            Some("NT AUTHORITY\\SYSTEM / \té😀")
+        );
+        // Too long for the stack buffer: still right (through the heap).
+        let long = format!(r#"{{"UserId":"{}\\x"}}"#, "a".repeat(600));
+        assert_eq!(user(&long), Some(format!("{}\\x", "a".repeat(600))));
+        assert_eq!(user(r#"{"UserId":5}"#), None);
         assert_eq!(
             Extra::parse(r#"{"EntityName":"Zürich"}"#)
                 .entity_name
+                .map(Text::to_owned_string)
                 .as_deref(),
             Some("Zürich")
         );
