@@ -221,19 +221,19 @@ impl Condition {
                     pats(list, Some(s.origin.tenant)) || pats(list, Some(s.origin.tenant_id))
                 }
                 Field::UserId => s
-                    .extra()
-                    .user_id
+                    .extra
+                    .user_id()
                     .is_some_and(|t| t.with(|v| pats(list, Some(v)))),
                 Field::EntityName => s
-                    .extra()
-                    .entity_name
+                    .extra
+                    .entity_name()
                     .is_some_and(|t| t.with(|v| pats(list, Some(v)))),
                 _ => false,
             },
             Values::Ints(list) => {
                 let v = match self.field {
                     Field::RecordType => s.rec.record_type,
-                    _ => s.extra().user_type,
+                    _ => s.extra.user_type(),
                 };
                 v.is_some_and(|v| list.contains(&v))
             }
@@ -252,17 +252,17 @@ impl Condition {
             Field::Tenant => s.origin.tenant.to_string(),
             Field::ContentType => s.origin.content_type.as_str().to_string(),
             Field::UserType => {
-                s.extra()
-                    .user_type
+                s.extra
+                    .user_type()
                     .map_or("(none)".into(), |n| match USER_TYPES.get(n as usize) {
                         Some(name) => format!("{name} ({n})"),
                         None => n.to_string(),
                     })
             }
-            Field::UserId => o(s.extra().user_id.map(|t| t.to_owned_string()).as_deref()),
+            Field::UserId => o(s.extra.user_id().map(|t| t.to_owned_string()).as_deref()),
             Field::EntityName => o(s
-                .extra()
-                .entity_name
+                .extra
+                .entity_name()
                 .map(|t| t.to_owned_string())
                 .as_deref()),
             Field::CrmAccess => match s.crm_access() {
@@ -319,15 +319,10 @@ pub struct Filter {
 struct Subject<'r> {
     rec: &'r Record,
     origin: &'r Origin<'r>,
-    extra: Option<fields::Extra<'r>>,
+    extra: fields::Extra<'r>,
 }
 
 impl<'r> Subject<'r> {
-    fn extra(&mut self) -> &fields::Extra<'r> {
-        let raw = self.rec.raw.get();
-        self.extra.get_or_insert_with(|| fields::Extra::parse(raw))
-    }
-
     /// The Dynamics 365 access class, for Dynamics records only (the `Message`, or the
     /// operation when it has none, classified as ECS and CEF classify it).
     fn crm_access(&mut self) -> Option<CrmAccess> {
@@ -341,7 +336,7 @@ impl<'r> Subject<'r> {
             return None;
         }
         let op = rec.operation.as_deref().unwrap_or("");
-        Some(match self.extra().message.filter(|m| !m.is_blank()) {
+        Some(match self.extra.message().filter(|m| !m.is_blank()) {
             Some(m) => m.with(CrmAccess::of),
             None => CrmAccess::of(op),
         })
@@ -371,7 +366,7 @@ impl Filter {
         self.decide(&mut Subject {
             rec,
             origin,
-            extra: None,
+            extra: fields::Extra::new(rec.raw.get()),
         })
         .map_err(|(reason, _)| reason)
     }
@@ -403,7 +398,7 @@ impl Filter {
         let mut s = Subject {
             rec,
             origin,
-            extra: None,
+            extra: fields::Extra::new(rec.raw.get()),
         };
         let (reason, c) = match self.decide(&mut s) {
             Ok(()) => return Ok(()),

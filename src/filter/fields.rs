@@ -44,15 +44,115 @@ pub fn record_type(s: &str) -> Option<i64> {
     })
 }
 
-/// The lazily read fields of one record.
-#[derive(Debug, Default)]
+/// The lazily read fields of one record: the members are scanned only as far as needed
+/// to answer what is asked, at most once in all. The first occurrence of a key counts.
+#[derive(Debug)]
 pub struct Extra<'a> {
-    /// A number, or a string holding a number or a name (re-serialisations do that).
-    pub user_type: Option<i64>,
-    pub user_id: Option<Text<'a>>,
-    pub entity_name: Option<Text<'a>>,
+    raw: &'a str,
+    /// Where the next member starts; `None` once the scan is over.
+    pos: Option<usize>,
+    /// Bit per key found so far (`Key as u8`).
+    found: u8,
+    user_type: Option<i64>,
+    user_id: Option<Text<'a>>,
+    entity_name: Option<Text<'a>>,
+    message: Option<Text<'a>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Key {
+    UserType = 1,
+    UserId = 2,
+    EntityName = 4,
+    Message = 8,
+}
+
+impl<'a> Extra<'a> {
+    /// Nothing is read yet. Text that is not an object has none of the fields.
+    pub fn new(raw: &'a str) -> Extra<'a> {
+        let b = raw.as_bytes();
+        let i = ws(b, 0);
+        Extra {
+            raw,
+            pos: (b.get(i) == Some(&b'{')).then_some(i + 1),
+            found: 0,
+            user_type: None,
+            user_id: None,
+            entity_name: None,
+            message: None,
+        }
+    }
+
+    /// `UserType`: a number, or a string holding a number or a name (re-serialisations).
+    pub fn user_type(&mut self) -> Option<i64> {
+        self.seek(Key::UserType);
+        self.user_type
+    }
+
+    pub fn user_id(&mut self) -> Option<Text<'a>> {
+        self.seek(Key::UserId);
+        self.user_id
+    }
+
+    pub fn entity_name(&mut self) -> Option<Text<'a>> {
+        self.seek(Key::EntityName);
+        self.entity_name
+    }
+
     /// Dynamics 365 SDK message (the access class is derived from it).
-    pub message: Option<Text<'a>>,
+    pub fn message(&mut self) -> Option<Text<'a>> {
+        self.seek(Key::Message);
+        self.message
+    }
+
+    /// Scans on until `key` has been found or the members are exhausted.
+    fn seek(&mut self, key: Key) {
+        while self.found & key as u8 == 0 {
+            let Some(pos) = self.pos else { return };
+            self.pos = self.member(pos);
+        }
+    }
+
+    /// Reads the member at `i`, keeping it if wanted; where the next one starts.
+    fn member(&mut self, i: usize) -> Option<usize> {
+        let (raw, b) = (self.raw, self.raw.as_bytes());
+        let mut i = ws(b, i);
+        if *b.get(i)? != b'"' {
+            return None; // `}` (the end) or not JSON
+        }
+        let key_end = string_end(b, i)?;
+        let key = &raw[i + 1..key_end - 1];
+        i = ws(b, key_end);
+        if *b.get(i)? != b':' {
+            return None;
+        }
+        i = ws(b, i + 1);
+        let end = value_end(b, i)?;
+        let value = &raw[i..end];
+        let bit = match key {
+            "UserType" => Key::UserType,
+            "UserId" => Key::UserId,
+            "EntityName" => Key::EntityName,
+            "Message" => Key::Message,
+            _ => return next(b, end),
+        };
+        if self.found & bit as u8 == 0 {
+            self.found |= bit as u8;
+            match bit {
+                Key::UserType => self.user_type = number(value),
+                Key::UserId => self.user_id = text(value),
+                Key::EntityName => self.entity_name = text(value),
+                Key::Message => self.message = text(value),
+            }
+        }
+        next(b, end)
+    }
+}
+
+/// After a value: the start of the next member, or `None` at the end.
+fn next(b: &[u8], end: usize) -> Option<usize> {
+    let i = ws(b, end);
+    (*b.get(i)? == b',').then_some(i + 1)
 }
 
 /// A JSON string value as it appears in the record (without its quotes).
@@ -145,53 +245,6 @@ fn hex4(b: &[u8]) -> Option<u32> {
         .and_then(|h| u32::from_str_radix(h, 16).ok())
 }
 
-impl<'a> Extra<'a> {
-    /// Reads the fields; a record that is not an object has none of them. A repeated key
-    /// keeps its last value, as the encoders' view does.
-    pub fn parse(raw: &'a str) -> Extra<'a> {
-        let mut e = Extra::default();
-        let _ = scan(raw, &mut e);
-        e
-    }
-}
-
-/// Walks the top-level members; `None` stops at anything unexpected.
-fn scan<'a>(raw: &'a str, e: &mut Extra<'a>) -> Option<()> {
-    let b = raw.as_bytes();
-    let mut i = ws(b, 0);
-    if *b.get(i)? != b'{' {
-        return None;
-    }
-    i += 1;
-    loop {
-        i = ws(b, i);
-        if *b.get(i)? != b'"' {
-            return None; // `}` (empty object or trailing) or not JSON
-        }
-        let key_end = string_end(b, i)?;
-        let key = &raw[i + 1..key_end - 1];
-        i = ws(b, key_end);
-        if *b.get(i)? != b':' {
-            return None;
-        }
-        i = ws(b, i + 1);
-        let end = value_end(b, i)?;
-        let value = &raw[i..end];
-        match key {
-            "UserType" => e.user_type = number(value),
-            "UserId" => e.user_id = text(value),
-            "EntityName" => e.entity_name = text(value),
-            "Message" => e.message = text(value),
-            _ => {}
-        }
-        i = ws(b, end);
-        if *b.get(i)? != b',' {
-            return Some(());
-        }
-        i += 1;
-    }
-}
-
 fn ws(b: &[u8], mut i: usize) -> usize {
     while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
         i += 1;
@@ -272,26 +325,33 @@ mod tests {
     fn reads_top_level_fields_borrowed() {
         let raw = r#" { "Id":"x", "Nested":{"UserType":1,"a":[{"UserId":"no"},"}]\"{"]},"UserType" : 4,
             "UserId":"svc@contoso.com","Fields":[[1],[{"b":null}]],"EntityName":"account","Message":"WhoAmI","Z":true}"#;
-        let e = Extra::parse(raw);
-        assert_eq!(e.user_type, Some(4));
+        let mut e = Extra::new(raw);
         let s = |t: Option<Text<'_>>| t.map(Text::to_owned_string);
-        assert_eq!(e.user_id.map(|t| t.escaped), Some(false));
-        assert_eq!(s(e.user_id).as_deref(), Some("svc@contoso.com"));
-        assert_eq!(s(e.entity_name).as_deref(), Some("account"));
-        assert_eq!(s(e.message).as_deref(), Some("WhoAmI"));
+        // Asked in an order unlike the text's: each is still found, in one pass.
+        assert_eq!(s(e.message()).as_deref(), Some("WhoAmI"));
+        assert_eq!(e.user_type(), Some(4));
+        assert_eq!(e.user_id().map(|t| t.escaped), Some(false));
+        assert_eq!(s(e.user_id()).as_deref(), Some("svc@contoso.com"));
+        assert_eq!(s(e.entity_name()).as_deref(), Some("account"));
+        // Stops as soon as it has what was asked.
+        let mut early = Extra::new(r#"{"UserType":2,"Rest":[1,2,3]}"#);
+        assert_eq!(early.user_type(), Some(2));
+        assert_eq!(early.pos, Some(14), "just after the comma");
     }
 
     #[test]
     fn tolerates_every_shape() {
-        assert_eq!(Extra::parse(r#"{"UserType":"System"}"#).user_type, Some(4));
-        assert_eq!(Extra::parse(r#"{"UserType":"7"}"#).user_type, Some(7));
-        assert_eq!(Extra::parse(r#"{"UserType":null}"#).user_type, None);
-        assert_eq!(Extra::parse(r#"{"UserType":2.5}"#).user_type, None);
+        let ut = |raw: &str| Extra::new(raw).user_type();
+        assert_eq!(ut(r#"{"UserType":"System"}"#), Some(4));
+        assert_eq!(ut(r#"{"UserType":"7"}"#), Some(7));
+        assert_eq!(ut(r#"{"UserType":null}"#), None);
+        assert_eq!(ut(r#"{"UserType":2.5}"#), None);
         assert_eq!(
-            Extra::parse(r#"{"UserType":1,"UserType":2}"#).user_type,
-            Some(2)
+            ut(r#"{"UserType":1,"UserType":2}"#),
+            Some(1),
+            "the first counts"
         );
-        let user = |raw: &str| Extra::parse(raw).user_id.map(Text::to_owned_string);
+        let user = |raw: &str| Extra::new(raw).user_id().map(Text::to_owned_string);
         assert_eq!(
             user(r#"{"UserId":"a\u0040b\"c"}"#).as_deref(),
             Some("a@b\"c")
@@ -305,8 +365,8 @@ mod tests {
         assert_eq!(user(&long), Some(format!("{}\\x", "a".repeat(600))));
         assert_eq!(user(r#"{"UserId":5}"#), None);
         assert_eq!(
-            Extra::parse(r#"{"EntityName":"Zürich"}"#)
-                .entity_name
+            Extra::new(r#"{"EntityName":"Zürich"}"#)
+                .entity_name()
                 .map(Text::to_owned_string)
                 .as_deref(),
             Some("Zürich")
@@ -321,11 +381,11 @@ mod tests {
             r#"{"a":[1,2"#,
             r#"{"a":"\"#,
         ] {
-            let e = Extra::parse(odd);
-            assert!(e.user_id.is_none() && e.user_type.is_none(), "{odd}");
+            let mut e = Extra::new(odd);
+            assert!(e.user_id().is_none() && e.user_type().is_none(), "{odd}");
         }
         // Fields before a broken tail are still read.
-        assert_eq!(Extra::parse(r#"{"UserType":3,"x":"#).user_type, Some(3));
+        assert_eq!(ut(r#"{"UserType":3,"x":"#), Some(3));
     }
 
     #[test]
