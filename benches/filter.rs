@@ -43,7 +43,7 @@ const PARSED_10: &str = r#"
 workload = ["CRM", "PowerBI"]
 operation = ["Retrieve*", "Update", "Create", "Delete", "ExportToExcel", "View*"]
 record_type = ["CRM", "PowerBIAudit"]
-tenant = ["contoso", "fabrikam"]
+tenant = ["contoso", "4146*"]
 content_type = ["Audit.General"]
 [[sinks.s.filter.include]]
 workload = ["AzureActiveDirectory", "Exchange", "SharePoint", "OneDrive"]

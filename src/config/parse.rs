@@ -100,6 +100,7 @@ pub(crate) fn parse_with_env(
     let mut sink_paths: Vec<(PathBuf, String, Span)> = Vec::new();
     for (name, t) in named_tables(&mut ctx, &mut root, "sinks", "sink") {
         if let Some(parsed) = sink::sink(&mut ctx, &name, t, &base, env) {
+            filter::check_tenants(&mut ctx, &parsed.filter_tenants, &tenants);
             if let (SinkKind::File { path }, Some(span)) = (&parsed.cfg.kind, parsed.path_span) {
                 sink_paths.push((path.clone(), name.clone(), span));
             }

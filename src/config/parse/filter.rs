@@ -8,7 +8,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::checks::closest;
 use super::table::{Ctx, Span, Table, Value, type_name};
-use crate::filter::{Condition, Field, Filter, Rule, Value as FValue};
+use crate::filter::{Condition, Field, Filter, Pattern, Rule, Value as FValue};
 
 const FIELDS: [&str; 9] = [
     "workload",
@@ -22,14 +22,25 @@ const FIELDS: [&str; 9] = [
     "crm_access",
 ];
 
-pub(super) fn filter(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>) -> Option<Arc<Filter>> {
+/// A `tenant` value with where it is written, to check once every tenant is known.
+pub(super) struct TenantValue {
+    pub key: String,
+    pub span: Span,
+    pub pattern: Pattern,
+}
+
+pub(super) fn filter(
+    ctx: &mut Ctx<'_>,
+    t: &mut Table<'_, '_>,
+    tenants: &mut Vec<TenantValue>,
+) -> Option<Arc<Filter>> {
     let mut ft = t.table(ctx, "filter")?;
     let mut f = Filter::default();
     if let Some(v) = ft.get("include") {
         let key = ft.key("include");
         match v.get_ref() {
             DeValue::Table(tbl) => f.include.push(Rule {
-                conditions: conditions(ctx, tbl, key, v.span()),
+                conditions: conditions(ctx, tbl, key, v.span(), tenants),
             }),
             DeValue::Array(items) if items.is_empty() => {
                 ctx.report(&key, Some(&v.span()), "is empty: it would admit nothing")
@@ -38,7 +49,13 @@ pub(super) fn filter(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>) -> Option<Arc<Fil
                 for (i, item) in items.iter().enumerate() {
                     match item.get_ref() {
                         DeValue::Table(tbl) => f.include.push(Rule {
-                            conditions: conditions(ctx, tbl, format!("{key}[{i}]"), item.span()),
+                            conditions: conditions(
+                                ctx,
+                                tbl,
+                                format!("{key}[{i}]"),
+                                item.span(),
+                                tenants,
+                            ),
                         }),
                         other => ctx.report(
                             &key,
@@ -61,7 +78,9 @@ pub(super) fn filter(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>) -> Option<Arc<Fil
     }
     if let Some(v) = ft.get("exclude") {
         match v.get_ref() {
-            DeValue::Table(tbl) => f.exclude = conditions(ctx, tbl, ft.key("exclude"), v.span()),
+            DeValue::Table(tbl) => {
+                f.exclude = conditions(ctx, tbl, ft.key("exclude"), v.span(), tenants)
+            }
             _ => ft.wrong_type(ctx, "exclude", v, "a table of field = [values]"),
         }
     }
@@ -81,7 +100,13 @@ pub(super) fn filter(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>) -> Option<Arc<Fil
 }
 
 /// One table of `field = [values]`: every field known, every value valid, no empty list.
-fn conditions(ctx: &mut Ctx<'_>, tbl: &DeTable<'_>, key: String, span: Span) -> Vec<Condition> {
+fn conditions(
+    ctx: &mut Ctx<'_>,
+    tbl: &DeTable<'_>,
+    key: String,
+    span: Span,
+    tenants: &mut Vec<TenantValue>,
+) -> Vec<Condition> {
     let t = Table::new(tbl, key, Some(span.clone()));
     let entries = t.entries();
     if entries.is_empty() {
@@ -133,8 +158,19 @@ fn conditions(ctx: &mut Ctx<'_>, tbl: &DeTable<'_>, key: String, span: Span) -> 
                     continue;
                 }
             };
-            if let Err(m) = c.push(value) {
-                ctx.report(&key, Some(&item.span()), m);
+            match c.push(value) {
+                Err(m) => ctx.report(&key, Some(&item.span()), m),
+                Ok(()) => {
+                    if let (Field::Tenant, FValue::Str(s)) = (field, value) {
+                        if let Ok(pattern) = Pattern::new(s) {
+                            tenants.push(TenantValue {
+                                key: key.clone(),
+                                span: item.span(),
+                                pattern,
+                            });
+                        }
+                    }
+                }
             }
         }
         if !c.is_empty() {
@@ -142,4 +178,30 @@ fn conditions(ctx: &mut Ctx<'_>, tbl: &DeTable<'_>, key: String, span: Span) -> 
         }
     }
     out
+}
+
+/// A `tenant` value that matches no configured tenant (name or tenant id) is a mistake: in
+/// `include` the sink would silently get nothing from it, in `exclude` it does nothing.
+pub(super) fn check_tenants(
+    ctx: &mut Ctx<'_>,
+    values: &[TenantValue],
+    tenants: &std::collections::BTreeMap<String, crate::config::TenantConfig>,
+) {
+    for v in values {
+        let known = tenants
+            .values()
+            .any(|t| v.pattern.matches(&t.name) || v.pattern.matches(&t.tenant_id));
+        if !known {
+            let names: Vec<&str> = tenants.keys().map(String::as_str).collect();
+            ctx.report(
+                &v.key,
+                Some(&v.span),
+                format!(
+                    "{:?} matches no configured tenant's name or tenant_id (tenants: {})",
+                    v.pattern.as_str(),
+                    names.join(", ")
+                ),
+            );
+        }
+    }
 }

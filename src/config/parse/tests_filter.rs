@@ -46,14 +46,14 @@ fn sub_tables_arrays_of_rules_and_no_filter() {
     let c = ok(&with_filter(
         "[[sinks.out.filter.include]]\nworkload = \"CRM\"\ncrm_access = [\"Create\", \"Update\", \"Delete\"]\n\
          [[sinks.out.filter.include]]\ncontent_type = [\"Audit.AzureActiveDirectory\"]\nrecord_type = [\"AzureActiveDirectoryStsLogon\", 9]\n\
-         [sinks.out.filter.exclude]\nuser_id = [\"svc-*@contoso.com\"]\ntenant = [\"fabrikam\"]\nentity_name = [\"systemuser\"]\n",
+         [sinks.out.filter.exclude]\nuser_id = [\"svc-*@contoso.com\"]\ntenant = [\"contoso\"]\nentity_name = [\"systemuser\"]\n",
     ));
     let f = c.sinks["out"].filter.as_ref().unwrap();
     assert_eq!(f.include.len(), 2);
     assert_eq!(f.exclude.len(), 3);
     assert_eq!(
         f.to_string(),
-        "(workload in [CRM] and crm_access in [Create, Update, Delete]) or (content_type in [Audit.AzureActiveDirectory] and record_type in [AzureActiveDirectoryStsLogon, 9]); not user_id in [svc-*@contoso.com], not tenant in [fabrikam], not entity_name in [systemuser]"
+        "(workload in [CRM] and crm_access in [Create, Update, Delete]) or (content_type in [Audit.AzureActiveDirectory] and record_type in [AzureActiveDirectoryStsLogon, 9]); not user_id in [svc-*@contoso.com], not tenant in [contoso], not entity_name in [systemuser]"
     );
     let c = ok(&minimal());
     assert!(c.sinks["out"].filter.is_none());
@@ -149,4 +149,19 @@ fn empty_lists_tables_and_filters_are_problems() {
     let ps = problems(&text);
     assert_eq!(ps.len(), 1, "{ps:?}");
     assert!(ps[0].message.contains("expected a table"), "{ps:?}");
+}
+
+#[test]
+fn a_tenant_value_must_match_a_configured_tenant() {
+    // By name, by id, or by a pattern over either.
+    ok(&with_filter(
+        "[sinks.out.filter]\ninclude = { tenant = [\"contoso\", \"CONTOSO\", \"0b4e*\"] }\n",
+    ));
+    one(
+        &with_filter("[sinks.out.filter]\nexclude = { tenant = [\"contso\"] }\n"),
+        "sinks.out.filter.exclude.tenant",
+        9,
+        23,
+        "\"contso\" matches no configured tenant's name or tenant_id (tenants: contoso)",
+    );
 }
