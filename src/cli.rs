@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 
+mod filter_test;
 mod generate;
 mod import;
 mod progress;
@@ -108,6 +109,8 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Deliver an audit log export from Microsoft Purview (CSV or JSON) through a sink.
     Import(import::ImportArgs),
+    /// Show which records a sink's filter admits, and why the others are dropped.
+    FilterTest(filter_test::Args),
     /// Inspect the agent's state.
     State {
         #[command(subcommand)]
@@ -193,6 +196,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
             Ok(exit::OK)
         }
         Command::Demo { duration, format } => demo(duration, format).await,
+        Command::FilterTest(args) => filter_test::run(&Config::load(&args.config)?, &args),
         Command::Simulate {
             listen,
             seed,
@@ -381,6 +385,7 @@ fn demo_config(
             format,
             format_options: Default::default(),
             reassemble: None,
+            filter: None,
             kind: SinkKind::Stdout,
         },
     );

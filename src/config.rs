@@ -212,6 +212,8 @@ pub struct SinkConfig {
     /// `reassemble_split_records = true`: also send a merged view of Dynamics 365 records
     /// split for size (every part is still sent as itself).
     pub reassemble: Option<crate::record::split::SplitConfig>,
+    /// `[sinks.NAME.filter]`: which records the sink receives (`None`: all).
+    pub filter: Option<std::sync::Arc<crate::filter::Filter>>,
     pub kind: SinkKind,
 }
 

@@ -7,7 +7,8 @@
 //!              ─► skip content ids already done        (state)
 //!              ─► fetch blobs (bounded, per-tenant rate budget, retries)   (api)
 //!              ─► parse records, drop repeated record ids                  (record)
-//!    pipeline: ─► fan out to every sink, each encodes in its format        (format, sink)
+//!    pipeline: ─► fan out to every sink its filter admits                   (filter)
+//!              ─► each sink encodes in its format                           (format, sink)
 //!              ◄─ acknowledgements, in submission order
 //!              ─► commit progress, seen ids and cursor in sled, durably    (state)
 //! ```
@@ -28,6 +29,7 @@
 //! - [`state`]: the sled store; the only writer of durable progress.
 //! - [`record`]: the audit record model, classification, Dynamics 365 specifics.
 //! - [`format`]: raw, ECS, CEF and text encodings of a record.
+//! - [`filter`]: per-sink filters: which records a sink receives.
 //! - [`sink`]: file, stdout (and the network sinks).
 //! - [`pipeline`]: batches from feeds to sinks, acknowledgements to state, in order.
 //! - [`daemon`]: process lifecycle: signals (stop, SIGHUP reload), start, drain, stop;
@@ -42,6 +44,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod feed;
+pub mod filter;
 pub mod format;
 pub mod offline;
 pub mod pipeline;

@@ -8,6 +8,7 @@
 //! in flight.
 
 mod committer;
+mod route;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -15,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::filter::Filter;
 use crate::format::Origin;
 use crate::record::{ContentType, Record};
 use crate::state::{ContentEntry, Cursor, Gap, SeenSet, SinkOffset, State};
@@ -140,13 +142,54 @@ pub struct SinkAck {
 /// One batch handed to one sink.
 pub struct SinkJob {
     pub batch: Arc<Batch>,
+    /// The records (indices into `batch.records`, ascending) the sink's filter admits;
+    /// `None` is all of them. Indices stay those of the batch, so rejections map back.
+    pub admitted: Option<Arc<[u32]>>,
     pub ack: oneshot::Sender<SinkAck>,
+}
+
+impl SinkJob {
+    /// A job for every record of the batch.
+    pub fn all(batch: Arc<Batch>, ack: oneshot::Sender<SinkAck>) -> SinkJob {
+        SinkJob {
+            batch,
+            admitted: None,
+            ack,
+        }
+    }
+
+    /// The records this sink is to deliver, with their index in the batch.
+    pub fn records(&self) -> impl Iterator<Item = (usize, &Record)> + '_ {
+        self.indices().map(|i| (i, &self.batch.records[i]))
+    }
+
+    /// Indices (into the batch) of the records this sink is to deliver.
+    pub fn indices(&self) -> impl Iterator<Item = usize> + '_ {
+        let (all, some) = match &self.admitted {
+            Some(a) => (None, Some(a.iter().map(|i| *i as usize))),
+            None => (Some(0..self.batch.records.len()), None),
+        };
+        all.into_iter().flatten().chain(some.into_iter().flatten())
+    }
+
+    /// How many records this sink is to deliver.
+    pub fn len(&self) -> usize {
+        self.admitted
+            .as_ref()
+            .map_or(self.batch.records.len(), |a| a.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// The sending side of a running sink.
 pub struct SinkInput {
     pub name: String,
     pub tx: mpsc::Sender<SinkJob>,
+    /// Which records the sink receives; `None` is all.
+    pub filter: Option<Arc<Filter>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -188,25 +231,58 @@ impl Pipeline {
     /// queue are full: this is how a slow sink stalls polling. Capacity is reserved on every
     /// channel before anything is sent, so a submit cancelled while waiting sends nothing:
     /// a sink never holds a batch the committer does not know about.
+    ///
+    /// A sink whose filter admits none of the batch's records is not sent the batch at all
+    /// and the committer does not wait for it: filtered records count as handled.
     pub async fn submit(&self, batch: Batch) -> Result<(), Closed> {
         let batch = Arc::new(batch);
         let guard = self.inner.lock().await;
         let inputs = guard.as_ref().ok_or(Closed)?;
         let mut permits = Vec::new();
+        let mut dropped = Vec::new();
         if !batch.records.is_empty() {
             for s in &inputs.sinks {
-                permits.push((s.name.as_str(), s.tx.reserve().await.map_err(|_| Closed)?));
+                let admitted = match &s.filter {
+                    Some(f) => route::admit(f, &batch, &s.name, &mut dropped),
+                    None => route::Admitted::All,
+                };
+                let admitted = match admitted {
+                    route::Admitted::None => continue,
+                    route::Admitted::All => None,
+                    route::Admitted::Some(a) => Some(a),
+                };
+                let permit = s.tx.reserve().await.map_err(|_| Closed)?;
+                permits.push((s.name.as_str(), admitted, permit));
             }
         }
         let commit_permit = inputs.committer.reserve().await.map_err(|_| Closed)?;
         let mut acks = Vec::with_capacity(permits.len());
-        for (name, permit) in permits {
+        for (name, admitted, permit) in permits {
             let (tx, rx) = oneshot::channel();
+            let records = admitted
+                .as_ref()
+                .map_or(batch.records.len(), |a: &Arc<[u32]>| a.len());
+            let bytes: usize = match &admitted {
+                None => batch.records.iter().map(|r| r.raw.get().len()).sum(),
+                Some(a) => a
+                    .iter()
+                    .map(|i| batch.records[*i as usize].raw.get().len())
+                    .sum(),
+            };
             permit.send(SinkJob {
                 batch: batch.clone(),
+                admitted,
                 ack: tx,
             });
-            acks.push((name.to_string(), rx));
+            acks.push(committer::Waiting {
+                sink: name.to_string(),
+                records: records as u64,
+                bytes: bytes as u64,
+                rx,
+            });
+        }
+        for (sink, reason, n) in dropped {
+            crate::telemetry::records_filtered(&batch.feed, sink, reason.label(), n);
         }
         commit_permit.send(committer::InFlight { batch, acks });
         Ok(())
@@ -220,3 +296,5 @@ impl Pipeline {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_route;

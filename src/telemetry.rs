@@ -245,6 +245,18 @@ pub fn last_polls() -> BTreeMap<String, DateTime<Utc>> {
     LAST_POLL.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
+/// Records of a batch a sink's filter did not admit (counted per batch, per reason; not
+/// an error: they count as handled for the delivery contract).
+pub fn records_filtered(f: &FeedShared, sink: &str, reason: &str, n: u64) {
+    tracing::debug!(tenant = %f.tenant, content_type = %f.content_type, sink, reason, records = n, "Records filtered out for a sink.");
+    let [t, c] = feed_labels(f);
+    count(
+        "o365fwd_records_filtered_total",
+        &[t, c, ("sink", sink), ("reason", reason)],
+        n,
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@
 
 mod checks;
 mod credential;
+mod filter;
 mod format;
 mod kafka;
 mod secret;
@@ -21,6 +22,8 @@ mod tenant;
 mod tests;
 #[cfg(test)]
 mod tests_credential;
+#[cfg(test)]
+mod tests_filter;
 #[cfg(test)]
 mod tests_fuzz;
 #[cfg(test)]
@@ -100,6 +103,7 @@ pub(crate) fn parse_with_env(
     let mut sink_paths: Vec<(PathBuf, String, Span)> = Vec::new();
     for (name, t) in named_tables(&mut ctx, &mut root, "sinks", "sink") {
         if let Some(parsed) = sink::sink(&mut ctx, &name, t, &base, env) {
+            filter::check_tenants(&mut ctx, &parsed.filter_tenants, &tenants);
             if let (SinkKind::File { path }, Some(span)) = (&parsed.cfg.kind, parsed.path_span) {
                 sink_paths.push((path.clone(), name.clone(), span));
             }

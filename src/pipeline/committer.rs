@@ -13,11 +13,25 @@ use super::{Batch, CommitOp, SinkAck};
 use crate::state::{FeedCommit, Rejection, SinkOffset, State};
 use crate::telemetry;
 
-/// A submitted batch and the acknowledgements it waits for.
+/// A submitted batch and the acknowledgements it waits for (only from the sinks it was
+/// sent to: a sink whose filter admits none of its records is not waited for).
 pub(super) struct InFlight {
     pub batch: Arc<Batch>,
-    pub acks: Vec<(String, oneshot::Receiver<SinkAck>)>,
+    pub acks: Vec<Waiting>,
 }
+
+/// One sink's acknowledgement to come.
+pub(super) struct Waiting {
+    pub sink: String,
+    /// Records of the batch the sink was given (its filter may admit fewer than all).
+    pub records: u64,
+    /// Their size as the API sent them.
+    pub bytes: u64,
+    pub rx: oneshot::Receiver<SinkAck>,
+}
+
+/// A sink's name, the records and bytes it was given, and its acknowledgement.
+type Ack = (String, u64, u64, SinkAck);
 
 /// What the committer did, returned when it stops.
 #[derive(Debug, Default, Clone)]
@@ -78,14 +92,14 @@ pub(super) async fn run(
     }
 }
 
-type Acked = (Arc<Batch>, Vec<(String, SinkAck)>);
+type Acked = (Arc<Batch>, Vec<Ack>);
 
 async fn wait_all(f: InFlight, abort: &CancellationToken) -> Option<Acked> {
     let mut out = Vec::with_capacity(f.acks.len());
-    for (name, rx) in f.acks {
+    for w in f.acks {
         tokio::select! {
-            r = rx => match r {
-                Ok(ack) => out.push((name, ack)),
+            r = w.rx => match r {
+                Ok(ack) => out.push((w.sink, w.records, w.bytes, ack)),
                 // The sink stopped without acknowledging: only happens when it is aborted.
                 Err(_) => return None,
             },
@@ -97,10 +111,10 @@ async fn wait_all(f: InFlight, abort: &CancellationToken) -> Option<Acked> {
 
 /// Takes the acknowledgements if all are already there; otherwise leaves `f` as it was,
 /// minus none of its receivers (acks received so far are kept in place).
-fn try_all(f: &mut InFlight) -> Option<Vec<(String, SinkAck)>> {
+fn try_all(f: &mut InFlight) -> Option<Vec<Ack>> {
     let mut got = Vec::with_capacity(f.acks.len());
-    for (_, rx) in f.acks.iter_mut() {
-        match rx.try_recv() {
+    for w in f.acks.iter_mut() {
+        match w.rx.try_recv() {
             Ok(a) => got.push(Some(a)),
             Err(oneshot::error::TryRecvError::Empty) => got.push(None),
             Err(oneshot::error::TryRecvError::Closed) => got.push(None),
@@ -110,17 +124,17 @@ fn try_all(f: &mut InFlight) -> Option<Vec<(String, SinkAck)>> {
         return Some(
             f.acks
                 .iter()
-                .map(|(n, _)| n.clone())
                 .zip(got.into_iter().flatten())
+                .map(|(w, a)| (w.sink.clone(), w.records, w.bytes, a))
                 .collect(),
         );
     }
     // Put the received ones back as ready receivers so wait_all can read them.
-    for ((_, rx), g) in f.acks.iter_mut().zip(got) {
+    for (w, g) in f.acks.iter_mut().zip(got) {
         if let Some(ack) = g {
             let (tx, new_rx) = oneshot::channel();
             let _ = tx.send(ack);
-            *rx = new_rx;
+            w.rx = new_rx;
         }
     }
     None
@@ -142,7 +156,7 @@ async fn commit_group(state: &State, group: &[Acked], abort: &CancellationToken)
             }
         }
         fc.seen.extend(batch.records.iter().map(|r| r.id.clone()));
-        for (sink, ack) in acks {
+        for (sink, _, _, ack) in acks {
             for (idx, reason) in &ack.rejected {
                 let Some(rec) = batch.records.get(*idx) else {
                     continue;
@@ -183,16 +197,14 @@ async fn commit_group(state: &State, group: &[Acked], abort: &CancellationToken)
             continue;
         }
         let f = &batch.feed;
-        let n = batch.records.len() as u64;
-        let bytes: u64 = batch.records.iter().map(|r| r.raw.get().len() as u64).sum();
-        for (sink, _) in acks {
+        for (sink, n, bytes, _) in acks {
             let labels = [
                 ("tenant", f.tenant.as_str()),
                 ("content_type", f.content_type.as_str()),
                 ("sink", sink.as_str()),
             ];
-            telemetry::count("o365fwd_records_delivered_total", &labels, n);
-            telemetry::count("o365fwd_bytes_delivered_total", &labels, bytes);
+            telemetry::count("o365fwd_records_delivered_total", &labels, *n);
+            telemetry::count("o365fwd_bytes_delivered_total", &labels, *bytes);
             telemetry::sink_acked(sink);
         }
     }

@@ -42,10 +42,12 @@ async fn commits_in_order_only_after_every_sink_acknowledged() {
         SinkInput {
             name: "a".into(),
             tx: tx_a,
+            filter: None,
         },
         SinkInput {
             name: "b".into(),
             tx: tx_b,
+            filter: None,
         },
     ];
     let abort = CancellationToken::new();
@@ -123,10 +125,12 @@ async fn cancelled_submit_leaves_no_orphan_batch() {
         SinkInput {
             name: "a".into(),
             tx: tx_a,
+            filter: None,
         },
         SinkInput {
             name: "b".into(),
             tx: tx_b,
+            filter: None,
         },
     ];
     let (p, _committer) = Pipeline::start(state, sinks, 8, CancellationToken::new());

@@ -21,6 +21,7 @@ mod faults;
 mod model;
 mod records;
 mod rng;
+mod sample;
 mod server;
 mod token;
 mod window;
@@ -28,7 +29,7 @@ mod window;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -39,6 +40,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::record::ContentType;
 use model::Feed;
+pub use sample::{Sample, sample};
 use server::Shared;
 
 /// One simulated tenant and the app registration allowed to read it.
@@ -306,6 +308,27 @@ impl SimHandle {
             }
         });
         ids
+    }
+
+    /// Ground truth with content: the JSON text of every record counted by
+    /// [`SimHandle::expected_ids`], keyed by `Id`, so a test can apply its own
+    /// expectation (routing, filtering) to what should be delivered.
+    pub fn expected_records(&self, tenant_id: &str, ct: ContentType) -> BTreeMap<String, String> {
+        let s = &self.shared;
+        let mut out = BTreeMap::new();
+        self.for_listed(tenant_id, ct, i64::MIN / 4, i64::MAX / 4, |f, i| {
+            if !s.reachable(f, i) {
+                return;
+            }
+            for r in s.model.layout(f, i) {
+                out.entry(s.model.record_id(f, &r)).or_insert_with(|| {
+                    let mut json = String::new();
+                    s.model.render_record(f, &r, &mut json);
+                    json
+                });
+            }
+        });
+        out
     }
 
     /// Content ids listed now that a correct client can never fetch: hostile `contentUri`s

@@ -80,7 +80,7 @@ impl FileSink {
         use std::io::Seek;
         self.buf.clear();
         let origin = job.batch.feed.origin();
-        for rec in &job.batch.records {
+        for (_, rec) in job.records() {
             self.encoder.encode(rec, &origin, &mut self.buf);
             self.buf.push(b'\n');
         }

@@ -75,6 +75,7 @@ pub fn start(
         input: SinkInput {
             name: cfg.name.clone(),
             tx,
+            filter: cfg.filter.clone(),
         },
         done,
     })

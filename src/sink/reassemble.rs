@@ -46,7 +46,7 @@ pub fn wrap(
             let Some(job) = job else { break };
             let now = Instant::now();
             let mut merged = Vec::new();
-            for rec in &job.batch.records {
+            for (_, rec) in job.records() {
                 merged.extend(r.push(rec, now));
             }
             merged.extend(r.poll(now));
@@ -81,15 +81,15 @@ async fn sleep_until(due: Option<Instant>) {
 fn side_job(sink: &str, like: &Batch, merged: Vec<Merged>) -> SinkJob {
     count(sink, &merged);
     let (ack, _ignored) = oneshot::channel();
-    SinkJob {
-        batch: Arc::new(Batch {
+    SinkJob::all(
+        Arc::new(Batch {
             feed: like.feed.clone(),
             content_id: like.content_id.clone(),
             records: merged.into_iter().map(|m| m.record).collect(),
             ops: vec![],
         }),
         ack,
-    }
+    )
 }
 
 fn count(sink: &str, merged: &[Merged]) {
@@ -104,12 +104,18 @@ fn count(sink: &str, merged: &[Merged]) {
     }
 }
 
-/// A copy of the job's batch with the merged views appended; the acknowledgement is passed
-/// back for the original records only.
+/// A copy of the job's batch with the merged views appended (admitted, when the sink has a
+/// filter: they are made of admitted parts); the acknowledgement is passed back for the
+/// original records only.
 fn extend(sink: &str, job: SinkJob, merged: Vec<Merged>) -> SinkJob {
     let original = job.batch.records.len();
     count(sink, &merged);
     let mut records = job.batch.records.clone();
+    let added = original as u32..(original + merged.len()) as u32;
+    let admitted = job
+        .admitted
+        .as_ref()
+        .map(|a| a.iter().copied().chain(added).collect::<Arc<[u32]>>());
     records.extend(merged.into_iter().map(|m| m.record));
     let batch = Arc::new(Batch {
         feed: job.batch.feed.clone(),
@@ -138,6 +144,53 @@ fn extend(sink: &str, job: SinkJob, merged: Vec<Merged>) -> SinkJob {
     });
     SinkJob {
         batch,
+        admitted,
         ack: inner_tx,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::FeedShared;
+    use crate::record::{ContentType, Record};
+
+    fn rec(id: &str) -> Record {
+        Record::from_json(&format!(r#"{{"Id":"{id}"}}"#), "c").unwrap()
+    }
+
+    /// A filtered job keeps its admitted indices, gains the merged view, and its
+    /// rejections still name the original batch's records.
+    #[tokio::test]
+    async fn extend_keeps_the_filter_and_original_indices() {
+        let feed = Arc::new(FeedShared::new("t", "tid", ContentType::General));
+        let batch = Arc::new(Batch {
+            feed,
+            content_id: "c".into(),
+            records: vec![rec("a"), rec("b"), rec("c")],
+            ops: vec![],
+        });
+        let (ack, outer) = oneshot::channel();
+        let job = SinkJob {
+            batch,
+            admitted: Some(vec![0u32, 2].into()),
+            ack,
+        };
+        let merged = vec![Merged {
+            record: rec("a+m"),
+            parts: vec!["a".into(), "c".into()],
+            partial: false,
+        }];
+        let job = extend("s", job, merged);
+        let ids: Vec<(usize, &str)> = job.records().map(|(i, r)| (i, &*r.id)).collect();
+        assert_eq!(ids, [(0, "a"), (2, "c"), (3, "a+m")]);
+        job.ack
+            .send(SinkAck {
+                rejected: vec![(2, "x".into()), (3, "merged view refused".into())],
+                offset: None,
+            })
+            .unwrap();
+        let back = outer.await.unwrap();
+        assert_eq!(back.rejected, [(2, "x".to_string())]);
     }
 }

@@ -18,7 +18,7 @@ pub fn spawn(
         while let Some(job) = rx.blocking_recv() {
             buf.clear();
             let origin = job.batch.feed.origin();
-            for rec in &job.batch.records {
+            for (_, rec) in job.records() {
                 encoder.encode(rec, &origin, &mut buf);
                 buf.push(b'\n');
             }

@@ -49,6 +49,11 @@ pub const FAMILIES: &[Family] = &[
         "Bytes of audit records (JSON as the API sent them) acknowledged by a sink and committed.",
     ),
     c(
+        "o365fwd_records_filtered_total",
+        &["tenant", "content_type", "sink", "reason"],
+        "Records a sink's filter did not admit (handled: the cursor moves past them); reason is not_included, not_included:FIELD or excluded:FIELD.",
+    ),
+    c(
         "o365fwd_records_rejected_total",
         FEED_SINK,
         "Records a sink refused for good (kept in state as rejected).",

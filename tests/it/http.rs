@@ -64,10 +64,7 @@ impl SinkUnderTest {
             ops: Vec::new(),
         };
         self.tx
-            .send(SinkJob {
-                batch: Arc::new(batch),
-                ack,
-            })
+            .send(SinkJob::all(Arc::new(batch), ack))
             .await
             .expect("sink is running");
         rx

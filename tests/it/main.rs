@@ -12,6 +12,7 @@ mod kafka;
 mod receivers;
 mod reload;
 mod replay;
+mod routing;
 mod service;
 mod split;
 mod subscriptions;

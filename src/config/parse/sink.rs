@@ -25,6 +25,8 @@ const TYPES: [&str; 7] = [
 pub(super) struct Parsed {
     pub cfg: SinkConfig,
     pub path_span: Option<Span>,
+    /// The filter's `tenant` values, checked against the tenants once all are read.
+    pub filter_tenants: Vec<super::filter::TenantValue>,
 }
 
 /// `None` when the type is missing or unusable: the other keys cannot be checked then.
@@ -59,6 +61,8 @@ pub(super) fn sink(
     };
     let format_options = super::format::options(ctx, &mut t);
     let reassemble = super::format::reassembly(ctx, &mut t);
+    let mut filter_tenants = Vec::new();
+    let filter = super::filter::filter(ctx, &mut t, &mut filter_tenants);
 
     let mut path_span = None;
     let kind = match kind {
@@ -77,9 +81,11 @@ pub(super) fn sink(
             format,
             format_options,
             reassemble,
+            filter,
             kind,
         },
         path_span,
+        filter_tenants,
     })
 }
 

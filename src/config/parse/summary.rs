@@ -142,6 +142,10 @@ fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
             target,
             s.format.as_str()
         )?;
+        match &s.filter {
+            Some(f) => writeln!(out, "    receives {f}")?,
+            None => writeln!(out, "    receives all records")?,
+        }
     }
     Ok(())
 }

@@ -72,8 +72,7 @@ pub(crate) fn chunks(items: &[Item], indices: &[usize], limits: &BatchLimits) ->
 async fn next_flush(rx: &mut mpsc::Receiver<SinkJob>, limits: BatchLimits) -> Option<Vec<SinkJob>> {
     let first = rx.recv().await?;
     let size = |j: &SinkJob| -> (usize, usize) {
-        let recs = &j.batch.records;
-        (recs.len(), recs.iter().map(|r| r.raw.get().len()).sum())
+        (j.len(), j.records().map(|(_, r)| r.raw.get().len()).sum())
     };
     let (mut n, mut bytes) = size(&first);
     let mut jobs = vec![first];
@@ -103,7 +102,7 @@ async fn flush<S: Deliver>(
     let mut items = Vec::new();
     for (j, job) in jobs.iter().enumerate() {
         let origin = job.batch.feed.origin();
-        for (i, rec) in job.batch.records.iter().enumerate() {
+        for (i, rec) in job.records() {
             let mut data = Vec::with_capacity(rec.raw.get().len() + 256);
             sink.encode(rec, &origin, &mut data);
             items.push(Item {

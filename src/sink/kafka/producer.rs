@@ -118,15 +118,16 @@ impl Task {
     fn start_job(&mut self, job: SinkJob) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let n = job.batch.records.len();
+        // Only the records the sink's filter admits; tags keep their batch index.
+        let indices: Vec<usize> = job.indices().collect();
         self.jobs.push_back(InFlight {
             seq,
             job,
-            pending: n,
+            pending: indices.len(),
             rejected: Vec::new(),
             attempts: HashMap::new(),
         });
-        for index in 0..n {
+        for index in indices {
             self.produce(Tag { job: seq, index });
         }
     }

@@ -68,7 +68,7 @@ fn start(cfg: &KafkaConfig) -> Running {
 
 async fn submit(r: &Running, b: Arc<Batch>) -> oneshot::Receiver<SinkAck> {
     let (ack, rx) = oneshot::channel();
-    r.tx.send(SinkJob { batch: b, ack }).await.unwrap();
+    r.tx.send(SinkJob::all(b, ack)).await.unwrap();
     rx
 }
 

@@ -29,7 +29,7 @@ pub(super) async fn run(
         };
         let origin = job.batch.feed.origin();
         let mut rejected = Vec::new();
-        for (i, rec) in job.batch.records.iter().enumerate() {
+        for (i, rec) in job.records() {
             msg.clear();
             if let Some(original) = formatter.format(rec, &origin, &mut payload, &mut msg) {
                 let max = formatter.max_message_size();

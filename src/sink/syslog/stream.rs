@@ -125,7 +125,7 @@ impl Stream {
         let origin = job.batch.feed.origin();
         let mut frames = Vec::new();
         let (mut payload, mut msg) = (Vec::new(), Vec::new());
-        for rec in &job.batch.records {
+        for (_, rec) in job.records() {
             msg.clear();
             if let Some(original) = self.formatter.format(rec, &origin, &mut payload, &mut msg) {
                 crate::telemetry::syslog_truncated(
@@ -139,7 +139,7 @@ impl Stream {
         }
         Entry {
             frames,
-            records: job.batch.records.len(),
+            records: job.len(),
             end: None,
             written: false,
             ack: Some(job.ack),

@@ -133,7 +133,7 @@ impl Run {
             ops: vec![],
         });
         let tx = self.tx.as_ref().expect("open");
-        let sent = tokio::time::timeout(Duration::from_secs(60), tx.send(SinkJob { batch, ack }));
+        let sent = tokio::time::timeout(Duration::from_secs(60), tx.send(SinkJob::all(batch, ack)));
         sent.await
             .expect("the sink takes batches again within 60 s")
             .expect("sink alive");
