@@ -8,5 +8,6 @@ mod harness;
 mod http;
 mod kafka;
 mod receivers;
+mod soak;
 mod split;
 mod syslog;
