@@ -60,7 +60,7 @@ pub enum Command {
         format: crate::format::Format,
     },
     /// Run the Management Activity API simulator alone.
-    Simulate(simulate::SimulateArgs),
+    Simulate(Box<simulate::SimulateArgs>),
     /// Inspect the agent's state.
     State {
         #[command(subcommand)]
@@ -139,7 +139,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
             Ok(exit::OK)
         }
         Command::Demo { duration, format } => demo(duration, format).await,
-        Command::Simulate(args) => simulate::run(args).await,
+        Command::Simulate(args) => simulate::run(*args).await,
         Command::State {
             command: StateCommand::Show { config, json },
         } => {
