@@ -90,8 +90,8 @@ async fn soak_with_faults_kills_and_a_flaky_sink_loses_and_duplicates_nothing() 
     let mut sim = sim_config(2, &[ContentType::General, ContentType::Exchange]);
     sim.live = true;
     sim.blob_interval = Duration::from_secs(2);
-    sim.backlog = Duration::from_secs(2 * 3600);
-    sim.records_per_blob = (1, 40);
+    sim.backlog = Duration::from_secs(5 * 60);
+    sim.records_per_blob = (1, 10);
     sim.error_rate = 0.03;
     sim.throttle_every = Some(17);
     sim.retry_after = Some(Duration::from_secs(1));
