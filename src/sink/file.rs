@@ -197,4 +197,41 @@ mod tests {
         let sink = FileSink::open("f", &path, Some(other), enc).unwrap();
         assert_eq!(sink.len, 11);
     }
+
+    #[test]
+    fn queued_batches_share_one_write_and_get_their_own_offsets() {
+        use crate::pipeline::{Batch, FeedShared};
+        use crate::record::{ContentType, Record};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.ndjson");
+        let enc = Encoder::new(Format::Raw, FormatOptions::default());
+        let mut sink = FileSink::open("f", &path, None, enc).unwrap();
+        let feed = Arc::new(FeedShared::new("t", "tid", ContentType::General));
+        let job = |ids: &[&str]| {
+            let (ack, _) = tokio::sync::oneshot::channel();
+            let records = ids
+                .iter()
+                .map(|i| Record::from_json(&format!("{{\"Id\":\"{i}\"}}"), "c").unwrap())
+                .collect();
+            SinkJob {
+                batch: Arc::new(Batch {
+                    feed: feed.clone(),
+                    content_id: "c".into(),
+                    records,
+                    ops: vec![],
+                }),
+                ack,
+            }
+        };
+        let ends = sink
+            .write_batches(&[job(&["a", "b"]), job(&["c"])])
+            .unwrap();
+        assert_eq!(ends, vec![22, 33]);
+        assert_eq!(sink.offset().length, 33);
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"{\"Id\":\"a\"}\n{\"Id\":\"b\"}\n{\"Id\":\"c\"}\n"
+        );
+    }
 }
