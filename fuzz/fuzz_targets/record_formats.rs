@@ -22,9 +22,11 @@ fuzz_target!(|data: &[u8]| {
             Encoder::new(format, FormatOptions::default()).encode(rec, &origin, &mut out);
             match format {
                 Format::Ecs => {
-                    let v: serde_json::Value =
+                    // Syntax, as the input was checked: numbers are copied verbatim, so one
+                    // out of f64's range (valid JSON) stays as it came.
+                    let v: &serde_json::value::RawValue =
                         serde_json::from_slice(&out).expect("ECS output is valid JSON");
-                    assert!(v.is_object(), "ECS output is an object");
+                    assert!(v.get().starts_with('{'), "ECS output is an object");
                 }
                 Format::Cef => {
                     assert!(out.starts_with(b"CEF:0|"));
