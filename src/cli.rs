@@ -15,6 +15,7 @@ mod generate;
 mod import;
 mod progress;
 mod replay;
+mod simulate;
 mod subscriptions;
 
 /// Exit codes (sysexits where one fits).
@@ -81,24 +82,7 @@ pub enum Command {
         format: crate::format::Format,
     },
     /// Run the Management Activity API simulator alone.
-    Simulate {
-        #[arg(long, default_value = "127.0.0.1:8365")]
-        listen: std::net::SocketAddr,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// How far back content exists (content older than 7 days is expired).
-        #[arg(long, default_value = "2h", value_parser = humantime::parse_duration)]
-        backlog: Duration,
-        /// Time between blobs of one feed.
-        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
-        blob_interval: Duration,
-        /// Records per blob.
-        #[arg(long, default_value_t = 8)]
-        records_per_blob: usize,
-        /// Only these content types (default: all five).
-        #[arg(long, value_delimiter = ',')]
-        content_types: Vec<crate::record::ContentType>,
-    },
+    Simulate(Box<simulate::SimulateArgs>),
     /// Manage the Management API subscriptions of the configured tenants.
     Subscriptions {
         #[command(subcommand)]
@@ -197,35 +181,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
         }
         Command::Demo { duration, format } => demo(duration, format).await,
         Command::FilterTest(args) => filter_test::run(&Config::load(&args.config)?, &args),
-        Command::Simulate {
-            listen,
-            seed,
-            backlog,
-            blob_interval,
-            records_per_blob,
-            content_types,
-        } => {
-            let mut cfg = crate::sim::SimConfig::demo();
-            cfg.seed = seed;
-            cfg.backlog = backlog;
-            cfg.blob_interval = blob_interval;
-            cfg.records_per_blob = (1, records_per_blob.max(1));
-            if !content_types.is_empty() {
-                cfg.content_types = content_types;
-            }
-            let sim = crate::sim::SimHandle::start(cfg, listen)
-                .await
-                .context("cannot start the simulator")?;
-            // The simulator's credentials are made up; printing them is the point.
-            println!("{}", simulator_config(&sim));
-            eprintln!(
-                "simulator listening on {} (Ctrl-C stops); the configuration above points an agent at it",
-                sim.base_url()
-            );
-            tokio::signal::ctrl_c().await?;
-            sim.shutdown();
-            Ok(exit::OK)
-        }
+        Command::Simulate(args) => simulate::run(*args).await,
         Command::Subscriptions { command } => subscriptions::run(command).await,
         Command::Replay(a) => replay::run(a).await,
         Command::Import(a) => import::run(a).await,
@@ -276,26 +232,6 @@ fn state_show(cfg: &Config, json: bool) -> anyhow::Result<i32> {
         }
     }
     Ok(exit::OK)
-}
-
-/// A configuration for `o365fwd run` against a running simulator.
-fn simulator_config(sim: &crate::sim::SimHandle) -> String {
-    let mut out = String::from(
-        "# o365fwd configuration for the simulator\n[agent]\nstate_dir = \"o365fwd-sim-state\"\npoll_interval = \"10s\"\n",
-    );
-    for (i, t) in sim.config().tenants.iter().enumerate() {
-        out.push_str(&format!(
-            "\n[tenants.tenant{}]\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\napi_url = \"{}\"\nlogin_url = \"{}\"\n",
-            i + 1,
-            t.tenant_id,
-            t.client_id,
-            t.client_secret,
-            sim.base_url(),
-            sim.base_url()
-        ));
-    }
-    out.push_str("\n[sinks.console]\ntype = \"stdout\"\nformat = \"text\"\n");
-    out
 }
 
 /// `o365fwd demo`: the embedded simulator, the real pipeline, readable output.

@@ -93,3 +93,6 @@ impl Encoder {
         }
     }
 }
+
+#[cfg(test)]
+mod robustness;

@@ -403,7 +403,30 @@ impl Drop for SimHandle {
 /// of records written.
 pub fn write_ndjson(cfg: &SimConfig, w: &mut impl std::io::Write) -> std::io::Result<u64> {
     let now = Utc::now().timestamp_millis();
-    let m = model::Model::new(cfg, now);
+    ndjson(&model::Model::new(cfg, now), cfg, now, Some(w))
+}
+
+impl SimHandle {
+    /// [`write_ndjson`] for exactly what this simulator serves now (same start time), so a
+    /// benchmark's peers read the very records the agent fetches.
+    pub fn write_ndjson(&self, w: &mut impl std::io::Write) -> std::io::Result<u64> {
+        let s = &self.shared;
+        ndjson(&s.model, &s.cfg, s.clock.now_ms(), Some(w))
+    }
+
+    /// How many records (duplicates included) the listed, unexpired blobs hold now.
+    pub fn served_records(&self) -> u64 {
+        let s = &self.shared;
+        ndjson::<std::io::Sink>(&s.model, &s.cfg, s.clock.now_ms(), None).unwrap_or(0)
+    }
+}
+
+fn ndjson<W: std::io::Write>(
+    m: &model::Model,
+    cfg: &SimConfig,
+    now: i64,
+    mut w: Option<&mut W>,
+) -> std::io::Result<u64> {
     let mut written = 0u64;
     let mut line = String::with_capacity(4096);
     for tenant in 0..m.tenants.len() {
@@ -412,7 +435,15 @@ pub fn write_ndjson(cfg: &SimConfig, w: &mut impl std::io::Write) -> std::io::Re
                 continue;
             };
             for i in m.window(&f, i64::MIN / 4, now, now) {
-                for r in m.layout(&f, i) {
+                if !m.is_available(&f, i, now) {
+                    continue;
+                }
+                let layout = m.layout(&f, i);
+                let Some(w) = w.as_mut() else {
+                    written += layout.len() as u64;
+                    continue;
+                };
+                for r in layout {
                     line.clear();
                     m.render_record(&f, &r, &mut line);
                     line.push('\n');

@@ -6,11 +6,32 @@
 //! other id is held as its string. Two different strings never compare equal.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Record ids are random v4 GUIDs chosen by Microsoft, so their bits are already uniform:
+/// folding them is as good a hash as SipHash and far cheaper (SipHash was 2.7 % of the
+/// agent's CPU on a backlog).
+#[derive(Default)]
+struct GuidHasher(u64);
+
+impl Hasher for GuidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 = ((v as u64) ^ ((v >> 64) as u64)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
 
 /// A seen id and when it was first seen (unix seconds).
 #[derive(Debug, Default)]
 pub struct SeenSet {
-    guids: HashMap<u128, u32>,
+    guids: HashMap<u128, u32, BuildHasherDefault<GuidHasher>>,
     others: HashMap<Box<str>, u32>,
 }
 

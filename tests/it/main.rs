@@ -14,6 +14,7 @@ mod reload;
 mod replay;
 mod routing;
 mod service;
+mod soak;
 mod split;
 mod subscriptions;
 mod syslog;

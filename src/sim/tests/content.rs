@@ -436,3 +436,34 @@ async fn live_blobs_keep_coming_and_demo_config_serves_every_tenant() {
         "Debug redacts secrets"
     );
 }
+
+/// The benchmark's peers read what `SimHandle::write_ndjson` writes, and the benchmark waits
+/// for `served_records` lines: both must be exactly the records a client can fetch now.
+#[tokio::test]
+async fn handle_ndjson_is_exactly_what_is_served() {
+    let cfg = SimConfig {
+        records_per_blob: (3, 7),
+        backlog: Duration::from_secs(1800),
+        blob_interval: Duration::from_secs(120),
+        ..SimConfig::default()
+    };
+    let h = start(cfg).await;
+    let mut out = Vec::new();
+    let n = h.write_ndjson(&mut out).unwrap();
+    assert_eq!(n, h.served_records());
+    let text = String::from_utf8(out).unwrap();
+    let mut ids = BTreeSet::new();
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert!(
+            ids.insert(v["Id"].as_str().unwrap().to_string()),
+            "no repeats"
+        );
+    }
+    assert_eq!(ids.len() as u64, n);
+    let mut want = BTreeSet::new();
+    for ct in ContentType::ALL {
+        want.extend(h.expected_ids(&h.config().tenants[0].tenant_id, ct));
+    }
+    assert_eq!(ids, want);
+}
