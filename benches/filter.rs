@@ -3,7 +3,7 @@
 //! `UserId`, `EntityName`, the Dynamics message). ECS encoding is measured alongside as
 //! the yardstick of what a sink spends per record anyway.
 //!
-//! `cargo bench --bench filter` (results: BENCHMARKS-filter.md).
+//! `cargo bench --bench filter` (results: BENCHMARKS.md, "Sink filters").
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
