@@ -141,22 +141,14 @@ impl OfflineRun {
             }
         };
         let abort = CancellationToken::new();
-        let mut inputs = Vec::new();
-        let mut tasks = Vec::new();
-        for s in sinks {
-            match sink::start(s, &state, feeds, abort.clone()) {
-                Ok(r) => {
-                    inputs.push(r.input);
-                    tasks.push(r.done);
-                }
-                Err(e) => {
-                    abort.cancel();
-                    drop(state);
-                    let _ = std::fs::remove_dir_all(&dir);
-                    return Err(e.into());
-                }
+        let (inputs, tasks) = match sink::start_all(sinks, &state, feeds, &abort) {
+            Ok(started) => started,
+            Err(e) => {
+                drop(state);
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e.into());
             }
-        }
+        };
         let (pipeline, committer) = Pipeline::start(
             state.clone(),
             inputs,

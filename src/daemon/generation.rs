@@ -46,21 +46,7 @@ impl Generation {
                     .map(|ct| (t.name.clone(), t.tenant_id.clone(), *ct))
             })
             .collect();
-        let mut sinks = Vec::new();
-        let mut inputs = Vec::new();
-        for s in cfg.sinks.values() {
-            match sink::start(s, state, &feed_ids, abort.clone()) {
-                Ok(running) => {
-                    inputs.push(running.input);
-                    sinks.push(running.done);
-                }
-                Err(e) => {
-                    // Sinks already started have been given nothing; stop them.
-                    abort.cancel();
-                    return Err(e.into());
-                }
-            }
-        }
+        let (inputs, sinks) = sink::start_all(cfg.sinks.values(), state, &feed_ids, &abort)?;
         let (pipeline, committer) = Pipeline::start(
             state.clone(),
             inputs,

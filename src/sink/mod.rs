@@ -35,6 +35,32 @@ pub struct RunningSink {
     pub done: tokio::task::JoinHandle<()>,
 }
 
+/// Starts every sink, or none: when one cannot start, `abort` is cancelled so the ones
+/// already started stop (they have been given nothing).
+#[allow(clippy::type_complexity)]
+pub fn start_all<'a>(
+    sinks: impl IntoIterator<Item = &'a SinkConfig>,
+    state: &State,
+    feeds: &[(String, String, crate::record::ContentType)],
+    abort: &CancellationToken,
+) -> Result<(Vec<SinkInput>, Vec<tokio::task::JoinHandle<()>>), SinkError> {
+    let mut inputs = Vec::new();
+    let mut tasks = Vec::new();
+    for s in sinks {
+        match start(s, state, feeds, abort.clone()) {
+            Ok(r) => {
+                inputs.push(r.input);
+                tasks.push(r.done);
+            }
+            Err(e) => {
+                abort.cancel();
+                return Err(e);
+            }
+        }
+    }
+    Ok((inputs, tasks))
+}
+
 /// Builds and starts a sink from its config. `feeds` (tenant name, tenant id, content
 /// type) lets a sink check at start what it will write to. `abort` ends delivery attempts at a hard stop.
 pub fn start(
