@@ -3,7 +3,7 @@
 //!
 //! `UPDATE_GOLDEN=1` rewrites the expected files under `tests/fixtures/formats/`.
 //! Validators come from `.ci/validators.sh`; without them the validation tests fail, unless
-//! `O365FWD_SKIP_VALIDATORS=1` is set outside CI.
+//! `O365FWD_SKIP_EXTERNAL=1` is set outside CI.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -500,25 +500,13 @@ fn non_object_records_still_encode() {
 // ---------------------------------------------------------------------------------------
 // Independent validators.
 
-/// Whether a validator may run. Missing: fails under CI; elsewhere fails too, loudly,
-/// unless O365FWD_SKIP_VALIDATORS=1.
+/// Whether a validator may run (see [`crate::harness::external_ready`]).
 fn validator_available(name: &str, ok: bool) -> bool {
-    if ok {
-        return true;
-    }
-    let msg = format!(
-        "VALIDATOR MISSING: {name}. Install the validators with `sh .ci/validators.sh` \
-         (pip cefp==0.0.2, npm @elastic/ecs@9.4.0 into $O365FWD_VALIDATORS_DIR, default /opt/o365fwd-validators)"
-    );
-    eprintln!("\n{}\n!!! {msg}\n{}\n", "!".repeat(100), "!".repeat(100));
-    if crate::harness::under_ci() {
-        panic!("{msg} (CI=true: validators are required)");
-    }
-    if std::env::var("O365FWD_SKIP_VALIDATORS").is_ok_and(|v| v == "1") {
-        eprintln!("O365FWD_SKIP_VALIDATORS=1: skipping the {name} check");
-        return false;
-    }
-    panic!("{msg} (set O365FWD_SKIP_VALIDATORS=1 to skip locally)");
+    ok || crate::harness::external_ready(
+        "format validation",
+        &[name.to_string()],
+        "`sh .ci/validators.sh` (pip cefp==0.0.2, npm @elastic/ecs@9.4.0 into $O365FWD_VALIDATORS_DIR, default /opt/o365fwd-validators)",
+    )
 }
 
 fn python() -> String {

@@ -301,6 +301,28 @@ pub fn write(path: &Path, text: &str) {
     f.write_all(text.as_bytes()).unwrap();
 }
 
+/// The one rule for tests that need a component this project does not build (rsyslog,
+/// tansu, a validator…): with nothing `missing` the test goes on; otherwise it fails, under
+/// CI always, elsewhere unless `O365FWD_SKIP_EXTERNAL=1`, which says SKIPPED loudly and
+/// returns false.
+pub fn external_ready(test: &str, missing: &[String], install: &str) -> bool {
+    if missing.is_empty() {
+        return true;
+    }
+    let msg = format!(
+        "{test}: missing {} (install with {install})",
+        missing.join(", ")
+    );
+    if under_ci() {
+        panic!("{msg}; under CI every external component is required");
+    }
+    if std::env::var("O365FWD_SKIP_EXTERNAL").is_ok_and(|v| v == "1") {
+        eprintln!("\n!!! SKIPPED (O365FWD_SKIP_EXTERNAL=1): {msg}\n");
+        return false;
+    }
+    panic!("{msg} (set O365FWD_SKIP_EXTERNAL=1 to skip outside CI)");
+}
+
 /// True under CI: a test that needs an external component then fails when it is missing,
 /// never skips. Any value of `CI` but empty, `false` or `0` counts.
 pub fn under_ci() -> bool {

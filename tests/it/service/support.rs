@@ -17,21 +17,9 @@ pub fn find(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// True when every requirement is met; otherwise panics, or prints SKIPPED when allowed.
+/// True when every requirement is met (see [`crate::harness::external_ready`]).
 pub fn ready(test: &str, missing: &[String]) -> bool {
-    if missing.is_empty() {
-        return true;
-    }
-    let msg = format!(
-        "{test}: missing {} (installed by .ci/service.sh)",
-        missing.join(", ")
-    );
-    if !crate::harness::under_ci() && std::env::var("O365FWD_SKIP_EXTERNAL").is_ok_and(|v| v == "1")
-    {
-        eprintln!("SKIPPED (O365FWD_SKIP_EXTERNAL=1): {msg}");
-        return false;
-    }
-    panic!("{msg} (set O365FWD_SKIP_EXTERNAL=1 to skip outside CI)");
+    crate::harness::external_ready(test, missing, ".ci/service.sh")
 }
 
 pub fn python() -> String {
