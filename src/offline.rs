@@ -109,6 +109,8 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// A running one-off delivery.
+const REJECTED: &str = "o365fwd_records_rejected_total";
+
 pub struct OfflineRun {
     pipeline: Pipeline,
     committer: tokio::task::JoinHandle<Committed>,
@@ -117,6 +119,17 @@ pub struct OfflineRun {
     feeds: HashMap<(String, ContentType), Arc<FeedShared>>,
     state: Option<State>,
     dir: PathBuf,
+    /// The process-wide rejection counter when the run started: rejections are counted as
+    /// batches commit, all through the run, not only at the end.
+    rejected_at_start: u64,
+}
+
+/// What a run delivered.
+#[derive(Debug, Clone, Copy)]
+pub struct Finished {
+    pub records: u64,
+    /// Records a sink refused for good (each logged at error level).
+    pub rejected: u64,
 }
 
 impl OfflineRun {
@@ -167,6 +180,7 @@ impl OfflineRun {
             feeds,
             state: Some(state),
             dir,
+            rejected_at_start: crate::telemetry::sum(REJECTED),
         })
     }
 
@@ -205,7 +219,7 @@ impl OfflineRun {
 
     /// Waits until every sink has acknowledged everything, then stops them and removes the
     /// temporary state. Returns what was delivered.
-    pub async fn finish(mut self) -> Result<Committed, OfflineError> {
+    pub async fn finish(mut self) -> Result<Finished, OfflineError> {
         self.pipeline.close().await;
         let committed = (&mut self.committer).await.unwrap_or_default();
         self.abort.cancel();
@@ -215,7 +229,10 @@ impl OfflineRun {
         if committed.abandoned {
             return Err(OfflineError::Closed);
         }
-        Ok(committed)
+        Ok(Finished {
+            records: committed.records,
+            rejected: crate::telemetry::sum(REJECTED) - self.rejected_at_start,
+        })
     }
 }
 

@@ -125,16 +125,19 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<i32> {
         }
     }
     pb.finish_and_clear();
-    let rejected_before = crate::telemetry::sum("o365fwd_records_rejected_total");
     let done = run.finish().await?;
-    let rejected = crate::telemetry::sum("o365fwd_records_rejected_total") - rejected_before;
+    let rejected = done.rejected;
     let names: Vec<&str> = sinks.iter().map(|s| s.name.as_str()).collect();
     eprintln!(
         "import {source}: {} records delivered to {}, {dups} duplicates skipped, {total} records read, {bad} lines failed, {rejected} rejected",
         done.records,
         names.join(", "),
     );
-    Ok(if bad > 0 { exit::FAILURE } else { exit::OK })
+    Ok(if bad + rejected > 0 {
+        exit::FAILURE
+    } else {
+        exit::OK
+    })
 }
 
 /// The record, its tenant and its content type.

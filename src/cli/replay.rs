@@ -136,9 +136,8 @@ pub async fn run(a: ReplayArgs) -> anyhow::Result<i32> {
     }
     drop(results);
     pb.finish_and_clear();
-    let rejected_before = crate::telemetry::sum("o365fwd_records_rejected_total");
     let done = run.finish().await?;
-    let rejected = crate::telemetry::sum("o365fwd_records_rejected_total") - rejected_before;
+    let rejected = done.rejected;
     let names: Vec<&str> = sinks.iter().map(|s| s.name.as_str()).collect();
     eprintln!(
         "replay {} {ct} {} .. {}: {} records delivered to {}, {dups} duplicates skipped, {blobs} blobs, {failed} failed, {expired} expired, {rejected} rejected",
@@ -148,7 +147,7 @@ pub async fn run(a: ReplayArgs) -> anyhow::Result<i32> {
         done.records,
         names.join(", "),
     );
-    Ok(if failed + expired > 0 {
+    Ok(if failed + expired + rejected > 0 {
         exit::FAILURE
     } else {
         exit::OK
