@@ -257,13 +257,15 @@ impl Pipeline {
         }
         let commit_permit = inputs.committer.reserve().await.map_err(|_| Closed)?;
         let mut acks = Vec::with_capacity(permits.len());
+        // Bytes of the whole batch, summed once for every sink that takes all of it.
+        let all_bytes: usize = batch.records.iter().map(|r| r.raw.get().len()).sum();
         for (name, admitted, permit) in permits {
             let (tx, rx) = oneshot::channel();
             let records = admitted
                 .as_ref()
                 .map_or(batch.records.len(), |a: &Arc<[u32]>| a.len());
             let bytes: usize = match &admitted {
-                None => batch.records.iter().map(|r| r.raw.get().len()).sum(),
+                None => all_bytes,
                 Some(a) => a
                     .iter()
                     .map(|i| batch.records[*i as usize].raw.get().len())
