@@ -5,6 +5,7 @@
 //! (id, time, operation, workload, record type) are pulled out once at parse time.
 
 pub mod classify;
+pub mod scan;
 pub mod split;
 
 use std::fmt;
@@ -13,6 +14,8 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+
+use self::scan::{Member, ScanError, scan_blob, scan_value};
 
 /// The five content types of the Management Activity API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -68,11 +71,24 @@ impl FromStr for ContentType {
     }
 }
 
+/// The exact JSON text of a record, as the API sent it (validated when scanned).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawText(Box<str>);
+
+impl RawText {
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+}
+
 /// One audit record as received, with the fields the pipeline needs pulled out.
 #[derive(Debug, Clone)]
 pub struct Record {
     /// The exact JSON text of the record, as the API sent it.
-    pub raw: Box<RawValue>,
+    pub raw: RawText,
+    /// The top-level members of `raw` (see [`scan::Element::members`]): every reader goes
+    /// through this index instead of parsing the record again.
+    members: Option<Box<[Member]>>,
     /// The record `Id`, or `{content_id}#{index}` when the record has none (deterministic, so
     /// re-fetching the same immutable blob yields the same id).
     pub id: Box<str>,
@@ -111,24 +127,59 @@ enum IntOrString {
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
     #[error("blob is not a JSON array of records: {0}")]
-    NotAnArray(serde_json::Error),
+    NotAnArray(ScanError),
 }
 
-/// Parses a blob (a JSON array of records). A blob that is not an array is an error; an
-/// element that is not an object is still kept (with a synthetic id) so nothing is lost.
+/// Parses a blob (a JSON array of records) in one scan. A blob that is not an array is an
+/// error; an element that is not an object is still kept (with a synthetic id) so nothing
+/// is lost.
 pub fn parse_blob(content_id: &str, body: &[u8]) -> Result<Vec<Record>, BlobError> {
-    let items: Vec<Box<RawValue>> = serde_json::from_slice(body).map_err(BlobError::NotAnArray)?;
-    Ok(items
+    let (text, elements) = scan_blob(body).map_err(BlobError::NotAnArray)?;
+    Ok(elements
         .into_iter()
         .enumerate()
-        .map(|(i, raw)| Record::from_raw(raw, content_id, i))
+        .map(|(i, e)| {
+            let raw = RawText(text[e.start..e.end].into());
+            Record::build(raw, e.members.map(Vec::into_boxed_slice), content_id, i)
+        })
         .collect())
 }
 
 impl Record {
     /// Builds a record from one element of a blob.
     pub fn from_raw(raw: Box<RawValue>, content_id: &str, index: usize) -> Record {
-        let head: Option<Head> = serde_json::from_str(raw.get()).ok();
+        let text: Box<str> = raw.into();
+        // A RawValue is valid JSON, so the scan cannot fail; it only builds the index.
+        let members = scan_value(&text).ok().and_then(|(_, _, m)| m);
+        Record::build(
+            RawText(text),
+            members.map(Vec::into_boxed_slice),
+            content_id,
+            index,
+        )
+    }
+
+    /// Builds a record from JSON text (tests, import).
+    pub fn from_json(text: &str, fallback_id: &str) -> Result<Record, ScanError> {
+        let (start, end, members) = scan_value(text)?;
+        Ok(Record::build(
+            RawText(text[start..end].into()),
+            members.map(Vec::into_boxed_slice),
+            fallback_id,
+            0,
+        ))
+    }
+
+    fn build(
+        raw: RawText,
+        members: Option<Box<[Member]>>,
+        content_id: &str,
+        index: usize,
+    ) -> Record {
+        let head = match &members {
+            Some(m) => Some(head_from_index(raw.get(), m)),
+            None => serde_json::from_str::<Head>(raw.get()).ok(),
+        };
         let (id, creation_time, operation, workload, record_type) = match head {
             Some(h) => (
                 h.id.filter(|s| !s.is_empty()).map(|s| s.into()),
@@ -146,6 +197,7 @@ impl Record {
         Record {
             id: id.unwrap_or_else(|| format!("{content_id}#{index}").into()),
             raw,
+            members,
             creation_time,
             operation,
             workload,
@@ -153,11 +205,42 @@ impl Record {
         }
     }
 
-    /// Builds a record from JSON text (tests, import).
-    pub fn from_json(text: &str, fallback_id: &str) -> Result<Record, serde_json::Error> {
-        let raw = RawValue::from_string(text.to_string())?;
-        Ok(Record::from_raw(raw, fallback_id, 0))
+    /// The scan's index of the top-level members, when the record is an object with plain,
+    /// unique keys.
+    pub fn members(&self) -> Option<&[Member]> {
+        self.members.as_deref()
     }
+}
+
+/// [`Head`] read from the index: the same values, without parsing the record again. A
+/// field of the wrong JSON type counts as absent, as with serde.
+fn head_from_index<'a>(text: &'a str, members: &[Member]) -> Head<'a> {
+    use crate::record::classify::view::raw_str;
+    let mut h = Head {
+        id: None,
+        creation_time: None,
+        operation: None,
+        workload: None,
+        record_type: None,
+    };
+    for m in members {
+        let v = m.value(text);
+        let s = || raw_str(classify::view::Json::from_trusted(v));
+        match m.key(text) {
+            "Id" => h.id = s(),
+            "CreationTime" => h.creation_time = s(),
+            "Operation" => h.operation = s(),
+            "Workload" => h.workload = s(),
+            "RecordType" => {
+                h.record_type = match v.as_bytes().first() {
+                    Some(b'"') => s().map(|s| IntOrString::Str(s.into_owned())),
+                    _ => v.parse::<i64>().ok().map(IntOrString::Int),
+                }
+            }
+            _ => {}
+        }
+    }
+    h
 }
 
 /// Parses `CreationTime`: the API sends `2015-06-29T20:03:19` (UTC, no zone); RFC 3339 and

@@ -257,7 +257,7 @@ pub fn extension<'v>(
     if crm
         && let Some(q) = f
             .get("QueryResults")
-            .filter(|q| !crate::record::classify::is_null(q))
+            .filter(|q| !crate::record::classify::is_null(*q))
     {
         let n = crate::record::split::query_result_ids(
             &serde_json::from_str(q.get()).unwrap_or(Value::Null),
@@ -298,9 +298,9 @@ fn label_key(n: &str) -> &'static str {
 
 fn user_agent_ep<'v>(f: &Fields<'v>) -> Option<Cow<'v, str>> {
     let raw = f.get("ExtendedProperties")?;
-    let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(raw.get()).ok()?;
-    items.iter().find_map(|i| {
-        let nv = Fields::parse(i.get())?;
+    let items = crate::record::classify::array(raw)?;
+    items.into_iter().find_map(|(_, nv)| {
+        let nv = nv?;
         if nv.str("Name").as_deref() != Some("UserAgent") {
             return None;
         }

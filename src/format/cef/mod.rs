@@ -81,8 +81,7 @@ pub fn encode(rec: &Record, origin: &Origin<'_>, opts: &FormatOptions, out: &mut
 
 /// Maps a record to its CEF event.
 pub fn event<'a>(rec: &'a Record, origin: &Origin<'a>, opts: &'a FormatOptions) -> Event<'a> {
-    let raw = rec.raw.get();
-    let Some(f) = Fields::parse(raw) else {
+    let Some(f) = Fields::of(rec) else {
         return unparsed(rec, origin);
     };
     let cls = classify(&f, rec);
@@ -97,7 +96,7 @@ pub fn event<'a>(rec: &'a Record, origin: &Origin<'a>, opts: &'a FormatOptions) 
     let entity = cls.crm.and(f.nonempty("EntityName"));
     let mut ext = map::extension(&f, rec, origin, &cls);
     let parsed: Option<serde_json::Value> = (!opts.cef_fields.is_empty())
-        .then(|| serde_json::from_str(raw).ok())
+        .then(|| serde_json::from_str(rec.raw.get()).ok())
         .flatten();
     for (key, path) in &opts.cef_fields {
         if !valid_key(key) {

@@ -1,11 +1,9 @@
 //! `o365.audit.*` (every original field, laid out as Elastic's pipeline lays it out) and
 //! `o365.dynamics.*` (our Dynamics 365 view).
 
-use serde_json::value::RawValue;
-
 use super::json::Obj;
 use super::map::Ecs;
-use crate::record::classify::{Classification, CrmAccess, Fields, is_null, raw_str};
+use crate::record::classify::{Classification, CrmAccess, Fields, Json, array, is_null, raw_str};
 use crate::record::split::{PARTIAL_KEY, PARTS_KEY};
 
 /// Keys Elastic copies out of an alert's `Data` JSON into typed fields.
@@ -42,7 +40,7 @@ pub fn write_audit(o: &mut Obj<'_>, f: &Fields<'_>, e: &Ecs<'_>, dlp: bool) {
 
 /// A Name/Value list becomes an object `{Name: Value}`; a string becomes `{"_raw": …}`.
 /// A list that does not fit (non-objects, extra keys, repeated names) is kept as is.
-fn name_values(o: &mut Obj<'_>, k: &str, v: &RawValue, skip: Option<&str>) {
+fn name_values(o: &mut Obj<'_>, k: &str, v: Json<'_>, skip: Option<&str>) {
     if raw_str(v).is_some() {
         let mut x = o.dobj(k);
         x.raw("_raw", v.get());
@@ -63,11 +61,11 @@ fn name_values(o: &mut Obj<'_>, k: &str, v: &RawValue, skip: Option<&str>) {
 }
 
 /// The `(Name, Value)` pairs of a Name/Value list, or `None` when it is not one.
-pub fn pairs(v: &RawValue) -> Option<Vec<(String, Option<&RawValue>)>> {
-    let items: Vec<&RawValue> = serde_json::from_str(v.get()).ok()?;
-    let mut out: Vec<(String, Option<&RawValue>)> = Vec::with_capacity(items.len());
-    for item in items {
-        let nv = Fields::parse(item.get())?;
+pub fn pairs(v: Json<'_>) -> Option<Vec<(String, Option<Json<'_>>)>> {
+    let items = array(v)?;
+    let mut out: Vec<(String, Option<Json<'_>>)> = Vec::with_capacity(items.len());
+    for (_, nv) in items {
+        let nv = nv?;
         if nv.iter().any(|(key, _)| key != "Name" && key != "Value") {
             return None;
         }
@@ -82,22 +80,22 @@ pub fn pairs(v: &RawValue) -> Option<Vec<(String, Option<&RawValue>)>> {
 
 /// `ModifiedProperties`: `{Name: {NewValue, OldValue, …}}` with spaces and dots in names
 /// replaced by `_`, as Elastic does; a string becomes `{"_raw": …}`.
-fn modified(o: &mut Obj<'_>, k: &str, v: &RawValue) {
+fn modified(o: &mut Obj<'_>, k: &str, v: Json<'_>) {
     if raw_str(v).is_some() {
         let mut x = o.dobj(k);
         x.raw("_raw", v.get());
         x.end();
         return;
     }
-    let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(v.get()) else {
+    let Some(items) = array(v) else {
         o.draw(k, v.get());
         return;
     };
     let mut entries: Vec<(String, Option<Fields<'_>>)> = Vec::with_capacity(items.len());
-    for item in &items {
+    for (item, fields) in items {
         let (name, rest) = if let Some(s) = raw_str(item) {
             (s.into_owned(), None)
-        } else if let Some(mp) = Fields::parse(item.get()) {
+        } else if let Some(mp) = fields {
             match mp.str("Name") {
                 Some(n) => (n.into_owned(), Some(mp)),
                 None => return o.draw(k, v.get()),
@@ -125,7 +123,7 @@ fn modified(o: &mut Obj<'_>, k: &str, v: &RawValue) {
 }
 
 /// An alert's `Data` (a JSON string) becomes `{flattened: {...}, <known keys>}`.
-fn data(o: &mut Obj<'_>, k: &str, v: &RawValue) {
+fn data(o: &mut Obj<'_>, k: &str, v: Json<'_>) {
     let parsed = raw_str(v).and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
     let Some(serde_json::Value::Object(map)) = parsed else {
         o.draw(k, v.get());
@@ -175,7 +173,7 @@ pub fn write_dynamics(o: &mut Obj<'_>, f: &Fields<'_>, cls: &Classification, op:
 
 /// The record ids in `QueryResults`: a comma-separated string, a JSON array of strings, or
 /// a string holding a JSON array.
-pub fn query_results(v: &RawValue) -> Option<Vec<String>> {
+pub fn query_results(v: Json<'_>) -> Option<Vec<String>> {
     if is_null(v) {
         return None;
     }
@@ -194,13 +192,13 @@ pub fn query_results(v: &RawValue) -> Option<Vec<String>> {
 
 /// `Fields` as an object `{Name: Value}` (first value of a repeated name wins); accepts a
 /// Name/Value array, an object, or a string holding either.
-fn write_fields(d: &mut Obj<'_>, raw: &RawValue) {
+fn write_fields(d: &mut Obj<'_>, raw: Json<'_>) {
     let owned;
     let raw = match raw_str(raw) {
-        Some(s) => match serde_json::from_str::<Box<RawValue>>(&s) {
-            Ok(r) => {
-                owned = r;
-                &*owned
+        Some(s) => match crate::record::scan::scan_value(&s) {
+            Ok((start, end, _)) => {
+                owned = s[start..end].to_string();
+                Json::from_trusted(&owned)
             }
             Err(_) => return,
         },
@@ -210,13 +208,13 @@ fn write_fields(d: &mut Obj<'_>, raw: &RawValue) {
         d.raw("fields", raw.get());
         return;
     }
-    let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
+    let Some(items) = array(raw) else {
         return;
     };
     let mut seen: Vec<String> = Vec::with_capacity(items.len());
     let mut x = d.obj("fields");
-    for item in items {
-        let Some(nv) = Fields::parse(item.get()) else {
+    for (_, nv) in items {
+        let Some(nv) = nv else {
             continue;
         };
         let Some(name) = nv.str("Name") else { continue };

@@ -207,9 +207,9 @@ pub fn map<'a>(f: &Fields<'a>, rec: &Record, cls: &Classification) -> Ecs<'a> {
 /// `Value` of the element named `name` in a Name/Value list.
 fn name_value_str<'a>(f: &Fields<'a>, list: &str, name: &str) -> Option<Cow<'a, str>> {
     let raw = f.get(list)?;
-    let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(raw.get()).ok()?;
-    items.into_iter().find_map(|item| {
-        let nv = Fields::parse(item.get())?;
+    let items = crate::record::classify::array(raw)?;
+    items.into_iter().find_map(|(_, nv)| {
+        let nv = nv?;
         (nv.str("Name").as_deref() == Some(name))
             .then(|| nv.get("Value").and_then(raw_str))
             .flatten()

@@ -25,8 +25,7 @@ use crate::record::split::{PARTIAL_KEY, PARTS_KEY};
 pub const ECS_VERSION: &str = "8.11.0";
 
 pub fn encode(rec: &Record, origin: &Origin<'_>, opts: &FormatOptions, out: &mut Vec<u8>) {
-    let raw = rec.raw.get();
-    match Fields::parse(raw) {
+    match Fields::of(rec) {
         Some(f) => {
             let cls = classify(&f, rec);
             let e = map::map(&f, rec, &cls);

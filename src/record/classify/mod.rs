@@ -9,7 +9,7 @@ pub mod view;
 
 pub use client::{ClientAddr, parse_client};
 pub use tables::record_type_name;
-pub use view::{Fields, is_null, raw_scalar_text, raw_str};
+pub use view::{Fields, Json, array, is_null, raw_scalar_text, raw_str};
 
 use crate::record::Record;
 

@@ -11,20 +11,92 @@ use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+use crate::record::Record;
+use crate::record::scan::{Member, scan_blob, scan_value};
+
 /// A JSON string, borrowed when it has no escapes.
 #[derive(Deserialize)]
 struct Str<'a>(#[serde(borrow)] Cow<'a, str>);
 
+/// The exact text of one JSON value that is known to be valid (it was scanned).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Json<'a>(&'a str);
+
+impl<'a> Json<'a> {
+    /// For text a scan has validated as one JSON value.
+    pub(crate) fn from_trusted(text: &'a str) -> Json<'a> {
+        Json(text)
+    }
+
+    pub fn get(self) -> &'a str {
+        self.0
+    }
+}
+
+impl<'a> From<&'a RawValue> for Json<'a> {
+    fn from(v: &'a RawValue) -> Json<'a> {
+        Json(v.get())
+    }
+}
+
 /// The top-level members of a record object, in document order. A repeated key keeps its
 /// last value (as every JSON library we feed does).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Fields<'a> {
-    entries: Vec<(Cow<'a, str>, &'a RawValue)>,
+    repr: Repr<'a>,
+}
+
+#[derive(Debug)]
+enum Repr<'a> {
+    /// The scanner's index: plain, unique keys (the usual case), no copies.
+    Index {
+        text: &'a str,
+        members: Cow<'a, [Member]>,
+    },
+    /// Escaped or repeated keys: decoded by `serde_json`.
+    Parsed(Vec<(Cow<'a, str>, Json<'a>)>),
+}
+
+impl Default for Fields<'_> {
+    fn default() -> Self {
+        Fields {
+            repr: Repr::Parsed(Vec::new()),
+        }
+    }
 }
 
 impl<'a> Fields<'a> {
     /// Parses `raw`; `None` when it is not a JSON object.
     pub fn parse(raw: &'a str) -> Option<Fields<'a>> {
+        let first = raw.bytes().find(|b| !b.is_ascii_whitespace());
+        if first != Some(b'{') {
+            return None;
+        }
+        match scan_value(raw).ok()? {
+            (start, end, Some(members)) => Some(Fields {
+                repr: Repr::Index {
+                    text: &raw[start..end],
+                    members: Cow::Owned(members),
+                },
+            }),
+            (start, end, None) => Self::parse_slow(&raw[start..end]),
+        }
+    }
+
+    /// The view of a record, from the index its blob's scan built.
+    pub fn of(rec: &'a Record) -> Option<Fields<'a>> {
+        match rec.members() {
+            Some(members) => Some(Fields {
+                repr: Repr::Index {
+                    text: rec.raw.get(),
+                    members: Cow::Borrowed(members),
+                },
+            }),
+            None => Self::parse_slow(rec.raw.get()),
+        }
+    }
+
+    fn parse_slow(raw: &'a str) -> Option<Fields<'a>> {
         let first = raw.bytes().find(|b| !b.is_ascii_whitespace());
         if first != Some(b'{') {
             return None;
@@ -35,8 +107,14 @@ impl<'a> Fields<'a> {
         Some(fields)
     }
 
-    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+    pub fn get(&self, key: &str) -> Option<Json<'a>> {
+        match &self.repr {
+            Repr::Index { text, members } => members
+                .iter()
+                .find(|m| m.key(text) == key)
+                .map(|m| Json(m.value(text))),
+            Repr::Parsed(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| *v),
+        }
     }
 
     /// The value of `key` when it is a JSON string.
@@ -50,32 +128,77 @@ impl<'a> Fields<'a> {
     }
 
     /// Members in document order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &'a RawValue)> + '_ {
-        self.entries.iter().map(|(k, v)| (k.as_ref(), *v))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Json<'a>)> + '_ {
+        let (index, parsed) = match &self.repr {
+            Repr::Index { text, members } => (
+                Some(members.iter().map(|m| (m.key(text), Json(m.value(text))))),
+                None,
+            ),
+            Repr::Parsed(entries) => (None, Some(entries.iter().map(|(k, v)| (k.as_ref(), *v)))),
+        };
+        index
+            .into_iter()
+            .flatten()
+            .chain(parsed.into_iter().flatten())
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        match &self.repr {
+            Repr::Index { members, .. } => members.len(),
+            Repr::Parsed(entries) => entries.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 }
 
+/// The elements of a JSON array, each with its view when it is an object; `None` when
+/// the value is not an array. One scan, like a blob's.
+pub fn array(v: Json<'_>) -> Option<Vec<(Json<'_>, Option<Fields<'_>>)>> {
+    if !v.0.starts_with('[') {
+        return None;
+    }
+    let (text, elements) = scan_blob(v.0.as_bytes()).ok()?;
+    Some(
+        elements
+            .into_iter()
+            .map(|e| {
+                let item = &text[e.start..e.end];
+                let fields = match e.members {
+                    Some(members) => Some(Fields {
+                        repr: Repr::Index {
+                            text: item,
+                            members: Cow::Owned(members),
+                        },
+                    }),
+                    None => Fields::parse_slow(item),
+                };
+                (Json(item), fields)
+            })
+            .collect(),
+    )
+}
+
 /// The string a raw JSON value holds, if it is a string.
-pub fn raw_str(v: &RawValue) -> Option<Cow<'_, str>> {
-    let t = v.get();
+pub fn raw_str<'a>(v: impl Into<Json<'a>>) -> Option<Cow<'a, str>> {
+    let t = v.into().0;
     if !t.starts_with('"') {
         return None;
+    }
+    let inner = &t[1..t.len() - 1];
+    if !inner.contains('\\') {
+        return Some(Cow::Borrowed(inner));
     }
     serde_json::from_str::<Str>(t).ok().map(|s| s.0)
 }
 
 /// The value as text: a string's content, or a scalar's JSON text; `None` for null,
 /// objects and arrays.
-pub fn raw_scalar_text(v: &RawValue) -> Option<Cow<'_, str>> {
-    let t = v.get();
+pub fn raw_scalar_text<'a>(v: impl Into<Json<'a>>) -> Option<Cow<'a, str>> {
+    let v = v.into();
+    let t = v.0;
     match t.as_bytes().first() {
         Some(b'"') => raw_str(v),
         Some(b'{') | Some(b'[') | None => None,
@@ -85,8 +208,8 @@ pub fn raw_scalar_text(v: &RawValue) -> Option<Cow<'_, str>> {
 }
 
 /// True when the raw value is JSON `null`.
-pub fn is_null(v: &RawValue) -> bool {
-    v.get() == "null"
+pub fn is_null<'a>(v: impl Into<Json<'a>>) -> bool {
+    v.into().0 == "null"
 }
 
 struct FieldsSeed;
@@ -107,17 +230,19 @@ impl<'de> Visitor<'de> for FieldsVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de>, A::Error> {
-        let mut entries: Vec<(Cow<'de, str>, &'de RawValue)> =
+        let mut entries: Vec<(Cow<'de, str>, Json<'de>)> =
             Vec::with_capacity(map.size_hint().unwrap_or(32));
         while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
-            let value: &'de RawValue = map.next_value()?;
+            let value = Json(map.next_value::<&'de RawValue>()?.get());
             if let Some(slot) = entries.iter_mut().find(|(k, _)| *k == key) {
                 slot.1 = value;
             } else {
                 entries.push((key, value));
             }
         }
-        Ok(Fields { entries })
+        Ok(Fields {
+            repr: Repr::Parsed(entries),
+        })
     }
 }
 
