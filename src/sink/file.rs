@@ -96,6 +96,7 @@ impl FileSink {
             .and_then(|_| self.file.sync_data());
         match r {
             Ok(()) => {
+                drop_from_page_cache(&self.file, self.len, self.buf.len() as u64);
                 self.len += self.buf.len() as u64;
                 Ok(ends)
             }
@@ -112,6 +113,23 @@ impl FileSink {
             path: self.path.display().to_string(),
             length: self.len,
         }
+    }
+}
+
+/// Tells the kernel it may drop a range that is on disk (fsynced) from the page cache, as
+/// journald does with its files: the agent never reads its output back, and keeping
+/// gigabytes of it cached made every later write pay for page reclaim (system time per
+/// record more than doubled over a 2 M-record backlog; BENCHMARKS.md). A reader of the
+/// file still gets the bytes, from disk. Advice only: a failure changes nothing.
+fn drop_from_page_cache(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return;
+    };
+    // SAFETY: posix_fadvise only reads its integer arguments; the descriptor is owned by
+    // `file`, which outlives the call.
+    unsafe {
+        libc::posix_fadvise(file.as_raw_fd(), offset, len, libc::POSIX_FADV_DONTNEED);
     }
 }
 

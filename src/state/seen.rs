@@ -23,15 +23,39 @@ impl Hasher for GuidHasher {
             self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         }
     }
-    fn write_u128(&mut self, v: u128) {
-        self.0 = ((v as u64) ^ ((v >> 64) as u64)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A GUID as four words: 4-byte alignment makes a table entry (id and time) 20 bytes
+/// where a `u128` key made it 32, and the set is most of the agent's memory on a backlog
+/// (2 M ids after a 7-day catch-up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Guid([u32; 4]);
+
+impl From<u128> for Guid {
+    fn from(v: u128) -> Guid {
+        Guid([
+            (v >> 96) as u32,
+            (v >> 64) as u32,
+            (v >> 32) as u32,
+            v as u32,
+        ])
+    }
+}
+
+impl std::hash::Hash for Guid {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let [a, b, c, d] = self.0.map(u64::from);
+        h.write_u64(((a << 32) | b) ^ ((c << 32) | d));
     }
 }
 
 /// A seen id and when it was first seen (unix seconds).
 #[derive(Debug, Default)]
 pub struct SeenSet {
-    guids: HashMap<u128, u32, BuildHasherDefault<GuidHasher>>,
+    guids: HashMap<Guid, u32, BuildHasherDefault<GuidHasher>>,
     others: HashMap<Box<str>, u32>,
 }
 
@@ -64,7 +88,7 @@ impl SeenSet {
     /// Adds an id; false if it was already there.
     pub fn insert(&mut self, id: &str, at: u32) -> bool {
         match guid(id) {
-            Some(g) => match self.guids.entry(g) {
+            Some(g) => match self.guids.entry(g.into()) {
                 std::collections::hash_map::Entry::Occupied(_) => false,
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(at);
@@ -83,7 +107,7 @@ impl SeenSet {
 
     pub fn contains(&self, id: &str) -> bool {
         match guid(id) {
-            Some(g) => self.guids.contains_key(&g),
+            Some(g) => self.guids.contains_key(&g.into()),
             None => self.others.contains_key(id),
         }
     }
@@ -130,7 +154,7 @@ pub fn decode_into(mut b: &[u8], at: u32, set: &mut SeenSet) -> bool {
             0 if rest.len() >= 16 => {
                 let mut g = [0u8; 16];
                 g.copy_from_slice(&rest[..16]);
-                set.guids.entry(u128::from_be_bytes(g)).or_insert(at);
+                set.guids.entry(u128::from_be_bytes(g).into()).or_insert(at);
                 b = &rest[16..];
             }
             1 if rest.len() >= 2 => {

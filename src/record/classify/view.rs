@@ -109,10 +109,17 @@ impl<'a> Fields<'a> {
 
     pub fn get(&self, key: &str) -> Option<Json<'a>> {
         match &self.repr {
-            Repr::Index { text, members } => members
-                .iter()
-                .find(|m| m.key(text) == key)
-                .map(|m| Json(m.value(text))),
+            Repr::Index { text, members } => {
+                // Lengths first, then bytes: this lookup runs dozens of times per record.
+                let (t, k) = (text.as_bytes(), key.as_bytes());
+                members
+                    .iter()
+                    .find(|m| {
+                        (m.key_end - m.key_start) as usize == k.len()
+                            && &t[m.key_start as usize..m.key_end as usize] == k
+                    })
+                    .map(|m| Json(m.value(text)))
+            }
             Repr::Parsed(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| *v),
         }
     }

@@ -155,6 +155,17 @@ impl Reassembler {
     /// Adds a record that arrived at `now`. Records that cannot be split parts are
     /// ignored. Returns the merged views the budgets pushed out (partial).
     pub fn push(&mut self, rec: &Record, now: Instant) -> Vec<Merged> {
+        // Cheap checks on the head and the index first: most records are not split parts,
+        // and building a full JSON tree for each was a hot spot.
+        let crm = rec.record_type == Some(21) || rec.workload.as_deref() == Some("CRM");
+        let has_correlation = || {
+            crate::record::classify::Fields::of(rec)
+                .and_then(|f| f.nonempty("CorrelationId"))
+                .is_some()
+        };
+        if !crm || !has_correlation() {
+            return Vec::new();
+        }
         let Ok(Value::Object(map)) = serde_json::from_str::<Value>(rec.raw.get()) else {
             return Vec::new();
         };
