@@ -140,7 +140,7 @@ pub fn parse_blob(content_id: &str, body: &[u8]) -> Result<Vec<Record>, BlobErro
         .enumerate()
         .map(|(i, e)| {
             let raw = RawText(text[e.start..e.end].into());
-            Record::build(raw, e.members.map(Vec::into_boxed_slice), content_id, i)
+            Record::build(raw, e.members, content_id, i)
         })
         .collect())
 }
@@ -151,12 +151,7 @@ impl Record {
         let text: Box<str> = raw.into();
         // A RawValue is valid JSON, so the scan cannot fail; it only builds the index.
         let members = scan_value(&text).ok().and_then(|(_, _, m)| m);
-        Record::build(
-            RawText(text),
-            members.map(Vec::into_boxed_slice),
-            content_id,
-            index,
-        )
+        Record::build(RawText(text), members, content_id, index)
     }
 
     /// Builds a record from JSON text (tests, import).
@@ -164,7 +159,7 @@ impl Record {
         let (start, end, members) = scan_value(text)?;
         Ok(Record::build(
             RawText(text[start..end].into()),
-            members.map(Vec::into_boxed_slice),
+            members,
             fallback_id,
             0,
         ))

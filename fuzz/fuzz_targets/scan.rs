@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
             continue;
         };
         assert_eq!(members.len(), map.len(), "one member per distinct key");
-        for m in members {
+        for m in members.iter() {
             let theirs = &map[m.key(rec)];
             let ours: serde_json::Value = serde_json::from_str(m.value(rec)).unwrap();
             assert_eq!(&ours, theirs);

@@ -33,7 +33,7 @@ impl Member {
 pub struct Element {
     pub start: usize,
     pub end: usize,
-    pub members: Option<Vec<Member>>,
+    pub members: Option<Box<[Member]>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,7 +84,7 @@ pub fn scan_blob(body: &[u8]) -> Result<(&str, Vec<Element>), ScanError> {
 
 /// Validates one JSON value (surrounding whitespace allowed) and indexes it when it is an
 /// object. The outer `Option` is the index, as in [`Element::members`].
-pub fn scan_value(text: &str) -> Result<(usize, usize, Option<Vec<Member>>), ScanError> {
+pub fn scan_value(text: &str) -> Result<(usize, usize, Option<Box<[Member]>>), ScanError> {
     let mut s = Scanner::new(text.as_bytes());
     s.ws();
     let start = s.i;
@@ -102,6 +102,9 @@ struct Scanner<'a> {
     i: usize,
     /// Open containers while skipping a value (`true` = object).
     stack: Vec<bool>,
+    /// The members of the element being indexed, copied out at its end at their exact
+    /// size (one allocation per record, no regrowth).
+    scratch: Vec<Member>,
 }
 
 const LO: u64 = 0x0101_0101_0101_0101;
@@ -113,6 +116,7 @@ impl<'a> Scanner<'a> {
             b,
             i: 0,
             stack: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -157,14 +161,15 @@ impl<'a> Scanner<'a> {
 
     /// One element of the blob: an object is indexed member by member, anything else is
     /// skipped. Offsets in the index are relative to the element's start.
-    fn element(&mut self) -> Result<Option<Vec<Member>>, ScanError> {
+    fn element(&mut self) -> Result<Option<Box<[Member]>>, ScanError> {
         if self.peek() != Some(b'{') {
             self.value()?;
             return Ok(None);
         }
         let base = self.i;
         self.i += 1;
-        let mut members = Vec::with_capacity(32);
+        let mut members = std::mem::take(&mut self.scratch);
+        members.clear();
         let mut plain = true;
         // A cheap signature of the keys seen, so the duplicate check compares strings only
         // when two keys share length and first and last bytes.
@@ -172,7 +177,8 @@ impl<'a> Scanner<'a> {
         self.ws();
         if self.peek() == Some(b'}') {
             self.i += 1;
-            return Ok(Some(members));
+            self.scratch = members;
+            return Ok(Some(Box::default()));
         }
         loop {
             self.ws();
@@ -222,7 +228,9 @@ impl<'a> Scanner<'a> {
         if self.i - base > u32::MAX as usize {
             plain = false;
         }
-        Ok(plain.then_some(members))
+        let out = plain.then(|| Box::<[Member]>::from(members.as_slice()));
+        self.scratch = members;
+        Ok(out)
     }
 
     /// Skips one value of any kind, iteratively (nesting depth is not limited, as in

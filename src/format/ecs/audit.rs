@@ -17,8 +17,22 @@ const DATA_KEYS: [&str; 58] = [
 
 /// Writes the members of `o365.audit`.
 pub fn write_audit(o: &mut Obj<'_>, f: &Fields<'_>, e: &Ecs<'_>, dlp: bool) {
-    for (k, v) in f.iter() {
-        if e.moved.contains(&k) || k == PARTS_KEY || k == PARTIAL_KEY {
+    // The moved keys by position, found once, rather than every key compared with every
+    // moved name; a record with more than 128 keys falls back to names past that.
+    let mut skip: u128 = 0;
+    for name in e.moved.iter().chain([&PARTS_KEY, &PARTIAL_KEY]) {
+        if let Some(i) = f.position(name).filter(|i| *i < 128) {
+            skip |= 1 << i;
+        }
+    }
+    let plain = f.keys_are_plain();
+    for (i, (k, v)) in f.iter().enumerate() {
+        let skipped = if i < 128 {
+            skip & (1 << i) != 0
+        } else {
+            e.moved.contains(&k) || k == PARTS_KEY || k == PARTIAL_KEY
+        };
+        if skipped {
             continue;
         }
         match k {
@@ -33,6 +47,8 @@ pub fn write_audit(o: &mut Obj<'_>, f: &Fields<'_>, e: &Ecs<'_>, dlp: bool) {
                 x.raw("Reason", v.get());
                 x.end();
             }
+            // A key the scanner read without escapes is valid JSON string content as it is.
+            _ if plain => o.draw_plain(k, v.get()),
             _ => o.draw(k, v.get()),
         }
     }

@@ -80,6 +80,20 @@ impl<'o> Obj<'o> {
         self.out
     }
 
+    /// A member whose key is known to need no escaping (a key the scanner read without
+    /// escapes) and whose value is already JSON text.
+    pub fn draw_plain(&mut self, k: &str, json: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.reserve(k.len() + json.len() + 4);
+        self.out.push(b'"');
+        self.out.extend_from_slice(k.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self.out.extend_from_slice(json.as_bytes());
+    }
+
     /// A member with a key from the data and a value that is already JSON text.
     pub fn draw(&mut self, k: &str, json: &str) {
         self.dkey(k).extend_from_slice(json.as_bytes());

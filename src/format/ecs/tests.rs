@@ -132,3 +132,20 @@ fn split_provenance() {
     );
     assert!(v["o365"]["audit"].get("O365fwdParts").is_none());
 }
+
+#[test]
+fn timestamp_digits_match_chrono() {
+    use chrono::TimeZone;
+    for (secs, ms) in [
+        (0i64, 0u32),
+        (1_764_000_000, 7),
+        (253_402_300_799, 999),
+        (951_782_400, 500),
+    ] {
+        let t = Utc.timestamp_opt(secs, ms * 1_000_000).unwrap();
+        let mut out = Vec::new();
+        super::timestamp(&mut out, t);
+        let want = format!("\"{}\"", t.format("%Y-%m-%dT%H:%M:%S%.3fZ"));
+        assert_eq!(String::from_utf8(out).unwrap(), want);
+    }
+}

@@ -76,7 +76,7 @@ impl<'a> Fields<'a> {
             (start, end, Some(members)) => Some(Fields {
                 repr: Repr::Index {
                     text: &raw[start..end],
-                    members: Cow::Owned(members),
+                    members: Cow::Owned(members.into_vec()),
                 },
             }),
             (start, end, None) => Self::parse_slow(&raw[start..end]),
@@ -135,18 +135,30 @@ impl<'a> Fields<'a> {
     }
 
     /// Members in document order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, Json<'a>)> + '_ {
-        let (index, parsed) = match &self.repr {
-            Repr::Index { text, members } => (
-                Some(members.iter().map(|m| (m.key(text), Json(m.value(text))))),
-                None,
-            ),
-            Repr::Parsed(entries) => (None, Some(entries.iter().map(|(k, v)| (k.as_ref(), *v)))),
-        };
-        index
-            .into_iter()
-            .flatten()
-            .chain(parsed.into_iter().flatten())
+    pub fn iter(&self) -> Members<'_, 'a> {
+        Members {
+            fields: self,
+            next: 0,
+        }
+    }
+
+    /// Whether every key is plain text (no escapes), so it can be written as it is.
+    pub fn keys_are_plain(&self) -> bool {
+        matches!(self.repr, Repr::Index { .. })
+    }
+
+    /// Where `key` is in [`Fields::iter`]'s order.
+    pub fn position(&self, key: &str) -> Option<usize> {
+        match &self.repr {
+            Repr::Index { text, members } => {
+                let (t, k) = (text.as_bytes(), key.as_bytes());
+                members.iter().position(|m| {
+                    (m.key_end - m.key_start) as usize == k.len()
+                        && &t[m.key_start as usize..m.key_end as usize] == k
+                })
+            }
+            Repr::Parsed(entries) => entries.iter().position(|(k, _)| k == key),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -158,6 +170,28 @@ impl<'a> Fields<'a> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// The members of a [`Fields`], in document order.
+pub struct Members<'f, 'a> {
+    fields: &'f Fields<'a>,
+    next: usize,
+}
+
+impl<'f, 'a> Iterator for Members<'f, 'a> {
+    type Item = (&'f str, Json<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let i = self.next;
+        self.next += 1;
+        match &self.fields.repr {
+            Repr::Index { text, members } => {
+                let m = members.get(i)?;
+                Some((m.key(text), Json(m.value(text))))
+            }
+            Repr::Parsed(entries) => entries.get(i).map(|(k, v)| (k.as_ref(), *v)),
+        }
     }
 }
 
@@ -177,7 +211,7 @@ pub fn array(v: Json<'_>) -> Option<Vec<(Json<'_>, Option<Fields<'_>>)>> {
                     Some(members) => Some(Fields {
                         repr: Repr::Index {
                             text: item,
-                            members: Cow::Owned(members),
+                            members: Cow::Owned(members.into_vec()),
                         },
                     }),
                     None => Fields::parse_slow(item),
