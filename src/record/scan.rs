@@ -82,9 +82,12 @@ pub fn scan_blob(body: &[u8]) -> Result<(&str, Vec<Element>), ScanError> {
     Ok((text, out))
 }
 
+/// A value's start and end (surrounding whitespace excluded) and its members.
+pub type Scanned = (usize, usize, Option<Box<[Member]>>);
+
 /// Validates one JSON value (surrounding whitespace allowed) and indexes it when it is an
 /// object. The outer `Option` is the index, as in [`Element::members`].
-pub fn scan_value(text: &str) -> Result<(usize, usize, Option<Box<[Member]>>), ScanError> {
+pub fn scan_value(text: &str) -> Result<Scanned, ScanError> {
     let mut s = Scanner::new(text.as_bytes());
     s.ws();
     let start = s.i;

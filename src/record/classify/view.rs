@@ -116,6 +116,7 @@ impl<'a> Fields<'a> {
                     .iter()
                     .find(|m| {
                         (m.key_end - m.key_start) as usize == k.len()
+                            && t.get(m.key_start as usize) == k.first()
                             && &t[m.key_start as usize..m.key_end as usize] == k
                     })
                     .map(|m| Json(m.value(text)))
@@ -154,6 +155,7 @@ impl<'a> Fields<'a> {
                 let (t, k) = (text.as_bytes(), key.as_bytes());
                 members.iter().position(|m| {
                     (m.key_end - m.key_start) as usize == k.len()
+                        && t.get(m.key_start as usize) == k.first()
                         && &t[m.key_start as usize..m.key_end as usize] == k
                 })
             }
