@@ -5,7 +5,8 @@ use std::borrow::Cow;
 
 use crate::record::Record;
 use crate::record::classify::{
-    Classification, ClientAddr, Fields, parse_client, raw_scalar_text, raw_str, record_type_name,
+    Classification, ClientAddr, Fields, array, parse_client, raw_scalar_text, raw_str,
+    record_type_name,
 };
 
 /// `user.*` or `user.target.*`.
@@ -293,32 +294,22 @@ fn dlp<'a>(f: &Fields<'a>, e: &mut Ecs<'a>) {
     e.rule.id.extend(v);
     let v = e.take(f, "PolicyName");
     e.rule.name.extend(v);
-    let Some(pd) = f
-        .get("PolicyDetails")
-        .and_then(|r| serde_json::from_str::<serde_json::Value>(r.get()).ok())
-    else {
+    // One scan of the policy list, values borrowed from the record (no JSON tree).
+    let Some(policies) = f.get("PolicyDetails").and_then(array) else {
         return;
     };
     let mut max = 0;
-    for rule in pd
-        .as_array()
-        .into_iter()
+    let rules = policies
+        .iter()
+        .filter_map(|(_, p)| p.as_ref()?.get("Rules").and_then(array))
         .flatten()
-        .filter_map(|p| p.get("Rules")?.as_array())
-        .flatten()
-    {
-        if let (Some(id), Some(name)) = (
-            rule.get("RuleId").and_then(|v| v.as_str()),
-            rule.get("RuleName").and_then(|v| v.as_str()),
-        ) {
-            e.rule.id.push(Cow::Owned(id.to_string()));
-            e.rule.name.push(Cow::Owned(name.to_string()));
+        .filter_map(|(_, rule)| rule);
+    for rule in rules {
+        if let (Some(id), Some(name)) = (rule.str("RuleId"), rule.str("RuleName")) {
+            e.rule.id.push(id);
+            e.rule.name.push(name);
         }
-        let sev = match rule
-            .get("Severity")
-            .and_then(|v| v.as_str())
-            .map(str::to_ascii_lowercase)
-        {
+        let sev = match rule.str("Severity").map(|s| s.to_ascii_lowercase()) {
             Some(s) if s == "informational" => 1,
             Some(s) if s == "low" => 2,
             Some(s) if s == "medium" => 3,

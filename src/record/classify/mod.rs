@@ -367,23 +367,22 @@ fn permission_op(op: &str) -> bool {
 /// a block is still a success for `DlpRuleUndo` or an override (`ExceptionInfo`), and a
 /// failure otherwise.
 fn dlp_outcome(f: &Fields<'_>, op: &str) -> Outcome {
-    let blocked = f
-        .get("PolicyDetails")
-        .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok())
-        .map(|pd| {
-            pd.as_array().into_iter().flatten().any(|p| {
-                p.get("Rules")
-                    .and_then(|r| r.as_array())
-                    .into_iter()
-                    .flatten()
-                    .any(|r| {
-                        r.get("Actions")
-                            .and_then(|a| a.as_array())
-                            .is_some_and(|a| a.iter().any(|x| x == "BlockAccess"))
-                    })
-            })
+    let is_block =
+        |x: &(view::Json<'_>, Option<Fields<'_>>)| raw_str(x.0).as_deref() == Some("BlockAccess");
+    let blocks = |rule: &Option<Fields<'_>>| {
+        rule.as_ref()
+            .and_then(|r| r.get("Actions"))
+            .and_then(array)
+            .is_some_and(|actions| actions.iter().any(is_block))
+    };
+    let blocked = f.get("PolicyDetails").and_then(array).is_some_and(|pd| {
+        pd.iter().any(|(_, p)| {
+            p.as_ref()
+                .and_then(|p| p.get("Rules"))
+                .and_then(array)
+                .is_some_and(|rules| rules.iter().any(|(_, r)| blocks(r)))
         })
-        .unwrap_or(false);
+    });
     if !blocked || op == "DlpRuleUndo" {
         return Outcome::Success;
     }
