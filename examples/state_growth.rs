@@ -40,12 +40,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut done = 0;
             while done < RECORDS_PER_BLOB {
                 let n = BATCH.min(RECORDS_PER_BLOB - done);
-                let seen: Vec<Box<str>> = (0..n)
-                    .map(|_| {
-                        id += 1;
-                        guid(id).into_boxed_str()
-                    })
-                    .collect();
+                let mut seen = o365fwd::state::seen::PackedIds::default();
+                for _ in 0..n {
+                    id += 1;
+                    seen.push(&guid(id));
+                }
                 done += n;
                 let status = if done == RECORDS_PER_BLOB {
                     ContentStatus::Done { records: done }

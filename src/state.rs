@@ -58,7 +58,7 @@ pub struct FeedCommit {
     pub content: Vec<(String, ContentEntry)>,
     pub cursor: Option<Cursor>,
     pub gaps: Vec<Gap>,
-    pub seen: Vec<Box<str>>,
+    pub seen: seen::PackedIds,
     pub rejections: Vec<Rejection>,
 }
 
@@ -285,9 +285,7 @@ impl State {
                 let mut k = prefix(b's', feed);
                 k.extend_from_slice(&ts.to_be_bytes());
                 k.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
-                let mut v = Vec::with_capacity(c.seen.len() * 17);
-                seen::encode(c.seen.iter().map(|s| &**s), &mut v);
-                b.insert(k, v);
+                b.insert(k, c.seen.as_bytes());
             }
             for r in &c.rejections {
                 b.insert(

@@ -155,7 +155,7 @@ async fn commit_group(state: &State, group: &[Acked], abort: &CancellationToken)
                 CommitOp::Gap(g) => fc.gaps.push(g.clone()),
             }
         }
-        fc.seen.extend(batch.records.iter().map(|r| r.id.clone()));
+        fc.seen.extend(batch.records.iter().map(|r| &*r.id));
         for (sink, _, _, ack) in acks {
             for (idx, reason) in &ack.rejected {
                 let Some(rec) = batch.records.get(*idx) else {

@@ -147,6 +147,39 @@ pub fn encode<'a>(ids: impl Iterator<Item = &'a str>, out: &mut Vec<u8>) {
     }
 }
 
+/// Record ids packed as a stored chunk holds them, appended as batches commit: the commit
+/// path no longer copies each id into its own string first.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PackedIds(Vec<u8>);
+
+impl PackedIds {
+    pub fn push(&mut self, id: &str) {
+        encode(std::iter::once(id), &mut self.0);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl<'a> Extend<&'a str> for PackedIds {
+    fn extend<I: IntoIterator<Item = &'a str>>(&mut self, ids: I) {
+        encode(ids.into_iter(), &mut self.0);
+    }
+}
+
+impl<'a> FromIterator<&'a str> for PackedIds {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(ids: I) -> Self {
+        let mut p = PackedIds::default();
+        p.extend(ids);
+        p
+    }
+}
+
 /// Adds every id of a stored chunk to `set`; false if the chunk is damaged.
 pub fn decode_into(mut b: &[u8], at: u32, set: &mut SeenSet) -> bool {
     while let Some((&tag, rest)) = b.split_first() {

@@ -26,7 +26,7 @@ async fn commit_is_durable_and_readable_after_reopen() {
                 ("b".into(), entry(1, ContentStatus::Partial { acked: 2 })),
             ],
             cursor: Some(Cursor { listed_until: t(2) }),
-            seen: vec!["r1".into(), "r2".into()],
+            seen: ["r1", "r2"].into_iter().collect(),
             ..Default::default()
         };
         let off = SinkOffset {
@@ -66,13 +66,13 @@ async fn prune_drops_old_seen_ids_and_expired_content_only() {
     let feed = feed_key("t1", "Audit.General");
     let old = FeedCommit {
         content: vec![("old".into(), entry(0, ContentStatus::Done { records: 1 }))],
-        seen: vec!["old-id".into()],
+        seen: ["old-id"].into_iter().collect(),
         ..Default::default()
     };
     s.commit(&[(&feed, old)], &[], t(0)).await.unwrap();
     let new = FeedCommit {
         content: vec![("new".into(), entry(200, ContentStatus::Done { records: 1 }))],
-        seen: vec!["new-id".into()],
+        seen: ["new-id"].into_iter().collect(),
         ..Default::default()
     };
     s.commit(&[(&feed, new)], &[], t(200)).await.unwrap();
