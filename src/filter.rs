@@ -366,7 +366,7 @@ impl Filter {
         self.decide(&mut Subject {
             rec,
             origin,
-            extra: fields::Extra::new(rec.raw.get()),
+            extra: fields::Extra::of(rec),
         })
         .map_err(|(reason, _)| reason)
     }
@@ -398,7 +398,7 @@ impl Filter {
         let mut s = Subject {
             rec,
             origin,
-            extra: fields::Extra::new(rec.raw.get()),
+            extra: fields::Extra::of(rec),
         };
         let (reason, c) = match self.decide(&mut s) {
             Ok(()) => return Ok(()),

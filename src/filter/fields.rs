@@ -5,8 +5,11 @@
 //! A small scanner over the top-level members does it, borrowing the text: no allocation
 //! (a serde struct would allocate serde_json's scratch stack for nested values). A string
 //! with JSON escapes (`"NT AUTHORITY\\SYSTEM"`) is unescaped into a stack buffer when it is
-//! matched. The text is a `RawValue`, so it is known to be valid JSON; the scanner still
-//! never panics on anything else.
+//! matched. A record the blob scan indexed (almost all) is read through its index; the
+//! scanner is for the rest, and never panics on anything.
+
+use crate::record::Record;
+use crate::record::scan::Member;
 
 /// `UserType` names as the API documents them, indexed by their number.
 pub const USER_TYPES: [&str; 9] = [
@@ -49,6 +52,9 @@ pub fn record_type(s: &str) -> Option<i64> {
 #[derive(Debug)]
 pub struct Extra<'a> {
     raw: &'a str,
+    /// The blob scan's index of the record's members, when it has one: a key is then one
+    /// lookup, without scanning the text.
+    index: Option<&'a [Member]>,
     /// Where the next member starts; `None` once the scan is over.
     pos: Option<usize>,
     /// Bit per key found so far (`Key as u8`).
@@ -68,12 +74,20 @@ enum Key {
 }
 
 impl<'a> Extra<'a> {
+    /// Nothing is read yet; the record's member index is used when it has one.
+    pub fn of(rec: &'a Record) -> Extra<'a> {
+        let mut e = Extra::new(rec.raw.get());
+        e.index = rec.members();
+        e
+    }
+
     /// Nothing is read yet. Text that is not an object has none of the fields.
     pub fn new(raw: &'a str) -> Extra<'a> {
         let b = raw.as_bytes();
         let i = ws(b, 0);
         Extra {
             raw,
+            index: None,
             pos: (b.get(i) == Some(&b'{')).then_some(i + 1),
             found: 0,
             user_type: None,
@@ -107,6 +121,16 @@ impl<'a> Extra<'a> {
 
     /// Scans on until `key` has been found or the members are exhausted.
     fn seek(&mut self, key: Key) {
+        if let Some(members) = self.index {
+            if self.found & key as u8 == 0 {
+                self.found |= key as u8;
+                let name = key.name();
+                if let Some(m) = members.iter().find(|m| m.key(self.raw) == name) {
+                    self.keep(key, m.value(self.raw));
+                }
+            }
+            return;
+        }
         while self.found & key as u8 == 0 {
             let Some(pos) = self.pos else { return };
             self.pos = self.member(pos);
@@ -138,14 +162,29 @@ impl<'a> Extra<'a> {
         };
         if self.found & bit as u8 == 0 {
             self.found |= bit as u8;
-            match bit {
-                Key::UserType => self.user_type = number(value),
-                Key::UserId => self.user_id = text(value),
-                Key::EntityName => self.entity_name = text(value),
-                Key::Message => self.message = text(value),
-            }
+            self.keep(bit, value);
         }
         next(b, end)
+    }
+
+    fn keep(&mut self, key: Key, value: &'a str) {
+        match key {
+            Key::UserType => self.user_type = number(value),
+            Key::UserId => self.user_id = text(value),
+            Key::EntityName => self.entity_name = text(value),
+            Key::Message => self.message = text(value),
+        }
+    }
+}
+
+impl Key {
+    fn name(self) -> &'static str {
+        match self {
+            Key::UserType => "UserType",
+            Key::UserId => "UserId",
+            Key::EntityName => "EntityName",
+            Key::Message => "Message",
+        }
     }
 }
 
@@ -398,5 +437,23 @@ mod tests {
         assert_eq!(record_type("azureactivedirectorystslogon"), Some(15));
         assert_eq!(record_type("21"), Some(21));
         assert_eq!(record_type("NoSuchType"), None);
+    }
+
+    #[test]
+    fn the_index_and_the_scan_read_the_same_values() {
+        for raw in [
+            r#"{"UserType":2,"UserId":"NT AUTHORITY\\SYSTEM (w3wp)","EntityName":"account","Message":"Retrieve"}"#,
+            r#"{"UserType":"Admin","UserId":42,"Rest":{"UserId":"nested"}}"#,
+            r#"{"UserType":" 5 ","EntityName":"","Message":null}"#,
+            r#"{"X":[1,{"Message":"no"}]}"#,
+        ] {
+            let rec = Record::from_json(raw, "t").unwrap();
+            assert!(rec.members().is_some(), "{raw}");
+            let (mut a, mut b) = (Extra::of(&rec), Extra::new(raw));
+            assert_eq!(a.user_type(), b.user_type(), "{raw}");
+            assert_eq!(a.user_id(), b.user_id(), "{raw}");
+            assert_eq!(a.entity_name(), b.entity_name(), "{raw}");
+            assert_eq!(a.message(), b.message(), "{raw}");
+        }
     }
 }
