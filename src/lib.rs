@@ -27,7 +27,8 @@
 //! - [`api`]: the Management Activity API client: auth, listing, blobs, rate budget.
 //! - [`feed`]: the poll loop of one (tenant, content type).
 //! - [`state`]: the sled store; the only writer of durable progress.
-//! - [`record`]: the audit record model, classification, Dynamics 365 specifics.
+//! - [`record`]: the audit record model (one validating scan per blob indexes every record,
+//!   `record::scan`), classification, Dynamics 365 specifics.
 //! - [`format`]: raw, ECS, CEF and text encodings of a record.
 //! - [`filter`]: per-sink filters: which records a sink receives.
 //! - [`sink`]: file, stdout (and the network sinks).
