@@ -9,7 +9,7 @@
 //! scanner is for the rest, and never panics on anything.
 
 use crate::record::Record;
-use crate::record::scan::Member;
+use crate::record::scan::{Member, find_member};
 
 /// `UserType` names as the API documents them, indexed by their number.
 pub const USER_TYPES: [&str; 9] = [
@@ -125,8 +125,8 @@ impl<'a> Extra<'a> {
             if self.found & key as u8 == 0 {
                 self.found |= key as u8;
                 let name = key.name();
-                if let Some(m) = members.iter().find(|m| m.key(self.raw) == name) {
-                    self.keep(key, m.value(self.raw));
+                if let Some(i) = find_member(members, self.raw, name) {
+                    self.keep(key, members[i].value(self.raw));
                 }
             }
             return;

@@ -12,7 +12,7 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::record::Record;
-use crate::record::scan::{Member, scan_blob, scan_value};
+use crate::record::scan::{Member, find_member, scan_array, scan_value};
 
 /// A JSON string, borrowed when it has no escapes.
 #[derive(Deserialize)]
@@ -110,16 +110,7 @@ impl<'a> Fields<'a> {
     pub fn get(&self, key: &str) -> Option<Json<'a>> {
         match &self.repr {
             Repr::Index { text, members } => {
-                // Lengths first, then bytes: this lookup runs dozens of times per record.
-                let (t, k) = (text.as_bytes(), key.as_bytes());
-                members
-                    .iter()
-                    .find(|m| {
-                        (m.key_end - m.key_start) as usize == k.len()
-                            && t.get(m.key_start as usize) == k.first()
-                            && &t[m.key_start as usize..m.key_end as usize] == k
-                    })
-                    .map(|m| Json(m.value(text)))
+                find_member(members, text, key).map(|i| Json(members[i].value(text)))
             }
             Repr::Parsed(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| *v),
         }
@@ -151,14 +142,7 @@ impl<'a> Fields<'a> {
     /// Where `key` is in [`Fields::iter`]'s order.
     pub fn position(&self, key: &str) -> Option<usize> {
         match &self.repr {
-            Repr::Index { text, members } => {
-                let (t, k) = (text.as_bytes(), key.as_bytes());
-                members.iter().position(|m| {
-                    (m.key_end - m.key_start) as usize == k.len()
-                        && t.get(m.key_start as usize) == k.first()
-                        && &t[m.key_start as usize..m.key_end as usize] == k
-                })
-            }
+            Repr::Index { text, members } => find_member(members, text, key),
             Repr::Parsed(entries) => entries.iter().position(|(k, _)| k == key),
         }
     }
@@ -203,7 +187,8 @@ pub fn array(v: Json<'_>) -> Option<Vec<(Json<'_>, Option<Fields<'_>>)>> {
     if !v.0.starts_with('[') {
         return None;
     }
-    let (text, elements) = scan_blob(v.0.as_bytes()).ok()?;
+    let text = v.0;
+    let elements = scan_array(text).ok()?;
     Some(
         elements
             .into_iter()
