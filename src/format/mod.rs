@@ -96,3 +96,6 @@ impl Encoder {
 
 #[cfg(test)]
 mod robustness;
+
+#[doc(hidden)]
+pub mod invariants;

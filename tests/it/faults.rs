@@ -172,17 +172,7 @@ async fn malformed_blob_heals_on_a_later_poll() {
 
 /// Content ids `state show --json` lists as failed, over all feeds.
 fn failed_in_state(env: &Env) -> std::collections::BTreeSet<String> {
-    let (code, out, err) = run_cli(&[
-        "state",
-        "show",
-        "--json",
-        "--config",
-        env.config.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    v.as_array()
-        .unwrap()
+    env.state_json()
         .iter()
         .flat_map(|f| f["failed"].as_array().unwrap().iter())
         .map(|pair| pair[0].as_str().unwrap().to_string())

@@ -148,6 +148,19 @@ impl Env {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
+    /// `o365fwd state show --json` (the agent must be stopped): one object per feed.
+    pub fn state_json(&self) -> Vec<serde_json::Value> {
+        let (code, out, err) = run_cli(&[
+            "state",
+            "show",
+            "--json",
+            "--config",
+            self.config.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("state show --json: {e}: {out}"))
+    }
+
     /// Every record id the simulator can serve now, over all tenants and content types.
     pub fn expected(&self) -> BTreeSet<String> {
         let mut all = BTreeSet::new();

@@ -225,16 +225,8 @@ async fn a_sink_that_admits_nothing_does_not_stall_the_cursor() {
         let agent = env.spawn();
         tokio::time::sleep(Duration::from_secs(3)).await;
         agent.stop();
-        let (code, out, err) = run_cli(&[
-            "state",
-            "show",
-            "--json",
-            "--config",
-            env.config.to_str().unwrap(),
-        ]);
-        assert_eq!(code, 0, "{err}");
-        let feeds: Vec<Value> = serde_json::from_str(&out).unwrap();
-        assert_eq!(feeds.len(), 2, "{out}");
+        let feeds = env.state_json();
+        assert_eq!(feeds.len(), 2, "{feeds:?}");
         let seen: u64 = feeds.iter().map(|f| f["seen_ids"].as_u64().unwrap()).sum();
         let idle = feeds.iter().all(|f| {
             f["cursor"].is_string()
@@ -246,7 +238,7 @@ async fn a_sink_that_admits_nothing_does_not_stall_the_cursor() {
         }
         assert!(
             t0.elapsed() < Duration::from_secs(60),
-            "the cursor does not move past filtered records: {seen} of {want} handled; state:\n{out}\nlog:\n{}",
+            "the cursor does not move past filtered records: {seen} of {want} handled; state:\n{feeds:?}\nlog:\n{}",
             tail(&env.log(), 20)
         );
     }
