@@ -126,7 +126,7 @@ enum IntOrString {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
-    #[error("blob is not a JSON array of records: {0}")]
+    #[error("malformed blob (expected a JSON array of audit records): {0}")]
     NotAnArray(ScanError),
 }
 
@@ -336,6 +336,11 @@ mod tests {
     fn rejects_non_array_blob() {
         assert!(parse_blob("c", b"{\"error\":1}").is_err());
         assert!(parse_blob("c", b"[{\"Id\":").is_err());
+        let e = parse_blob("c", b"[{\"Id\":\"a\"},\n {\"N\": tru}]").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "malformed blob (expected a JSON array of audit records): invalid literal at byte 20"
+        );
     }
 
     #[test]
