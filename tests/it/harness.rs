@@ -181,7 +181,7 @@ impl Env {
     pub async fn wait_for(&self, want: &BTreeSet<String>, timeout: Duration) -> bool {
         let t0 = Instant::now();
         while t0.elapsed() < timeout {
-            let got = self.delivered();
+            let got = read_ids_settled(&self.out);
             if want.iter().all(|id| got.contains_key(id)) {
                 return true;
             }
@@ -215,15 +215,32 @@ impl Env {
     }
 }
 
+/// Ids in an NDJSON output with how often each appears, for a file nothing writes to any
+/// more: panics on a torn last line or a bad line.
 pub fn read_ids(path: &Path) -> BTreeMap<String, usize> {
-    let mut out = BTreeMap::new();
     let Ok(bytes) = std::fs::read(path) else {
-        return out;
+        return BTreeMap::new();
     };
-    if bytes.is_empty() {
-        return out;
+    if !bytes.is_empty() {
+        assert_eq!(bytes.last(), Some(&b'\n'), "output ends with a torn line");
     }
-    assert_eq!(bytes.last(), Some(&b'\n'), "output ends with a torn line");
+    ids_of_lines(&bytes)
+}
+
+/// [`read_ids`] while the agent may be appending: a read can see an append half done, so
+/// an unterminated last line is left for the next look (every complete line must still be
+/// a good record).
+pub fn read_ids_settled(path: &Path) -> BTreeMap<String, usize> {
+    let Ok(mut bytes) = std::fs::read(path) else {
+        return BTreeMap::new();
+    };
+    let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    bytes.truncate(complete);
+    ids_of_lines(&bytes)
+}
+
+fn ids_of_lines(bytes: &[u8]) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
     for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
         if line.is_empty() {
             continue;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use o365fwd::record::ContentType;
 
-use crate::harness::{Agent, Env, read_ids, sim_config, tail};
+use crate::harness::{Agent, Env, read_ids, read_ids_settled, sim_config, tail};
 
 fn hup(agent: &Agent) {
     unsafe {
@@ -101,7 +101,7 @@ async fn reload_under_load_delivers_every_record_exactly_once() {
     assert!(want.len() > 1000, "enough records flowed: {}", want.len());
     let arrived = env.wait_for(&want, Duration::from_secs(60)).await;
     if !arrived {
-        let got = env.delivered();
+        let got = read_ids_settled(&env.out);
         let mut per_feed = Vec::new();
         for t in &env.sim.config().tenants {
             for ct in &env.sim.config().content_types {

@@ -152,9 +152,9 @@ async fn routing_matrix_every_record_exactly_in_the_sinks_that_admit_it() {
     let agent = env.spawn();
     let t0 = Instant::now();
     loop {
-        let done = env.delivered().len() >= all.len()
+        let done = read_ids_settled(&env.out).len() >= all.len()
             && SINKS.iter().zip(&wants).all(|((name, _, _), want)| {
-                read_ids(&dir.path().join(format!("{name}.ndjson"))).len() >= want.len()
+                read_ids_settled(&dir.path().join(format!("{name}.ndjson"))).len() >= want.len()
             });
         if done {
             break;
