@@ -215,8 +215,8 @@ impl Condition {
         };
         match &self.values {
             Values::Patterns(list) => match self.field {
-                Field::Workload => pats(list, s.rec.workload.as_deref()),
-                Field::Operation => pats(list, s.rec.operation.as_deref()),
+                Field::Workload => pats(list, s.rec.workload()),
+                Field::Operation => pats(list, s.rec.operation()),
                 Field::Tenant => {
                     pats(list, Some(s.origin.tenant)) || pats(list, Some(s.origin.tenant_id))
                 }
@@ -246,8 +246,8 @@ impl Condition {
     fn value_of(&self, s: &mut Subject<'_>) -> String {
         let o = |v: Option<&str>| v.unwrap_or("(none)").to_string();
         match self.field {
-            Field::Workload => o(s.rec.workload.as_deref()),
-            Field::Operation => o(s.rec.operation.as_deref()),
+            Field::Workload => o(s.rec.workload()),
+            Field::Operation => o(s.rec.operation()),
             Field::RecordType => s.rec.record_type.map_or("(none)".into(), |n| n.to_string()),
             Field::Tenant => s.origin.tenant.to_string(),
             Field::ContentType => s.origin.content_type.as_str().to_string(),
@@ -329,13 +329,12 @@ impl<'r> Subject<'r> {
         let rec = self.rec;
         let crm = rec.record_type == Some(21)
             || rec
-                .workload
-                .as_deref()
+                .workload()
                 .is_some_and(|w| w.eq_ignore_ascii_case("CRM"));
         if !crm {
             return None;
         }
-        let op = rec.operation.as_deref().unwrap_or("");
+        let op = rec.operation().unwrap_or("");
         Some(match self.extra.message().filter(|m| !m.is_blank()) {
             Some(m) => m.with(CrmAccess::of),
             None => CrmAccess::of(op),

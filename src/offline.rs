@@ -200,7 +200,7 @@ impl OfflineRun {
         let before = records.len();
         let records: Vec<Record> = records
             .into_iter()
-            .filter(|r| feed.claim_id(&r.id))
+            .filter(|r| feed.claim_id(r.id()))
             .collect();
         let dups = (before - records.len()) as u64;
         if !records.is_empty() {

@@ -10,12 +10,13 @@ pub mod split;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use self::scan::{Member, ScanError, scan_blob, scan_value};
+use self::scan::{Index, Member, Scan, ScanError, scan_array, scan_value};
 
 /// The five content types of the Management Activity API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -71,32 +72,96 @@ impl FromStr for ContentType {
     }
 }
 
-/// The exact JSON text of a record, as the API sent it (validated when scanned).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawText(Box<str>);
+/// The exact JSON text of a record, as the API sent it (validated when scanned): a range
+/// of its blob's text, which the blob's records share with the scan's member index. One
+/// allocation per blob and no copy, where a copy per record (too large for the allocator's
+/// fast path) and its index were among the agent's hottest costs.
+#[derive(Debug, Clone)]
+pub struct RawText {
+    src: Arc<Source>,
+    start: usize,
+    end: usize,
+}
+
+/// A blob's text and the members of its records.
+#[derive(Debug)]
+struct Source {
+    text: String,
+    members: Vec<Member>,
+}
 
 impl RawText {
     pub fn get(&self) -> &str {
-        &self.0
+        &self.src.text[self.start..self.end]
+    }
+
+    /// A text of its own, for one record.
+    fn single(text: String, members: Vec<Member>) -> RawText {
+        let end = text.len();
+        RawText {
+            src: Arc::new(Source { text, members }),
+            start: 0,
+            end,
+        }
     }
 }
+
+impl PartialEq for RawText {
+    fn eq(&self, other: &RawText) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Eq for RawText {}
 
 /// One audit record as received, with the fields the pipeline needs pulled out.
 #[derive(Debug, Clone)]
 pub struct Record {
     /// The exact JSON text of the record, as the API sent it.
     pub raw: RawText,
-    /// The top-level members of `raw` (see [`scan::Element::members`]): every reader goes
-    /// through this index instead of parsing the record again.
-    members: Option<Box<[Member]>>,
-    /// The record `Id`, or `{content_id}#{index}` when the record has none (deterministic, so
-    /// re-fetching the same immutable blob yields the same id).
-    pub id: Box<str>,
+    /// Where the top-level members of `raw` are (see [`scan::Element::index`]): every
+    /// reader goes through this index instead of parsing the record again.
+    index: Option<Index>,
+    /// See [`Record::id`].
+    id: Text,
     /// `CreationTime` (UTC; the API omits the zone).
     pub creation_time: Option<DateTime<Utc>>,
-    pub operation: Option<Box<str>>,
-    pub workload: Option<Box<str>>,
+    operation: Option<Text>,
+    workload: Option<Text>,
     pub record_type: Option<i64>,
+}
+
+/// A string field pulled out of a record: where it is in the record's text when it has no
+/// escapes (the usual case: no allocation per field and record), or its own copy.
+#[derive(Debug, Clone)]
+enum Text {
+    Span(u32, u32),
+    Owned(Box<str>),
+}
+
+impl Text {
+    /// `s` as a span of `raw` when it is borrowed from it.
+    fn of(s: std::borrow::Cow<'_, str>, raw: &str) -> Text {
+        let base = raw.as_ptr() as usize;
+        let at = (s.as_ptr() as usize).wrapping_sub(base);
+        match s {
+            std::borrow::Cow::Borrowed(b)
+                if at <= raw.len()
+                    && raw.len() - at >= b.len()
+                    && raw.len() <= u32::MAX as usize =>
+            {
+                Text::Span(at as u32, (at + b.len()) as u32)
+            }
+            other => Text::Owned(other.into_owned().into()),
+        }
+    }
+
+    fn get<'a>(&'a self, raw: &'a str) -> &'a str {
+        match self {
+            Text::Span(a, b) => &raw[*a as usize..*b as usize],
+            Text::Owned(s) => s,
+        }
+    }
 }
 
 /// The fields read at parse time; everything else stays in `raw` untouched.
@@ -133,14 +198,21 @@ pub enum BlobError {
 /// Parses a blob (a JSON array of records) in one scan. A blob that is not an array is an
 /// error; an element that is not an object is still kept (with a synthetic id) so nothing
 /// is lost.
-pub fn parse_blob(content_id: &str, body: &[u8]) -> Result<Vec<Record>, BlobError> {
-    let (text, elements) = scan_blob(body).map_err(BlobError::NotAnArray)?;
+pub fn parse_blob(content_id: &str, body: impl Into<Vec<u8>>) -> Result<Vec<Record>, BlobError> {
+    let text = String::from_utf8(body.into())
+        .map_err(|e| BlobError::NotAnArray(scan::invalid_utf8(e.utf8_error().valid_up_to())))?;
+    let Scan { elements, members } = scan_array(&text).map_err(BlobError::NotAnArray)?;
+    let src = Arc::new(Source { text, members });
     Ok(elements
         .into_iter()
         .enumerate()
         .map(|(i, e)| {
-            let raw = RawText(text[e.start..e.end].into());
-            Record::build(raw, e.members, content_id, i)
+            let raw = RawText {
+                src: src.clone(),
+                start: e.start,
+                end: e.end,
+            };
+            Record::build(raw, e.index, content_id, i)
         })
         .collect())
 }
@@ -150,37 +222,39 @@ impl Record {
     pub fn from_raw(raw: Box<RawValue>, content_id: &str, index: usize) -> Record {
         let text: Box<str> = raw.into();
         // A RawValue is valid JSON, so the scan cannot fail; it only builds the index.
-        let members = scan_value(&text).ok().and_then(|(_, _, m)| m);
-        Record::build(RawText(text), members, content_id, index)
+        match scan_value(&text) {
+            Ok(s) => {
+                let text = text[s.start..s.end].to_string();
+                Record::build(RawText::single(text, s.members), s.index, content_id, index)
+            }
+            Err(_) => Record::build(
+                RawText::single(text.into(), vec![]),
+                None,
+                content_id,
+                index,
+            ),
+        }
     }
 
     /// Builds a record from JSON text (tests, import).
     pub fn from_json(text: &str, fallback_id: &str) -> Result<Record, ScanError> {
-        let (start, end, members) = scan_value(text)?;
-        Ok(Record::build(
-            RawText(text[start..end].into()),
-            members,
-            fallback_id,
-            0,
-        ))
+        let s = scan_value(text)?;
+        let raw = RawText::single(text[s.start..s.end].to_string(), s.members);
+        Ok(Record::build(raw, s.index, fallback_id, 0))
     }
 
-    fn build(
-        raw: RawText,
-        members: Option<Box<[Member]>>,
-        content_id: &str,
-        index: usize,
-    ) -> Record {
-        let head = match &members {
-            Some(m) => Some(head_from_index(raw.get(), m)),
+    fn build(raw: RawText, index: Option<Index>, content_id: &str, at: usize) -> Record {
+        let head = match index {
+            Some(i) => Some(head_from_index(raw.get(), i.of(&raw.src.members))),
             None => serde_json::from_str::<Head>(raw.get()).ok(),
         };
+        let text = |s| Text::of(s, raw.get());
         let (id, creation_time, operation, workload, record_type) = match head {
             Some(h) => (
-                h.id.filter(|s| !s.is_empty()).map(|s| s.into()),
+                h.id.filter(|s| !s.is_empty()).map(text),
                 h.creation_time.as_deref().and_then(parse_creation_time),
-                h.operation.map(|s| s.into()),
-                h.workload.map(|s| s.into()),
+                h.operation.map(text),
+                h.workload.map(text),
                 match h.record_type {
                     Some(IntOrString::Int(n)) => Some(n),
                     Some(IntOrString::Str(s)) => s.trim().parse().ok(),
@@ -190,9 +264,9 @@ impl Record {
             None => (None, None, None, None, None),
         };
         Record {
-            id: id.unwrap_or_else(|| format!("{content_id}#{index}").into()),
+            id: id.unwrap_or_else(|| Text::Owned(format!("{content_id}#{at}").into())),
             raw,
-            members,
+            index,
             creation_time,
             operation,
             workload,
@@ -200,10 +274,31 @@ impl Record {
         }
     }
 
+    /// The record `Id`, or `{content_id}#{index}` when the record has none (deterministic,
+    /// so re-fetching the same immutable blob yields the same id).
+    pub fn id(&self) -> &str {
+        self.id.get(self.raw.get())
+    }
+
+    /// `Operation`, when it is a string.
+    pub fn operation(&self) -> Option<&str> {
+        self.operation.as_ref().map(|t| t.get(self.raw.get()))
+    }
+
+    /// `Workload`, when it is a string.
+    pub fn workload(&self) -> Option<&str> {
+        self.workload.as_ref().map(|t| t.get(self.raw.get()))
+    }
+
     /// The scan's index of the top-level members, when the record is an object with plain,
     /// unique keys.
     pub fn members(&self) -> Option<&[Member]> {
-        self.members.as_deref()
+        self.index.map(|i| i.of(&self.raw.src.members))
+    }
+
+    /// The index itself (with its key signature), when there is one.
+    pub fn index(&self) -> Option<Index> {
+        self.index
     }
 }
 
@@ -315,21 +410,49 @@ mod tests {
     fn parses_records_and_keeps_raw_text() {
         let body = br#"[{"Id":"a","CreationTime":"2015-06-29T20:03:19","RecordType":21,"Workload":"CRM","Operation":"Retrieve","X":{"y":[1,2]}},
             {"Id":"b","RecordType":"15"}, 42, {"CreationTime":"2015-06-29T20:03:19.5Z"}]"#;
-        let recs = parse_blob("cid", body).unwrap();
+        let recs = parse_blob("cid", body.as_slice()).unwrap();
         assert_eq!(recs.len(), 4);
-        assert_eq!(&*recs[0].id, "a");
+        assert_eq!(recs[0].id(), "a");
         assert_eq!(recs[0].record_type, Some(21));
-        assert_eq!(recs[0].workload.as_deref(), Some("CRM"));
+        assert_eq!(recs[0].workload(), Some("CRM"));
         assert!(recs[0].raw.get().contains(r#""X":{"y":[1,2]}"#));
         assert_eq!(
             recs[0].creation_time.unwrap().to_rfc3339(),
             "2015-06-29T20:03:19+00:00"
         );
         assert_eq!(recs[1].record_type, Some(15));
-        assert_eq!(&*recs[2].id, "cid#2");
+        assert_eq!(recs[2].id(), "cid#2");
         assert_eq!(recs[2].raw.get(), "42");
-        assert_eq!(&*recs[3].id, "cid#3");
+        assert_eq!(recs[3].id(), "cid#3");
         assert!(recs[3].creation_time.is_some());
+    }
+
+    #[test]
+    fn head_fields_are_spans_of_the_text_or_decoded_copies() {
+        let body = br#"[{"Id":"a\u0062","Operation":"Op\"1","Workload":"CRM"},
+            {"Operation":7,"Workload":null,"Id":""}, {"Id":"x","Id":"y","Workload":"W"}]"#;
+        let recs = parse_blob("cid", body.as_slice()).unwrap();
+        assert_eq!(recs[0].id(), "ab");
+        assert!(matches!(recs[0].id, Text::Owned(_)), "escaped: decoded");
+        assert_eq!(recs[0].operation(), Some("Op\"1"));
+        assert_eq!(recs[0].workload(), Some("CRM"));
+        assert!(
+            matches!(recs[0].workload, Some(Text::Span(..))),
+            "plain: no copy"
+        );
+        assert_eq!(recs[1].operation(), None, "not a string");
+        assert_eq!(recs[1].workload(), None);
+        assert_eq!(recs[1].id(), "cid#1", "an empty Id is no id");
+        // A repeated head key: no index, and serde refuses the head, so the record gets
+        // its deterministic synthetic id (it is still delivered whole).
+        assert!(recs[2].members().is_none());
+        assert_eq!(recs[2].id(), "cid#2");
+        assert!(recs[2].raw.get().contains(r#""Id":"y""#));
+        // Records of one blob share its text; a clone shares it too.
+        let copy = recs[0].clone();
+        assert!(Arc::ptr_eq(&copy.raw.src, &recs[2].raw.src));
+        assert_eq!(copy.raw, recs[0].raw);
+        assert_eq!(copy.id(), "ab");
     }
 
     #[test]

@@ -71,10 +71,10 @@ pub fn run(cfg: &Config, args: &Args) -> anyhow::Result<i32> {
         let r = &it.record;
         let what = format!(
             "{} {} {} {}",
-            r.id,
+            r.id(),
             it.content_type,
-            r.workload.as_deref().unwrap_or("-"),
-            r.operation.as_deref().unwrap_or("-")
+            r.workload().unwrap_or("-"),
+            r.operation().unwrap_or("-")
         );
         match filter.explain(r, &origin) {
             Ok(()) => {
@@ -175,7 +175,7 @@ fn guess_content_type(r: &Record) -> ContentType {
         Some(4 | 6 | 7 | 14 | 36 | 37 | 54..=56) => return ContentType::SharePoint,
         _ => {}
     }
-    let w = r.workload.as_deref().unwrap_or("");
+    let w = r.workload().unwrap_or("");
     let is = |name: &str| w.eq_ignore_ascii_case(name);
     if is("AzureActiveDirectory") {
         ContentType::AzureActiveDirectory

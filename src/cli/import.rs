@@ -102,7 +102,7 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<i32> {
             }
         };
         total += 1;
-        if !seen.insert(rec.id.clone()) {
+        if !seen.insert(Box::<str>::from(rec.id())) {
             dups += 1;
             continue;
         }
@@ -182,12 +182,7 @@ pub fn content_type_of(r: &Record) -> ContentType {
     if r.record_type.is_some_and(|t| DLP.contains(&t)) {
         return ContentType::DlpAll;
     }
-    match r
-        .workload
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
+    match r.workload().map(str::to_ascii_lowercase).as_deref() {
         Some("azureactivedirectory") => return ContentType::AzureActiveDirectory,
         Some("exchange") => return ContentType::Exchange,
         Some("sharepoint") | Some("onedrive") => return ContentType::SharePoint,

@@ -124,7 +124,7 @@ impl Feed {
         let cid: std::sync::Arc<str> = c.content_id.as_str().into();
         for rec in records.into_iter().skip(skip as usize) {
             index += 1;
-            if !self.shared.claim_id(&rec.id) {
+            if !self.shared.claim_id(rec.id()) {
                 repeats += 1;
             } else {
                 batch.push(rec);
@@ -180,7 +180,7 @@ pub async fn fetch(
     let mut last = String::new();
     for attempt in 1..=attempts {
         match client.fetch_blob(c).await {
-            Ok(body) => match parse_blob(&c.content_id, &body) {
+            Ok(body) => match parse_blob(&c.content_id, body) {
                 Ok(recs) => return Ok(Fetched::Records(recs)),
                 Err(e) => last = e.to_string(),
             },

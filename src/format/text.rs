@@ -18,8 +18,8 @@ pub fn encode(rec: &Record, origin: &Origin<'_>, out: &mut Vec<u8>) {
         "{time} {tenant:<10} {ct:<27} {wl:<20} {op:<24} {user:<38} {status}",
         tenant = origin.tenant,
         ct = origin.content_type.as_str(),
-        wl = rec.workload.as_deref().unwrap_or("-"),
-        op = rec.operation.as_deref().unwrap_or("-"),
+        wl = rec.workload().unwrap_or("-"),
+        op = rec.operation().unwrap_or("-"),
         user = s("UserId"),
         status = s("ResultStatus"),
     );

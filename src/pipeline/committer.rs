@@ -155,15 +155,15 @@ async fn commit_group(state: &State, group: &[Acked], abort: &CancellationToken)
                 CommitOp::Gap(g) => fc.gaps.push(g.clone()),
             }
         }
-        fc.seen.extend(batch.records.iter().map(|r| &*r.id));
+        fc.seen.extend(batch.records.iter().map(|r| r.id()));
         for (sink, _, _, ack) in acks {
             for (idx, reason) in &ack.rejected {
                 let Some(rec) = batch.records.get(*idx) else {
                     continue;
                 };
-                telemetry::record_rejected(&batch.feed, sink, &rec.id, &batch.content_id, reason);
+                telemetry::record_rejected(&batch.feed, sink, rec.id(), &batch.content_id, reason);
                 fc.rejections.push(Rejection {
-                    record_id: rec.id.to_string(),
+                    record_id: rec.id().to_string(),
                     sink: sink.clone(),
                     reason: reason.clone(),
                     content_id: batch.content_id.to_string(),

@@ -86,7 +86,7 @@ async fn filtered_sinks_get_admitted_records_and_never_stall_commits() {
     assert!(a.admitted.is_none());
     assert_eq!(a.records().map(|(i, _)| i).collect::<Vec<_>>(), [0, 1, 2]);
     let b = rx_b.recv().await.unwrap();
-    let got: Vec<(usize, &str)> = b.records().map(|(i, r)| (i, &*r.id)).collect();
+    let got: Vec<(usize, &str)> = b.records().map(|(i, r)| (i, r.id())).collect();
     assert_eq!(got, [(0, "r1"), (2, "r3")], "batch indices are kept");
     assert_eq!(b.len(), 2);
     assert!(

@@ -26,14 +26,60 @@ impl Member {
     }
 }
 
-/// One element of a blob: its byte range in the body, and its members when it is an
-/// object whose keys are plain (no escapes) and unique; `None` otherwise, and readers fall
-/// back to a full parse for such rare records.
+/// One element of a blob: its byte range in the body, and where its members are when it
+/// is an object whose keys are plain (no escapes) and unique; `None` otherwise, and
+/// readers fall back to a full parse for such rare records.
 #[derive(Debug)]
 pub struct Element {
     pub start: usize,
     pub end: usize,
-    pub members: Option<Box<[Member]>>,
+    pub index: Option<Index>,
+}
+
+/// Where an object's members are in its scan's member list, and a signature of its keys
+/// ([`key_sig`] of each, or-ed): a lookup of an absent key usually ends on the signature,
+/// without comparing a single key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Index {
+    pub first: u32,
+    pub len: u32,
+    pub sig: u64,
+}
+
+impl Index {
+    /// This object's members in `all`, the list of the scan that built the index.
+    pub fn of(self, all: &[Member]) -> &[Member] {
+        &all[self.first as usize..(self.first + self.len) as usize]
+    }
+
+    /// Whether `key` may be one of the keys (false: it certainly is not).
+    #[inline]
+    pub fn may_hold(self, key: &str) -> bool {
+        self.sig & key_sig(key.as_bytes()) != 0
+    }
+}
+
+/// One bit of 64 chosen by a key's length and first and last bytes.
+#[inline]
+pub fn key_sig(k: &[u8]) -> u64 {
+    let first = u64::from(k.first().copied().unwrap_or(0));
+    let last = u64::from(k.last().copied().unwrap_or(0));
+    1u64 << ((k.len() as u64 ^ (first * 7) ^ (last * 13)) & 63)
+}
+
+/// The elements of an array and, in one list for all of them (one allocation per blob,
+/// not per record), the members of those that are indexed.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub elements: Vec<Element>,
+    pub members: Vec<Member>,
+}
+
+impl Scan {
+    /// The members of `e` (one of this scan's elements), when it is indexed.
+    pub fn members(&self, e: &Element) -> Option<&[Member]> {
+        e.index.map(|i| i.of(&self.members))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,21 +91,28 @@ pub struct ScanError {
 
 /// Splits a blob (a JSON array) into its elements, validating all of it. Returns the body
 /// as text (it is valid UTF-8 once this succeeds) with the elements' ranges.
-pub fn scan_blob(body: &[u8]) -> Result<(&str, Vec<Element>), ScanError> {
-    let text = std::str::from_utf8(body).map_err(|e| ScanError {
-        what: "invalid UTF-8",
-        at: e.valid_up_to(),
-    })?;
+pub fn scan_blob(body: &[u8]) -> Result<(&str, Scan), ScanError> {
+    let text = std::str::from_utf8(body).map_err(|e| invalid_utf8(e.valid_up_to()))?;
     Ok((text, scan_array(text)?))
+}
+
+/// The error for a body that is not UTF-8 from byte `at` on.
+pub fn invalid_utf8(at: usize) -> ScanError {
+    ScanError {
+        what: "invalid UTF-8",
+        at,
+    }
 }
 
 /// [`scan_blob`] for text that is already a `str` (an array inside a record): the same
 /// validation and index, without checking the UTF-8 again.
-pub fn scan_array(text: &str) -> Result<Vec<Element>, ScanError> {
+pub fn scan_array(text: &str) -> Result<Scan, ScanError> {
     let mut s = Scanner::new(text.as_bytes());
     s.ws();
     s.expect(b'[', "expected `[` (a blob is a JSON array)")?;
     let mut out = Vec::new();
+    // About 25 members to a kilobyte and a half of audit record.
+    s.members.reserve(text.len() / 64);
     s.ws();
     if s.peek() == Some(b']') {
         s.i += 1;
@@ -67,11 +120,11 @@ pub fn scan_array(text: &str) -> Result<Vec<Element>, ScanError> {
         loop {
             s.ws();
             let start = s.i;
-            let members = s.element()?;
+            let index = s.element()?;
             out.push(Element {
                 start,
                 end: s.i,
-                members,
+                index,
             });
             s.ws();
             match s.next() {
@@ -85,7 +138,10 @@ pub fn scan_array(text: &str) -> Result<Vec<Element>, ScanError> {
     if s.i != text.len() {
         return Err(s.err("trailing characters after the blob"));
     }
-    Ok(out)
+    Ok(Scan {
+        elements: out,
+        members: s.members,
+    })
 }
 
 /// The member whose key is `key`, in the index of `text`. Lengths and first bytes are
@@ -99,22 +155,34 @@ pub fn find_member(members: &[Member], text: &str, key: &str) -> Option<usize> {
     })
 }
 
-/// A value's start and end (surrounding whitespace excluded) and its members.
-pub type Scanned = (usize, usize, Option<Box<[Member]>>);
+/// One scanned value: its start and end (surrounding whitespace excluded), and its index
+/// when it is an object (as in [`Element::index`]) with its members.
+#[derive(Debug)]
+pub struct Scanned {
+    pub start: usize,
+    pub end: usize,
+    pub index: Option<Index>,
+    pub members: Vec<Member>,
+}
 
 /// Validates one JSON value (surrounding whitespace allowed) and indexes it when it is an
-/// object. The outer `Option` is the index, as in [`Element::members`].
+/// object.
 pub fn scan_value(text: &str) -> Result<Scanned, ScanError> {
     let mut s = Scanner::new(text.as_bytes());
     s.ws();
     let start = s.i;
-    let members = s.element()?;
+    let index = s.element()?;
     let end = s.i;
     s.ws();
     if s.i != text.len() {
         return Err(s.err("trailing characters after the value"));
     }
-    Ok((start, end, members))
+    Ok(Scanned {
+        start,
+        end,
+        index,
+        members: s.members,
+    })
 }
 
 struct Scanner<'a> {
@@ -122,9 +190,8 @@ struct Scanner<'a> {
     i: usize,
     /// Open containers while skipping a value (`true` = object).
     stack: Vec<bool>,
-    /// The members of the element being indexed, copied out at its end at their exact
-    /// size (one allocation per record, no regrowth).
-    scratch: Vec<Member>,
+    /// The members of every element indexed so far, in order.
+    members: Vec<Member>,
 }
 
 const LO: u64 = 0x0101_0101_0101_0101;
@@ -136,7 +203,7 @@ impl<'a> Scanner<'a> {
             b,
             i: 0,
             stack: Vec::new(),
-            scratch: Vec::new(),
+            members: Vec::new(),
         }
     }
 
@@ -181,24 +248,26 @@ impl<'a> Scanner<'a> {
 
     /// One element of the blob: an object is indexed member by member, anything else is
     /// skipped. Offsets in the index are relative to the element's start.
-    fn element(&mut self) -> Result<Option<Box<[Member]>>, ScanError> {
+    fn element(&mut self) -> Result<Option<Index>, ScanError> {
         if self.peek() != Some(b'{') {
             self.value()?;
             return Ok(None);
         }
         let base = self.i;
         self.i += 1;
-        let mut members = std::mem::take(&mut self.scratch);
-        members.clear();
+        let first = self.members.len();
         let mut plain = true;
-        // A cheap signature of the keys seen, so the duplicate check compares strings only
-        // when two keys share length and first and last bytes.
+        // The keys' signature; the duplicate check compares strings only when two keys
+        // share a bit of it.
         let mut seen: u64 = 0;
         self.ws();
         if self.peek() == Some(b'}') {
             self.i += 1;
-            self.scratch = members;
-            return Ok(Some(Box::default()));
+            return Ok(Some(Index {
+                first: first as u32,
+                len: 0,
+                sig: 0,
+            }));
         }
         loop {
             self.ws();
@@ -216,18 +285,16 @@ impl<'a> Scanner<'a> {
             let value_end = self.i;
             if plain && !escaped {
                 let k = &self.b[key_start..key_end];
-                let first = u64::from(k.first().copied().unwrap_or(0));
-                let last = u64::from(k.last().copied().unwrap_or(0));
-                let bit = 1u64 << ((k.len() as u64 ^ (first * 7) ^ (last * 13)) & 63);
+                let bit = key_sig(k);
                 let dup = seen & bit != 0
-                    && members.iter().any(|m: &Member| {
+                    && self.members[first..].iter().any(|m: &Member| {
                         &self.b[base + m.key_start as usize..base + m.key_end as usize] == k
                     });
                 seen |= bit;
                 if dup {
                     plain = false;
                 } else {
-                    members.push(Member {
+                    self.members.push(Member {
                         key_start: (key_start - base) as u32,
                         key_end: (key_end - base) as u32,
                         value_start: (value_start - base) as u32,
@@ -245,12 +312,18 @@ impl<'a> Scanner<'a> {
             }
         }
         // Records over 4 GiB cannot be indexed with u32 offsets (nor sent by the API).
-        if self.i - base > u32::MAX as usize {
+        if self.i - base > u32::MAX as usize || self.members.len() > u32::MAX as usize {
             plain = false;
         }
-        let out = plain.then(|| Box::<[Member]>::from(members.as_slice()));
-        self.scratch = members;
-        Ok(out)
+        if !plain {
+            self.members.truncate(first);
+            return Ok(None);
+        }
+        Ok(Some(Index {
+            first: first as u32,
+            len: (self.members.len() - first) as u32,
+            sig: seen,
+        }))
     }
 
     /// Skips one value of any kind, iteratively (nesting depth is not limited, as in

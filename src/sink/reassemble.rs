@@ -135,7 +135,7 @@ fn extend(sink: &str, job: SinkJob, merged: Vec<Merged>) -> SinkJob {
             if *i < original {
                 return true;
             }
-            let id = extended.records.get(*i).map(|r| &*r.id).unwrap_or("?");
+            let id = extended.records.get(*i).map(|r| r.id()).unwrap_or("?");
             tracing::error!(sink = %sink, record_id = id, reason = %reason, "A sink rejected a merged view of split records (its parts were delivered).");
             telemetry::count("o365fwd_split_rejected_total", &[("sink", &sink)], 1);
             false
@@ -182,7 +182,7 @@ mod tests {
             partial: false,
         }];
         let job = extend("s", job, merged);
-        let ids: Vec<(usize, &str)> = job.records().map(|(i, r)| (i, &*r.id)).collect();
+        let ids: Vec<(usize, &str)> = job.records().map(|(i, r)| (i, r.id())).collect();
         assert_eq!(ids, [(0, "a"), (2, "c"), (3, "a+m")]);
         job.ack
             .send(SinkAck {

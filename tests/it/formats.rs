@@ -440,7 +440,7 @@ fn ecs_is_valid_json_and_keeps_every_value() {
             )
         });
         assert_eq!(doc["event"]["original"], text.as_str());
-        assert_eq!(doc["event"]["id"], &*rec.id);
+        assert_eq!(doc["event"]["id"], rec.id());
         let input: serde_json::Value = serde_json::from_str(&text).unwrap();
         for (k, v) in input.as_object().unwrap() {
             let kept = &doc["o365"]["audit"][k];
@@ -493,7 +493,7 @@ fn non_object_records_still_encode() {
             ext.contains(&("msg".to_string(), raw.to_string())),
             "{line}"
         );
-        assert!(ext.contains(&("externalId".to_string(), rec.id.to_string())));
+        assert!(ext.contains(&("externalId".to_string(), rec.id().to_string())));
     }
 }
 

@@ -124,5 +124,5 @@ pub fn assert_once(got: &std::collections::BTreeMap<String, usize>, want: &[Stri
 }
 
 pub fn ids(recs: &[Record]) -> Vec<String> {
-    recs.iter().map(|r| r.id.to_string()).collect()
+    recs.iter().map(|r| r.id().to_string()).collect()
 }

@@ -150,7 +150,7 @@ pub fn extension<'v>(
             x.push((k, v));
         }
     };
-    let op = rec.operation.as_deref().unwrap_or("");
+    let op = rec.operation().unwrap_or("");
     let code = rec.record_type.and_then(record_type_name);
     let crm = c.crm.is_some();
     put(
@@ -158,7 +158,7 @@ pub fn extension<'v>(
         rec.creation_time
             .map(|t| t.timestamp_millis().to_string().into()),
     );
-    put("externalId", Some(Cow::Owned(rec.id.to_string())));
+    put("externalId", Some(Cow::Owned(rec.id().to_string())));
     put("act", s("Operation"));
     put("outcome", Some(c.outcome.as_str().into()));
     let message = s("Message");

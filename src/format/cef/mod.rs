@@ -85,13 +85,13 @@ pub fn event<'a>(rec: &'a Record, origin: &Origin<'a>, opts: &'a FormatOptions) 
         return unparsed(rec, origin);
     };
     let cls = classify(&f, rec);
-    let op = rec.operation.as_deref().unwrap_or("");
+    let op = rec.operation().unwrap_or("");
     let message = f.nonempty("Message");
     let class = cls.crm.map(|a| a.label(message.as_deref().unwrap_or(op)));
     let severity = opts
         .cef_severity
         .iter()
-        .find(|r| r.matches(op, class, rec.workload.as_deref()))
+        .find(|r| r.matches(op, class, rec.workload()))
         .map_or_else(|| default_severity(&cls, op), |r| r.severity.min(10));
     let entity = cls.crm.and(f.nonempty("EntityName"));
     let mut ext = map::extension(&f, rec, origin, &cls);
@@ -121,7 +121,7 @@ pub fn event<'a>(rec: &'a Record, origin: &Origin<'a>, opts: &'a FormatOptions) 
     }
     ext.retain(|(_, v)| !v.is_empty());
     Event {
-        product: map::product(rec.workload.as_deref()),
+        product: map::product(rec.workload()),
         signature: if op.is_empty() { "Unknown" } else { op },
         name: human_name(op, entity.as_deref()),
         severity,
@@ -167,7 +167,7 @@ fn unparsed<'a>(rec: &'a Record, origin: &Origin<'a>) -> Event<'a> {
         name: "Unparsed audit record".to_string(),
         severity: 5,
         ext: vec![
-            ("externalId", Cow::Borrowed(&*rec.id)),
+            ("externalId", Cow::Borrowed(rec.id())),
             ("msg", Cow::Borrowed(rec.raw.get())),
             ("dvchost", Cow::Borrowed(origin.tenant)),
             ("deviceExternalId", Cow::Borrowed(origin.tenant_id)),

@@ -212,8 +212,8 @@ fn write_fields(d: &mut Obj<'_>, raw: Json<'_>) {
     let owned;
     let raw = match raw_str(raw) {
         Some(s) => match crate::record::scan::scan_value(&s) {
-            Ok((start, end, _)) => {
-                owned = s[start..end].to_string();
+            Ok(v) => {
+                owned = s[v.start..v.end].to_string();
                 Json::from_trusted(&owned)
             }
             Err(_) => return,

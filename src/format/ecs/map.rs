@@ -185,7 +185,7 @@ pub fn map<'a>(f: &Fields<'a>, rec: &Record, cls: &Classification) -> Ecs<'a> {
         }
         _ => {}
     }
-    if code == Some("CRM") || rec.workload.as_deref() == Some("CRM") {
+    if code == Some("CRM") || rec.workload() == Some("CRM") {
         e.url = e.take(f, "ItemUrl");
     }
     // user.email/name/domain from a UPN user id; Dynamics records whose UserId is a GUID

@@ -92,7 +92,7 @@ fn write_event(
     e: &Ecs<'_>,
 ) {
     let mut ev = o.obj("event");
-    ev.str("id", &rec.id);
+    ev.str("id", rec.id());
     ev.opt_str("action", e.action.as_deref());
     ev.opt_str("code", e.code.as_deref());
     ev.opt_str("provider", e.provider.as_deref());
@@ -350,7 +350,7 @@ fn write_doc(
     let dlp = cls.kind == "alert" && cls.category.contains("file");
     audit::write_audit(&mut a, f, e, dlp);
     a.end();
-    audit::write_dynamics(&mut o365, f, cls, rec.operation.as_deref().unwrap_or(""));
+    audit::write_dynamics(&mut o365, f, cls, rec.operation().unwrap_or(""));
     o365.end();
     write_provenance(&mut o, origin, Some(f));
     o.end();
@@ -368,7 +368,7 @@ fn write_unparsed(rec: &Record, origin: &Origin<'_>, out: &mut Vec<u8>) {
     ecs.str("version", ECS_VERSION);
     ecs.end();
     let mut ev = o.obj("event");
-    ev.str("id", &rec.id);
+    ev.str("id", rec.id());
     ev.str("dataset", "o365.audit");
     ev.str("module", "o365");
     ev.str("kind", "pipeline_error");

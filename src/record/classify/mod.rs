@@ -208,7 +208,7 @@ const FILE_CREATE: [&str; 3] = ["FileUploaded", "FolderCopied", "FolderCreated"]
 
 /// Classifies a record. `f` is the parsed record; `rec` carries the pre-parsed head.
 pub fn classify(f: &Fields<'_>, rec: &Record) -> Classification {
-    let op = rec.operation.as_deref().unwrap_or("");
+    let op = rec.operation().unwrap_or("");
     let code = rec.record_type.and_then(record_type_name);
     let status = f.str("ResultStatus");
     let mut c = Classification {
@@ -306,7 +306,7 @@ pub fn classify(f: &Fields<'_>, rec: &Record) -> Classification {
     } else if op == "FileSyncDownloadedFull" {
         c.bulk_export = true;
     }
-    if code == Some("CRM") || rec.workload.as_deref() == Some("CRM") {
+    if code == Some("CRM") || rec.workload() == Some("CRM") {
         classify_crm(f, op, &mut c);
     }
     c

@@ -12,7 +12,7 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::record::Record;
-use crate::record::scan::{Member, find_member, scan_array, scan_value};
+use crate::record::scan::{Member, find_member, key_sig, scan_array, scan_value};
 
 /// A JSON string, borrowed when it has no escapes.
 #[derive(Deserialize)]
@@ -52,6 +52,8 @@ enum Repr<'a> {
     Index {
         text: &'a str,
         members: Cow<'a, [Member]>,
+        /// The keys' signature ([`crate::record::scan::Index::sig`]).
+        sig: u64,
     },
     /// Escaped or repeated keys: decoded by `serde_json`.
     Parsed(Vec<(Cow<'a, str>, Json<'a>)>),
@@ -72,27 +74,30 @@ impl<'a> Fields<'a> {
         if first != Some(b'{') {
             return None;
         }
-        match scan_value(raw).ok()? {
-            (start, end, Some(members)) => Some(Fields {
+        let s = scan_value(raw).ok()?;
+        match s.index {
+            Some(i) => Some(Fields {
                 repr: Repr::Index {
-                    text: &raw[start..end],
-                    members: Cow::Owned(members.into_vec()),
+                    text: &raw[s.start..s.end],
+                    members: Cow::Owned(s.members),
+                    sig: i.sig,
                 },
             }),
-            (start, end, None) => Self::parse_slow(&raw[start..end]),
+            None => Self::parse_slow(&raw[s.start..s.end]),
         }
     }
 
     /// The view of a record, from the index its blob's scan built.
     pub fn of(rec: &'a Record) -> Option<Fields<'a>> {
-        match rec.members() {
-            Some(members) => Some(Fields {
+        match (rec.members(), rec.index()) {
+            (Some(members), Some(i)) => Some(Fields {
                 repr: Repr::Index {
                     text: rec.raw.get(),
                     members: Cow::Borrowed(members),
+                    sig: i.sig,
                 },
             }),
-            None => Self::parse_slow(rec.raw.get()),
+            _ => Self::parse_slow(rec.raw.get()),
         }
     }
 
@@ -109,7 +114,10 @@ impl<'a> Fields<'a> {
 
     pub fn get(&self, key: &str) -> Option<Json<'a>> {
         match &self.repr {
-            Repr::Index { text, members } => {
+            Repr::Index { text, members, sig } => {
+                if sig & key_sig(key.as_bytes()) == 0 {
+                    return None;
+                }
                 find_member(members, text, key).map(|i| Json(members[i].value(text)))
             }
             Repr::Parsed(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| *v),
@@ -142,7 +150,12 @@ impl<'a> Fields<'a> {
     /// Where `key` is in [`Fields::iter`]'s order.
     pub fn position(&self, key: &str) -> Option<usize> {
         match &self.repr {
-            Repr::Index { text, members } => find_member(members, text, key),
+            Repr::Index { text, members, sig } => {
+                if sig & key_sig(key.as_bytes()) == 0 {
+                    return None;
+                }
+                find_member(members, text, key)
+            }
             Repr::Parsed(entries) => entries.iter().position(|(k, _)| k == key),
         }
     }
@@ -172,7 +185,7 @@ impl<'f, 'a> Iterator for Members<'f, 'a> {
         let i = self.next;
         self.next += 1;
         match &self.fields.repr {
-            Repr::Index { text, members } => {
+            Repr::Index { text, members, .. } => {
                 let m = members.get(i)?;
                 Some((m.key(text), Json(m.value(text))))
             }
@@ -188,17 +201,18 @@ pub fn array(v: Json<'_>) -> Option<Vec<(Json<'_>, Option<Fields<'_>>)>> {
         return None;
     }
     let text = v.0;
-    let elements = scan_array(text).ok()?;
+    let scan = scan_array(text).ok()?;
     Some(
-        elements
-            .into_iter()
+        scan.elements
+            .iter()
             .map(|e| {
                 let item = &text[e.start..e.end];
-                let fields = match e.members {
-                    Some(members) => Some(Fields {
+                let fields = match e.index {
+                    Some(i) => Some(Fields {
                         repr: Repr::Index {
                             text: item,
-                            members: Cow::Owned(members.into_vec()),
+                            members: Cow::Owned(i.of(&scan.members).to_vec()),
+                            sig: i.sig,
                         },
                     }),
                     None => Fields::parse_slow(item),
@@ -290,6 +304,34 @@ mod tests {
         assert!(is_null(f.get("D").unwrap()));
         assert!(f.str("B").is_none());
         assert_eq!(raw_scalar_text(f.get("B").unwrap()).unwrap(), "2");
+    }
+
+    #[test]
+    fn lookups_through_the_index_agree_with_a_full_parse() {
+        let raw = r#"{"Id":"1","Operation":"Op","Workload":"CRM","UserId":"u@x","ClientIP":"1.2.3.4","E":{}}"#;
+        let fast = Fields::parse(raw).unwrap();
+        assert!(fast.keys_are_plain());
+        let slow = Fields::parse_slow(raw).unwrap();
+        for key in [
+            "Id",
+            "Operation",
+            "Workload",
+            "UserId",
+            "ClientIP",
+            "E",
+            "I",
+            "Idx",
+            "Op",
+            "CRM",
+            "",
+            "ClientIp",
+            "userid",
+            "Workloads",
+            "Ed",
+        ] {
+            assert_eq!(fast.get(key), slow.get(key), "{key}");
+            assert_eq!(fast.position(key), slow.position(key), "{key}");
+        }
     }
 
     #[test]

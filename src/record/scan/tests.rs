@@ -7,9 +7,10 @@ fn serde_view(body: &[u8]) -> Option<Vec<String>> {
 }
 
 fn ours(body: &[u8]) -> Option<Vec<String>> {
-    let (text, els) = scan_blob(body).ok()?;
+    let (text, scan) = scan_blob(body).ok()?;
     Some(
-        els.iter()
+        scan.elements
+            .iter()
             .map(|e| text[e.start..e.end].to_string())
             .collect(),
     )
@@ -78,17 +79,18 @@ fn agrees_with_serde_json_on_edge_cases() {
 fn deep_nesting_is_iterative() {
     let depth = 100_000;
     let body = format!("[{}{}]", "[".repeat(depth), "]".repeat(depth));
-    let (_, els) = scan_blob(body.as_bytes()).unwrap();
-    assert_eq!(els.len(), 1);
+    let (_, scan) = scan_blob(body.as_bytes()).unwrap();
+    assert_eq!(scan.elements.len(), 1);
 }
 
 #[test]
 fn indexes_top_level_members() {
     let body = br#"[ {"Id" : "a", "N":[1,{"x":"}"}], "S":"q\"uote", "E":{} } , 42, {"d":1,"d":2}, {"k\u0041":1}]"#;
-    let (text, els) = scan_blob(body).unwrap();
+    let (text, scan) = scan_blob(body).unwrap();
+    let els = &scan.elements;
     assert_eq!(els.len(), 4);
     let rec = &text[els[0].start..els[0].end];
-    let m = els[0].members.as_ref().unwrap();
+    let m = scan.members(&els[0]).unwrap();
     let pairs: Vec<(&str, &str)> = m.iter().map(|m| (m.key(rec), m.value(rec))).collect();
     assert_eq!(
         pairs,
@@ -99,13 +101,22 @@ fn indexes_top_level_members() {
             ("E", "{}")
         ]
     );
-    assert!(els[1].members.is_none(), "not an object");
+    let index = els[0].index.unwrap();
+    for (k, _) in &pairs {
+        assert!(index.may_hold(k), "{k} is in the signature");
+    }
+    let absent = ["Ix", "Id2", "S ", "Operation", "CreationTime", "e"];
     assert!(
-        els[2].members.is_none(),
+        absent.iter().any(|k| !index.may_hold(k)),
+        "the signature rules keys out"
+    );
+    assert!(els[1].index.is_none(), "not an object");
+    assert!(
+        els[2].index.is_none(),
         "a repeated key is left to the full parser"
     );
     assert!(
-        els[3].members.is_none(),
+        els[3].index.is_none(),
         "an escaped key is left to the full parser"
     );
 }

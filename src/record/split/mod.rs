@@ -71,7 +71,7 @@ pub struct GroupKey {
 impl GroupKey {
     /// The key of a Dynamics 365 record with a non-empty `CorrelationId`, else `None`.
     pub fn of(map: &Map<String, Value>, rec: &Record) -> Option<GroupKey> {
-        let crm = rec.record_type == Some(21) || rec.workload.as_deref() == Some("CRM");
+        let crm = rec.record_type == Some(21) || rec.workload() == Some("CRM");
         let s = |k: &str| map.get(k).and_then(Value::as_str).unwrap_or("").to_string();
         let correlation_id = s("CorrelationId");
         if !crm || correlation_id.trim().is_empty() {
@@ -157,7 +157,7 @@ impl Reassembler {
     pub fn push(&mut self, rec: &Record, now: Instant) -> Vec<Merged> {
         // Cheap checks on the head and the index first: most records are not split parts,
         // and building a full JSON tree for each was a hot spot.
-        let crm = rec.record_type == Some(21) || rec.workload.as_deref() == Some("CRM");
+        let crm = rec.record_type == Some(21) || rec.workload() == Some("CRM");
         let has_correlation = || {
             crate::record::classify::Fields::of(rec)
                 .and_then(|f| f.nonempty("CorrelationId"))
@@ -173,7 +173,7 @@ impl Reassembler {
             return Vec::new();
         };
         let size = rec.raw.get().len();
-        let id: Box<str> = rec.id.clone();
+        let id: Box<str> = Box::<str>::from(rec.id());
         if let Some(g) = self.groups.get_mut(&key) {
             if g.parts.contains(&id) {
                 return Vec::new();

@@ -54,7 +54,7 @@ fn merges_after_quiet_horizon() {
     let m = &out[0];
     assert!(!m.partial);
     assert_eq!(m.parts, vec![Box::from("b"), Box::from("a")]);
-    assert_eq!(&*m.record.id, "a+m");
+    assert_eq!(m.record.id(), "a+m");
     let v = body(m);
     assert_eq!(v["QueryResults"], "1,2,3");
     assert_eq!(v["Query"], "<a><b>");

@@ -160,7 +160,7 @@ async fn fetch_all(
         let cid = e["contentId"].as_str().unwrap();
         for rec in parse_blob(cid, r.body.as_bytes()).unwrap() {
             let raw = rec.raw.get().to_string();
-            if let Some(prev) = by_id.insert(rec.id.to_string(), raw.clone()) {
+            if let Some(prev) = by_id.insert(rec.id().to_string(), raw.clone()) {
                 assert_eq!(prev, raw, "a duplicate record has the same JSON");
             }
             all.push((cid.to_string(), raw));

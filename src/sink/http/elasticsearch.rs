@@ -270,7 +270,7 @@ impl Deliver for EsSink {
 
     fn encode(&self, rec: &Record, origin: &Origin<'_>, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.action);
-        super::json_str(out, &rec.id);
+        super::json_str(out, rec.id());
         out.extend_from_slice(b"}}\n");
         let mut doc = Vec::new();
         self.encoder.encode(rec, origin, &mut doc);

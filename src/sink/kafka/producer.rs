@@ -163,11 +163,11 @@ impl Task {
             .insert(header("tenant", origin.tenant))
             .insert(header("tenant_id", origin.tenant_id))
             .insert(header("content_type", origin.content_type.as_str()))
-            .insert(header("workload", rec.workload.as_deref().unwrap_or("")))
+            .insert(header("workload", rec.workload().unwrap_or("")))
             .insert(header("record_type", &record_type))
             .insert(header("format", self.encoder.format.as_str()));
         let mut record = BaseRecord::with_opaque_to(&self.topic, Box::new(tag))
-            .key(rec.id.as_bytes())
+            .key(rec.id().as_bytes())
             .payload(&self.buf[..])
             .headers(headers);
         if let Some(t) = rec.creation_time {

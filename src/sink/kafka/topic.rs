@@ -144,7 +144,7 @@ impl TopicTemplate {
             match p {
                 Part::Text(t) => out.push_str(t),
                 Part::ContentType => push_clean(out, origin.content_type.as_str()),
-                Part::Workload => push_clean(out, rec.workload.as_deref().unwrap_or("unknown")),
+                Part::Workload => push_clean(out, rec.workload().unwrap_or("unknown")),
                 Part::RecordType => match rec.record_type {
                     Some(n) => out.push_str(&n.to_string()),
                     None => out.push_str("unknown"),

@@ -33,7 +33,7 @@ pub(super) async fn run(
             msg.clear();
             if let Some(original) = formatter.format(rec, &origin, &mut payload, &mut msg) {
                 let max = formatter.max_message_size();
-                crate::telemetry::syslog_truncated(&name, &rec.id, original, max);
+                crate::telemetry::syslog_truncated(&name, rec.id(), original, max);
             }
             loop {
                 let r = match &sock {

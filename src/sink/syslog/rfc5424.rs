@@ -149,7 +149,7 @@ impl Formatter {
             out.extend_from_slice(field.as_bytes());
         }
         out.push(b' ');
-        let msgid = header_field(rec.operation.as_deref().unwrap_or(""), 32);
+        let msgid = header_field(rec.operation().unwrap_or(""), 32);
         out.extend_from_slice(msgid.as_bytes());
         out.push(b' ');
         match self.sd_id.as_deref().filter(|_| sd) {
@@ -160,7 +160,7 @@ impl Formatter {
                 sd_param(out, "tenant", origin.tenant);
                 sd_param(out, "tenantId", origin.tenant_id);
                 sd_param(out, "contentType", origin.content_type.as_str());
-                sd_param(out, "recordId", &rec.id);
+                sd_param(out, "recordId", rec.id());
                 out.push(b']');
             }
         }

@@ -130,7 +130,7 @@ impl Stream {
             if let Some(original) = self.formatter.format(rec, &origin, &mut payload, &mut msg) {
                 crate::telemetry::syslog_truncated(
                     &self.name,
-                    &rec.id,
+                    rec.id(),
                     original,
                     self.formatter.max_message_size(),
                 );
