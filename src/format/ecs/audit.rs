@@ -20,7 +20,7 @@ pub fn write_audit(o: &mut Obj<'_>, f: &Fields<'_>, e: &Ecs<'_>, dlp: bool) {
     // The moved keys by position, found once, rather than every key compared with every
     // moved name; a record with more than 128 keys falls back to names past that.
     let mut skip: u128 = 0;
-    for name in e.moved.iter().chain([&PARTS_KEY, &PARTIAL_KEY]) {
+    for name in e.moved.as_slice().iter().chain([&PARTS_KEY, &PARTIAL_KEY]) {
         if let Some(i) = f.position(name).filter(|i| *i < 128) {
             skip |= 1 << i;
         }
@@ -30,7 +30,7 @@ pub fn write_audit(o: &mut Obj<'_>, f: &Fields<'_>, e: &Ecs<'_>, dlp: bool) {
         let skipped = if i < 128 {
             skip & (1 << i) != 0
         } else {
-            e.moved.contains(&k) || k == PARTS_KEY || k == PARTIAL_KEY
+            e.moved.contains(k) || k == PARTS_KEY || k == PARTIAL_KEY
         };
         if skipped {
             continue;

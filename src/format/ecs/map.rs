@@ -28,9 +28,19 @@ impl<'a> UserPart<'a> {
         if domain.contains('@') || local.is_empty() || domain.is_empty() {
             return false;
         }
-        let (local, domain) = (local.to_string(), domain.to_string());
-        self.name = Some(Cow::Owned(local));
-        self.domain = Some(Cow::Owned(domain));
+        let (local, domain) = match &s {
+            // Borrowed from the record: the parts are too (no copies).
+            Cow::Borrowed(b) => {
+                let (l, d) = b.split_at(local.len());
+                (Cow::Borrowed(l), Cow::Borrowed(&d[1..]))
+            }
+            Cow::Owned(_) => (
+                Cow::Owned(local.to_string()),
+                Cow::Owned(domain.to_string()),
+            ),
+        };
+        self.name = Some(local);
+        self.domain = Some(domain);
         self.email = Some(s);
         true
     }
@@ -74,6 +84,44 @@ pub struct RulePart<'a> {
     pub description: Option<Cow<'a, str>>,
 }
 
+/// The top-level keys a record's ECS values were taken from: a dozen at most, kept inline
+/// (this was an allocation per record).
+#[derive(Debug, Default)]
+pub struct Moved {
+    keys: [&'static str; 32],
+    len: usize,
+}
+
+impl Moved {
+    pub fn push(&mut self, key: &'static str) {
+        // More than 32 cannot happen (map() takes fewer keys on every path); were it to,
+        // the key would simply also stay under `o365.audit`.
+        if let Some(slot) = self.keys.get_mut(self.len) {
+            *slot = key;
+            self.len += 1;
+        }
+    }
+
+    pub fn as_slice(&self) -> &[&'static str] {
+        &self.keys[..self.len]
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.as_slice().contains(&key)
+    }
+
+    fn remove(&mut self, key: &str) {
+        let mut kept = 0;
+        for i in 0..self.len {
+            if self.keys[i] != key {
+                self.keys[kept] = self.keys[i];
+                kept += 1;
+            }
+        }
+        self.len = kept;
+    }
+}
+
 /// Every ECS value of one record. Top-level keys listed in `moved` went to an ECS field
 /// and are not repeated under `o365.audit` (Elastic renames them); everything else stays.
 #[derive(Debug, Default)]
@@ -86,7 +134,7 @@ pub struct Ecs<'a> {
     pub target: UserPart<'a>,
     pub client: Option<ClientAddr>,
     pub server: Option<ClientAddr>,
-    pub org_id: Option<String>,
+    pub org_id: Option<Cow<'a, str>>,
     pub org_name: Option<Cow<'a, str>>,
     pub user_agent: Option<Cow<'a, str>>,
     pub url: Option<Cow<'a, str>>,
@@ -96,7 +144,7 @@ pub struct Ecs<'a> {
     pub message: Option<Cow<'a, str>>,
     pub source_user_email: Option<Cow<'a, str>>,
     pub destination_user_emails: Vec<Cow<'a, str>>,
-    pub moved: Vec<&'static str>,
+    pub moved: Moved,
     /// `ExtendedProperties.UserAgent` became `user_agent.original`.
     pub ep_user_agent: bool,
 }
@@ -128,13 +176,17 @@ pub fn map<'a>(f: &Fields<'a>, rec: &Record, cls: &Classification) -> Ecs<'a> {
         e.moved.push("Id");
     }
     if let Some(org) = e.take(f, "OrganizationId") {
-        e.org_id = Some(org.to_ascii_lowercase());
+        e.org_id = Some(if org.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(org.to_ascii_lowercase())
+        } else {
+            org
+        });
     }
     e.user_agent = e.take(f, "UserAgent");
     if let Some(ua) = name_value_str(f, "ExtendedProperties", "UserAgent") {
         // Elastic lets the ExtendedProperties copy win; the top-level one then stays.
         if e.user_agent.is_some() {
-            e.moved.retain(|k| *k != "UserAgent");
+            e.moved.remove("UserAgent");
         }
         e.user_agent = Some(ua);
         e.ep_user_agent = true;

@@ -172,7 +172,8 @@ fn write_related(o: &mut Obj<'_>, e: &Ecs<'_>) {
         n.str("type", if ip.is_ipv6() { "ipv6" } else { "ipv4" });
         n.end();
     }
-    let mut ips: Vec<&str> = Vec::with_capacity(2);
+    // At most two IPs and three users: kept on the stack (these were two allocations).
+    let (mut ips, mut n_ips) = ([""; 2], 0);
     for ip in [
         e.client.as_ref().and_then(|c| c.ip_text()),
         e.server.as_ref().and_then(|s| s.ip_text()),
@@ -180,11 +181,12 @@ fn write_related(o: &mut Obj<'_>, e: &Ecs<'_>) {
     .into_iter()
     .flatten()
     {
-        if !ips.contains(&ip) {
-            ips.push(ip);
+        if !ips[..n_ips].contains(&ip) {
+            ips[n_ips] = ip;
+            n_ips += 1;
         }
     }
-    let mut users: Vec<&str> = Vec::new();
+    let (mut users, mut n_users) = ([""; 3], 0);
     for u in [
         e.user.name.as_deref(),
         e.target.name.as_deref(),
@@ -193,10 +195,12 @@ fn write_related(o: &mut Obj<'_>, e: &Ecs<'_>) {
     .into_iter()
     .flatten()
     {
-        if !users.contains(&u) {
-            users.push(u);
+        if !users[..n_users].contains(&u) {
+            users[n_users] = u;
+            n_users += 1;
         }
     }
+    let (ips, users) = (&ips[..n_ips], &users[..n_users]);
     if ips.is_empty() && users.is_empty() {
         return;
     }

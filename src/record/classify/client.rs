@@ -37,9 +37,17 @@ fn port(s: &str) -> Option<u16> {
     s.parse().ok().filter(|p| *p > 0)
 }
 
-fn with_ip(ip: IpAddr, port: Option<u16>) -> ClientAddr {
+/// `text` is what `ip` was parsed from: an IPv4 address read straight from text is already
+/// in its canonical form (Rust's parser refuses leading zeros), so it is kept instead of
+/// formatting the address again; IPv6 is formatted (compressed, lower case).
+fn with_ip(ip: IpAddr, port: Option<u16>, text: &str) -> ClientAddr {
+    let canonical_v4 = ip.is_ipv4() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.');
     ClientAddr {
-        address: Some(ip.to_string()),
+        address: Some(if canonical_v4 {
+            text.to_string()
+        } else {
+            ip.to_string()
+        }),
         ip: Some(ip),
         port,
         domain: None,
@@ -53,7 +61,7 @@ pub fn parse_client(s: &str) -> Option<ClientAddr> {
         return None;
     }
     if let Some(ip) = ip(s) {
-        return Some(with_ip(ip, None));
+        return Some(with_ip(ip, None, s));
     }
     if let Some(rest) = s.strip_prefix('[') {
         if let Some((inner, after)) = rest.split_once(']') {
@@ -65,7 +73,7 @@ pub fn parse_client(s: &str) -> Option<ClientAddr> {
                 },
             };
             if let Some(ip) = ip(inner) {
-                return Some(with_ip(ip, p));
+                return Some(with_ip(ip, p, inner));
             }
             if let Some(hi) = host_and_ip(inner) {
                 return Some(hi);
@@ -85,7 +93,7 @@ pub fn parse_client(s: &str) -> Option<ClientAddr> {
         && let Some(p) = port(p)
     {
         if let Some(ip) = ip(host) {
-            return Some(with_ip(ip, Some(p)));
+            return Some(with_ip(ip, Some(p), host));
         }
         if !host.is_empty() && !host.contains(char::is_whitespace) {
             return Some(ClientAddr {
@@ -181,6 +189,10 @@ mod tests {
             "mail (10.0.0.5)",
             "2001:DB8::1",
             "1.2.3.4:5",
+            "131.107.160.42",
+            " 10.0.0.1 ",
+            "[1.2.3.4]:8",
+            "0.0.0.0",
         ] {
             let c = parse_client(s).unwrap();
             assert_eq!(c.ip_text(), Some(c.ip.unwrap().to_string().as_str()), "{s}");
@@ -196,6 +208,9 @@ mod tests {
         assert!(c.ip.is_none());
         assert_eq!(c.address.as_deref(), Some("[1.2.3.4]:99999"));
         assert!(parse_client("  ").is_none());
+        // Leading zeros are not an IPv4 address (the kept text is canonical only because
+        // of this).
+        assert!(parse_client("01.2.3.4").unwrap().ip.is_none());
         assert!(parse_client("1.2.3.4:0").unwrap().port.is_none());
     }
 }
