@@ -131,7 +131,7 @@ pub struct Record {
     pub record_type: Option<i64>,
 }
 
-/// A string field pulled out of a record: where it is in the record's text when it has no
+/// A string field pulled out of a record: where it is in its blob's text when it has no
 /// escapes (the usual case: no allocation per field and record), or its own copy.
 #[derive(Debug, Clone)]
 enum Text {
@@ -140,15 +140,15 @@ enum Text {
 }
 
 impl Text {
-    /// `s` as a span of `raw` when it is borrowed from it.
-    fn of(s: std::borrow::Cow<'_, str>, raw: &str) -> Text {
-        let base = raw.as_ptr() as usize;
-        let at = (s.as_ptr() as usize).wrapping_sub(base);
+    /// `s` as a span of `blob` (the whole text the record is a range of) when it is
+    /// borrowed from it.
+    fn of(s: std::borrow::Cow<'_, str>, blob: &str) -> Text {
+        let at = (s.as_ptr() as usize).wrapping_sub(blob.as_ptr() as usize);
         match s {
             std::borrow::Cow::Borrowed(b)
-                if at <= raw.len()
-                    && raw.len() - at >= b.len()
-                    && raw.len() <= u32::MAX as usize =>
+                if at <= blob.len()
+                    && blob.len() - at >= b.len()
+                    && blob.len() <= u32::MAX as usize =>
             {
                 Text::Span(at as u32, (at + b.len()) as u32)
             }
@@ -156,9 +156,9 @@ impl Text {
         }
     }
 
-    fn get<'a>(&'a self, raw: &'a str) -> &'a str {
+    fn get<'a>(&'a self, blob: &'a str) -> &'a str {
         match self {
-            Text::Span(a, b) => &raw[*a as usize..*b as usize],
+            Text::Span(a, b) => &blob[*a as usize..*b as usize],
             Text::Owned(s) => s,
         }
     }
@@ -248,7 +248,7 @@ impl Record {
             Some(i) => Some(head_from_index(raw.get(), i.of(&raw.src.members))),
             None => serde_json::from_str::<Head>(raw.get()).ok(),
         };
-        let text = |s| Text::of(s, raw.get());
+        let text = |s| Text::of(s, &raw.src.text);
         let (id, creation_time, operation, workload, record_type) = match head {
             Some(h) => (
                 h.id.filter(|s| !s.is_empty()).map(text),
@@ -277,17 +277,17 @@ impl Record {
     /// The record `Id`, or `{content_id}#{index}` when the record has none (deterministic,
     /// so re-fetching the same immutable blob yields the same id).
     pub fn id(&self) -> &str {
-        self.id.get(self.raw.get())
+        self.id.get(&self.raw.src.text)
     }
 
     /// `Operation`, when it is a string.
     pub fn operation(&self) -> Option<&str> {
-        self.operation.as_ref().map(|t| t.get(self.raw.get()))
+        self.operation.as_ref().map(|t| t.get(&self.raw.src.text))
     }
 
     /// `Workload`, when it is a string.
     pub fn workload(&self) -> Option<&str> {
-        self.workload.as_ref().map(|t| t.get(self.raw.get()))
+        self.workload.as_ref().map(|t| t.get(&self.raw.src.text))
     }
 
     /// The scan's index of the top-level members, when the record is an object with plain,

@@ -12,7 +12,9 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::record::Record;
-use crate::record::scan::{Member, find_member, key_sig, scan_array, scan_value};
+use std::rc::Rc;
+
+use crate::record::scan::{Index, Member, find_member, key_sig, scan_array, scan_value};
 
 /// A JSON string, borrowed when it has no escapes.
 #[derive(Deserialize)]
@@ -51,7 +53,7 @@ enum Repr<'a> {
     /// The scanner's index: plain, unique keys (the usual case), no copies.
     Index {
         text: &'a str,
-        members: Cow<'a, [Member]>,
+        members: MemberList<'a>,
         /// The keys' signature ([`crate::record::scan::Index::sig`]).
         sig: u64,
     },
@@ -79,7 +81,7 @@ impl<'a> Fields<'a> {
             Some(i) => Some(Fields {
                 repr: Repr::Index {
                     text: &raw[s.start..s.end],
-                    members: Cow::Owned(s.members),
+                    members: MemberList::Owned(s.members),
                     sig: i.sig,
                 },
             }),
@@ -93,7 +95,7 @@ impl<'a> Fields<'a> {
             (Some(members), Some(i)) => Some(Fields {
                 repr: Repr::Index {
                     text: rec.raw.get(),
-                    members: Cow::Borrowed(members),
+                    members: MemberList::Borrowed(members),
                     sig: i.sig,
                 },
             }),
@@ -172,6 +174,27 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// Where a [`Fields`]' index is: the record's (borrowed from its blob), its own, or shared
+/// by the elements of one array.
+#[derive(Debug)]
+enum MemberList<'a> {
+    Borrowed(&'a [Member]),
+    Owned(Vec<Member>),
+    Shared(Rc<[Member]>, Index),
+}
+
+impl std::ops::Deref for MemberList<'_> {
+    type Target = [Member];
+
+    fn deref(&self) -> &[Member] {
+        match self {
+            MemberList::Borrowed(m) => m,
+            MemberList::Owned(m) => m,
+            MemberList::Shared(all, i) => i.of(all),
+        }
+    }
+}
+
 /// The members of a [`Fields`], in document order.
 pub struct Members<'f, 'a> {
     fields: &'f Fields<'a>,
@@ -202,6 +225,8 @@ pub fn array(v: Json<'_>) -> Option<Vec<(Json<'_>, Option<Fields<'_>>)>> {
     }
     let text = v.0;
     let scan = scan_array(text).ok()?;
+    // One list for all elements, shared (this was an allocation per element).
+    let shared: Rc<[Member]> = scan.members.into();
     Some(
         scan.elements
             .iter()
@@ -211,7 +236,7 @@ pub fn array(v: Json<'_>) -> Option<Vec<(Json<'_>, Option<Fields<'_>>)>> {
                     Some(i) => Some(Fields {
                         repr: Repr::Index {
                             text: item,
-                            members: Cow::Owned(i.of(&scan.members).to_vec()),
+                            members: MemberList::Shared(shared.clone(), i),
                             sig: i.sig,
                         },
                     }),
