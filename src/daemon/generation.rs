@@ -55,6 +55,7 @@ impl Generation {
         );
         let http = http_client(cfg.agent.request_timeout);
         let mut feeds = JoinSet::new();
+        let mut started = 0;
         for t in cfg.tenants.values() {
             let http = tenant_http(&http, t, cfg.agent.request_timeout);
             let client = Arc::new(TenantClient::new(http, t, stop.clone()));
@@ -67,7 +68,9 @@ impl Generation {
                     pipeline.clone(),
                     cfg.agent.clone(),
                     stop.clone(),
-                );
+                )
+                .with_start_delay(crate::feed::stagger(started, cfg.agent.poll_interval));
+                started += 1;
                 let every = notify::beat_interval(notify::watchdog_period());
                 feeds.spawn(notify::with_heartbeat(beats.register(), every, feed.run()));
             }
