@@ -53,11 +53,17 @@ pub struct Feed {
     start_delay: Duration,
 }
 
-/// The first-poll delay of the `i`th feed started together: 10 ms apart, never more than
-/// one poll interval. 250 feeds start within 2.5 s; a single tenant's five within 40 ms.
+/// The first-poll delay of the `i`th feed started together: groups of 32 feeds, 100 ms
+/// apart, never more than one poll interval. A group's polls still end together, so their
+/// commits share one durable write (spreading every feed on its own multiplied the idle
+/// CPU by four: one fsync per poll); 250 feeds start within 0.8 s, a tenant's five at once.
 pub fn stagger(i: usize, poll_interval: Duration) -> Duration {
-    (Duration::from_millis(10) * i.min(u32::MAX as usize) as u32).min(poll_interval)
+    let group = (i / STAGGER_GROUP).min(u32::MAX as usize) as u32;
+    (Duration::from_millis(100) * group).min(poll_interval)
 }
+
+/// Feeds that start (and so keep polling) together.
+const STAGGER_GROUP: usize = 32;
 
 impl Feed {
     pub fn new(
