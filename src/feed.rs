@@ -400,12 +400,17 @@ mod tests {
         assert_eq!(
             stagger(0, minute),
             Duration::ZERO,
-            "the first feed polls at once"
+            "the first group at once"
         );
-        assert_eq!(stagger(4, minute), Duration::from_millis(40));
-        assert_eq!(stagger(249, minute), Duration::from_millis(2490));
-        let second = Duration::from_secs(1);
-        assert_eq!(stagger(250, second), second, "never more than one interval");
+        assert_eq!(stagger(31, minute), Duration::ZERO);
+        assert_eq!(stagger(32, minute), Duration::from_millis(100));
+        assert_eq!(stagger(249, minute), Duration::from_millis(700));
+        let quarter = Duration::from_millis(250);
+        assert_eq!(
+            stagger(249, quarter),
+            quarter,
+            "never more than one interval"
+        );
         assert_eq!(stagger(usize::MAX, minute), minute);
     }
 }
