@@ -52,9 +52,9 @@ pub fn record_type(s: &str) -> Option<i64> {
 #[derive(Debug)]
 pub struct Extra<'a> {
     raw: &'a str,
-    /// The blob scan's index of the record's members, when it has one: a key is then one
-    /// lookup, without scanning the text.
-    index: Option<&'a [Member]>,
+    /// The blob scan's index of the record's members and their key signature, when it has
+    /// one: a key is then one lookup, without scanning the text.
+    index: Option<(&'a [Member], u64)>,
     /// Where the next member starts; `None` once the scan is over.
     pos: Option<usize>,
     /// Bit per key found so far (`Key as u8`).
@@ -77,7 +77,7 @@ impl<'a> Extra<'a> {
     /// Nothing is read yet; the record's member index is used when it has one.
     pub fn of(rec: &'a Record) -> Extra<'a> {
         let mut e = Extra::new(rec.raw.get());
-        e.index = rec.members();
+        e.index = rec.members().zip(rec.index().map(|i| i.sig));
         e
     }
 
@@ -121,11 +121,11 @@ impl<'a> Extra<'a> {
 
     /// Scans on until `key` has been found or the members are exhausted.
     fn seek(&mut self, key: Key) {
-        if let Some(members) = self.index {
+        if let Some((members, sig)) = self.index {
             if self.found & key as u8 == 0 {
                 self.found |= key as u8;
                 let name = key.name();
-                if let Some(i) = find_member(members, self.raw, name) {
+                if let Some(i) = find_member(members, sig, self.raw, name) {
                     self.keep(key, members[i].value(self.raw));
                 }
             }

@@ -144,10 +144,15 @@ pub fn scan_array(text: &str) -> Result<Scan, ScanError> {
     })
 }
 
-/// The member whose key is `key`, in the index of `text`. Lengths and first bytes are
-/// compared before the bytes: encoders and filters run this lookup dozens of times a record.
-pub fn find_member(members: &[Member], text: &str, key: &str) -> Option<usize> {
+/// The member whose key is `key`, in the index of `text` whose key signature is `sig`
+/// ([`Index::sig`]). An absent key usually ends on the signature; otherwise lengths and
+/// first bytes are compared before the bytes: encoders and filters run this lookup dozens
+/// of times a record.
+pub fn find_member(members: &[Member], sig: u64, text: &str, key: &str) -> Option<usize> {
     let (t, k) = (text.as_bytes(), key.as_bytes());
+    if sig & key_sig(k) == 0 {
+        return None;
+    }
     members.iter().position(|m| {
         (m.key_end - m.key_start) as usize == k.len()
             && t.get(m.key_start as usize) == k.first()

@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 use crate::record::Record;
 use std::rc::Rc;
 
-use crate::record::scan::{Index, Member, find_member, key_sig, scan_array, scan_value};
+use crate::record::scan::{Index, Member, find_member, scan_array, scan_value};
 
 /// A JSON string, borrowed when it has no escapes.
 #[derive(Deserialize)]
@@ -115,15 +115,11 @@ impl<'a> Fields<'a> {
     }
 
     pub fn get(&self, key: &str) -> Option<Json<'a>> {
-        match &self.repr {
-            Repr::Index { text, members, sig } => {
-                if sig & key_sig(key.as_bytes()) == 0 {
-                    return None;
-                }
-                find_member(members, text, key).map(|i| Json(members[i].value(text)))
-            }
-            Repr::Parsed(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| *v),
-        }
+        let i = self.position(key)?;
+        Some(match &self.repr {
+            Repr::Index { text, members, .. } => Json(members[i].value(text)),
+            Repr::Parsed(entries) => entries[i].1,
+        })
     }
 
     /// The value of `key` when it is a JSON string.
@@ -152,12 +148,8 @@ impl<'a> Fields<'a> {
     /// Where `key` is in [`Fields::iter`]'s order.
     pub fn position(&self, key: &str) -> Option<usize> {
         match &self.repr {
-            Repr::Index { text, members, sig } => {
-                if sig & key_sig(key.as_bytes()) == 0 {
-                    return None;
-                }
-                find_member(members, text, key)
-            }
+            Repr::Index { text, members, sig } => find_member(members, *sig, text, key),
+            // A repeated key has one entry (its last value): see `visit_map`.
             Repr::Parsed(entries) => entries.iter().position(|(k, _)| k == key),
         }
     }
