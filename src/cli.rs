@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 
+mod backfill;
 mod filter_test;
 mod generate;
 mod import;
@@ -93,6 +94,9 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Deliver an audit log export from Microsoft Purview (CSV or JSON) through a sink.
     Import(import::ImportArgs),
+    /// Deliver audit history beyond the API's 7 days from the Microsoft Graph audit log
+    /// search (needs AuditLogsQuery.Read.All), resumable, meeting the live feed.
+    Backfill(Box<backfill::BackfillArgs>),
     /// Show which records a sink's filter admits, and why the others are dropped.
     FilterTest(filter_test::Args),
     /// Inspect the agent's state.
@@ -176,6 +180,10 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
         Command::Check { config } => {
             let cfg = Config::load(&config)?;
             println!("{}", cfg.summary());
+            println!(
+                "backfill (o365fwd backfill) reads the Graph audit log search: the app registration needs the {}",
+                crate::api::graph::PERMISSION_HELP
+            );
             println!("configuration OK");
             Ok(exit::OK)
         }
@@ -185,6 +193,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
         Command::Subscriptions { command } => subscriptions::run(command).await,
         Command::Replay(a) => replay::run(a).await,
         Command::Import(a) => import::run(a).await,
+        Command::Backfill(a) => backfill::run(*a).await,
         Command::State {
             command: StateCommand::Show { config, json },
         } => {
@@ -221,6 +230,12 @@ fn state_show(cfg: &Config, json: bool) -> anyhow::Result<i32> {
         );
         for s in &sums {
             print!("{s}");
+            if let Ok(Some(c)) = crate::coverage::read(&cfg.agent.state_dir, &s.feed) {
+                println!(
+                    "  live feed begins {} (a backfill meets it there)",
+                    c.from.to_rfc3339()
+                );
+            }
         }
         for name in cfg.sinks.keys() {
             if let Some(off) = state.sink_offset(name)? {
@@ -307,6 +322,7 @@ fn demo_config(
                 login_url: base.clone(),
                 resource: Cloud::Commercial.api_url().to_string(),
                 requests_per_minute: 2000,
+                graph_url: base.clone(),
                 secret_origin: SecretOrigin::Inline,
                 certificate: None,
                 proxy: None,

@@ -133,6 +133,15 @@ impl Cloud {
             Cloud::Dod => "https://manage.protection.apps.mil",
         }
     }
+    /// Microsoft Graph host of the cloud (the audit log search of `backfill`); its token's
+    /// scope is this + `/.default`. Commercial and GCC share one.
+    pub fn graph_url(self) -> &'static str {
+        match self {
+            Cloud::Commercial | Cloud::Gcc => "https://graph.microsoft.com",
+            Cloud::GccHigh => "https://graph.microsoft.us",
+            Cloud::Dod => "https://dod-graph.microsoft.us",
+        }
+    }
     /// Token authority.
     pub fn login_url(self) -> &'static str {
         match self {
@@ -180,6 +189,10 @@ pub struct TenantConfig {
     pub resource: String,
     /// Request budget shared by all feeds of the tenant. Default 2000 per minute.
     pub requests_per_minute: u32,
+    /// Microsoft Graph base for `backfill` (the audit log search); defaults to the cloud's
+    /// Graph host, `/v1.0` appended unless a path is given. The token is always asked for
+    /// the cloud's Graph host ([`Cloud::graph_url`]), so an override only moves requests.
+    pub graph_url: Url,
 }
 
 /// Where a tenant's client secret came from. Shown by `o365fwd check` in place of the value.

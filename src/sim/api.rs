@@ -134,7 +134,7 @@ fn authenticate(s: &Shared, r: &Req<'_>) -> Option<usize> {
         return None;
     }
     let info = lock(&s.tokens).get(token.trim()).cloned()?;
-    (info.expires_ms > s.clock.now_ms()).then_some(info.tenant)
+    (!info.graph && info.expires_ms > s.clock.now_ms()).then_some(info.tenant)
 }
 
 fn is_guid(s: &str) -> bool {

@@ -90,11 +90,12 @@ impl Env {
                 .map(|c| format!("\"{c}\""))
                 .collect();
             text.push_str(&format!(
-                "[tenants.t{i}]\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\ncontent_types = [{}]\napi_url = \"{}\"\nlogin_url = \"{}\"\n",
+                "[tenants.t{i}]\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\ncontent_types = [{}]\napi_url = \"{}\"\nlogin_url = \"{}\"\ngraph_url = \"{}\"\n",
                 t.tenant_id,
                 t.client_id,
                 t.client_secret,
                 cts.join(", "),
+                sim.base_url(),
                 sim.base_url(),
                 sim.base_url()
             ));

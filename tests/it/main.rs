@@ -1,5 +1,6 @@
 //! End-to-end tests: the real binary against the simulator and real receivers.
 
+mod backfill;
 mod cert;
 mod cli;
 mod delivery;

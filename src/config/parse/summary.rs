@@ -54,6 +54,7 @@ fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
         writeln!(out, "    api            {}", t.api_url)?;
         writeln!(out, "    login          {}", t.login_url)?;
         writeln!(out, "    resource       {}", t.resource)?;
+        writeln!(out, "    graph          {} (backfill)", t.graph_url)?;
         writeln!(out, "    content_types  {}", types.join(", "))?;
         match &t.certificate {
             Some(c) => writeln!(

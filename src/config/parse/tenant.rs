@@ -54,6 +54,7 @@ pub(super) fn tenant(
     let content_types = content_types(ctx, &mut t);
     let api_url = url(ctx, &mut t, "api_url", cloud.api_url());
     let login_url = url(ctx, &mut t, "login_url", cloud.login_url());
+    let graph_url = url(ctx, &mut t, "graph_url", cloud.graph_url());
     let resource = match t.str(ctx, "resource") {
         Some((s, span)) if s.trim().is_empty() => {
             ctx.report(&t.key("resource"), Some(&span), "is empty");
@@ -87,6 +88,7 @@ pub(super) fn tenant(
             login_url,
             resource,
             requests_per_minute,
+            graph_url,
         },
         tenant_id_span,
     }

@@ -171,3 +171,37 @@ fn four_clouds_have_their_hosts_authority_and_scope() {
         );
     }
 }
+
+#[test]
+fn graph_host_per_cloud_and_its_override() {
+    let cases = [
+        ("commercial", "https://graph.microsoft.com/"),
+        ("gcc", "https://graph.microsoft.com/"),
+        ("gcc_high", "https://graph.microsoft.us/"),
+        ("dod", "https://dod-graph.microsoft.us/"),
+    ];
+    for (name, graph) in cases {
+        let c = ok(&tenant_with(&format!(
+            "client_secret = \"{SECRET}\"\ncloud = \"{name}\""
+        )));
+        let t = &c.tenants["contoso"];
+        assert_eq!(t.graph_url.as_str(), graph, "{name}");
+        assert_eq!(
+            format!("{}/", t.cloud.graph_url()),
+            graph,
+            "{name}: token scope host"
+        );
+    }
+    let c = ok(&tenant_with(&format!(
+        "client_secret = \"{SECRET}\"\ngraph_url = \"http://127.0.0.1:9000\""
+    )));
+    assert_eq!(
+        c.tenants["contoso"].graph_url.as_str(),
+        "http://127.0.0.1:9000/"
+    );
+    assert_eq!(
+        c.tenants["contoso"].cloud.graph_url(),
+        "https://graph.microsoft.com",
+        "the token is still asked for the cloud's Graph"
+    );
+}

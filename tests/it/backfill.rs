@@ -1,0 +1,539 @@
+//! `o365fwd backfill` end to end: the real binary against the simulator's Graph audit
+//! search (simulated query time compressed to a fraction of a second), killed with SIGKILL
+//! and resumed, meeting a running daemon, with the service's faults switched on.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use o365fwd::record::ContentType;
+use o365fwd::sim::SimConfig;
+
+use crate::harness::{BIN, Env, read_ids, read_ids_settled, run_cli, sim_config, tail};
+
+/// `days` of history (plus the hours before now), with query times of a fraction of a
+/// second and pages of 50 records.
+fn graph_sim(cts: &[ContentType], days: u64) -> SimConfig {
+    let mut sim = sim_config(1, cts);
+    sim.backlog = Duration::from_secs(days * 86_400 + 4 * 3600);
+    sim.blob_interval = Duration::from_secs(4 * 3600);
+    sim.records_per_blob = (2, 6);
+    sim.graph.not_started_for = Duration::from_millis(30);
+    sim.graph.running_for = Duration::from_millis(100);
+    sim.graph.page_size = 50;
+    sim
+}
+
+fn now(env: &Env) -> DateTime<Utc> {
+    env.sim.now().duration_trunc(TimeDelta::seconds(1)).unwrap()
+}
+
+fn tenant(env: &Env) -> String {
+    env.sim.config().tenants[0].tenant_id.clone()
+}
+
+/// The backfill arguments every test shares (`extra` last).
+fn args(env: &Env, from: &str, to: Option<&str>, output: &Path, extra: &[&str]) -> Vec<String> {
+    let mut a = vec![
+        "backfill".to_string(),
+        "--config".into(),
+        env.config.display().to_string(),
+        "--tenant".into(),
+        "t0".into(),
+        "--from".into(),
+        from.into(),
+        "--output".into(),
+        output.display().to_string(),
+        "--poll-interval".into(),
+        "20ms".into(),
+    ];
+    if let Some(to) = to {
+        a.extend(["--to".to_string(), to.to_string()]);
+    }
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+fn spawn(args: &[String], log: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    Command::new(BIN)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("backfill starts")
+}
+
+/// Runs to the end off the async runtime (the simulator keeps serving); (code, stderr).
+async fn finish(args: Vec<String>) -> (i32, String) {
+    tokio::task::spawn_blocking(move || {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, _, err) = run_cli(&a);
+        (code, err)
+    })
+    .await
+    .unwrap()
+}
+
+async fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !f() {
+        assert!(t0.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn kill(mut c: Child) {
+    let _ = c.kill();
+    let _ = c.wait();
+}
+
+fn plan(env: &Env) -> serde_json::Value {
+    let dir = env.dir.path().join("state/backfill");
+    let job = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    serde_json::from_slice(&std::fs::read(job.join("plan.json")).unwrap()).unwrap()
+}
+
+fn assert_once(got: &BTreeMap<String, usize>, want: &BTreeSet<String>, log: &str) {
+    let dups: Vec<_> = got.iter().filter(|(_, n)| **n > 1).take(5).collect();
+    assert!(dups.is_empty(), "delivered twice: {dups:?}");
+    let ids: BTreeSet<String> = got.keys().cloned().collect();
+    if std::env::var("BF_DEBUG").is_ok() {
+        eprintln!(
+            "MISSING {:?}",
+            want.difference(&ids).take(30).collect::<Vec<_>>()
+        );
+    }
+    assert!(
+        &ids == want,
+        "missing {}, unexpected {}; log:\n{}",
+        want.difference(&ids).count(),
+        ids.difference(want).count(),
+        tail(log, 30)
+    );
+}
+
+/// 90 days into a file sink, killed three times (once queries are out, twice mid-delivery)
+/// and resumed: every record of the range exactly once, and no query made twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ninety_days_exactly_once_into_a_file_through_sigkills() {
+    let mut sim = graph_sim(&[ContentType::General, ContentType::SharePoint], 92);
+    sim.graph.record_limit = 120; // 3-day slices hold more: they are split
+    sim.graph.failures = 2;
+    sim.graph.repeat_rate = 0.03;
+    let env = Env::start(sim, "").await;
+    let now = now(&env);
+    let (from, to) = (now - TimeDelta::days(90), now - TimeDelta::hours(1));
+    let want = env.sim.graph_expected_ids(&tenant(&env), from, to);
+    assert!(want.len() > 2000, "{}", want.len());
+    let out = env.dir.path().join("history.ndjson");
+    let log = env.dir.path().join("backfill.log");
+    let (f, t) = (from.to_rfc3339(), to.to_rfc3339());
+    let a = args(
+        &env,
+        &f,
+        Some(&t),
+        &out,
+        &["--slice", "3d", "--concurrency", "6"],
+    );
+
+    let run = spawn(&a, &log);
+    wait_until("queries", Duration::from_secs(30), || {
+        env.sim.graph_stats().queries_created >= 4
+    })
+    .await;
+    kill(run);
+    for share in [0.3, 0.65] {
+        let run = spawn(&a, &log);
+        let n = (want.len() as f64 * share) as usize;
+        wait_until("records", Duration::from_secs(60), || {
+            read_ids_settled(&out).len() >= n
+        })
+        .await;
+        kill(run);
+    }
+    let (code, err) = finish(a.clone()).await;
+    let all = format!("{}{err}", std::fs::read_to_string(&log).unwrap_or_default());
+    if std::env::var("BF_DEBUG").is_ok() {
+        let got = read_ids(&out);
+        let mut recs = env
+            .sim
+            .expected_records(&tenant(&env), ContentType::General);
+        recs.extend(
+            env.sim
+                .expected_records(&tenant(&env), ContentType::SharePoint),
+        );
+        for id in want.iter().filter(|i| !got.contains_key(*i)) {
+            eprintln!("MISS {id} {:?}", recs.get(id).map(|r| &r[..60]));
+        }
+        std::fs::write("/tmp/bf-debug.log", &all).unwrap();
+    }
+    assert_eq!(code, 0, "{}", tail(&all, 30));
+    assert_once(&read_ids(&out), &want, &all);
+
+    // Each slice's query made once, however the kills fell: the initial 30 slices, two
+    // for each split, and one more for each query the service failed.
+    let p = plan(&env);
+    let slices = p["slices"].as_array().unwrap().len() as u32;
+    let splits = slices - 30;
+    assert!(splits > 0, "the record limit split slices");
+    assert_eq!(env.sim.graph_stats().queries_created, 30 + 2 * splits + 2);
+    assert!(p["finished"].is_string());
+
+    // The same command again: nothing to do.
+    let (code, err) = finish(a).await;
+    assert_eq!(code, 0);
+    assert!(err.contains("nothing to do"), "{err}");
+}
+
+/// The same 90 days into Kafka (tansu, read back by confluent-kafka), killed twice: every
+/// record, keyed by its Id; copies only of what was in flight at a kill.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ninety_days_into_kafka_through_sigkills() {
+    use crate::kafka::{Tansu, consume, kafka_sink, tansu};
+    let Some(bin) = tansu() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Tansu::start(bin, dir.path().join("tansu.log"));
+    broker.create_topic("history");
+    let sim = graph_sim(&[ContentType::General], 92);
+    let sinks = kafka_sink(&broker.brokers(), "history", "");
+    let env = Env::start_with_only_sinks(sim, "max_in_flight_batches = 4\n", &sinks).await;
+    let now = now(&env);
+    let (from, to) = (now - TimeDelta::days(90), now - TimeDelta::hours(1));
+    let want = env.sim.graph_expected_ids(&tenant(&env), from, to);
+    assert!(want.len() > 1000, "{}", want.len());
+    let log = env.dir.path().join("backfill.log");
+    let (f, t) = (from.to_rfc3339(), to.to_rfc3339());
+    let mut a = args(&env, &f, Some(&t), Path::new("unused"), &["--slice", "2d"]);
+    let at = a.iter().position(|x| x == "--output").unwrap();
+    a.drain(at..at + 2);
+    for records in [want.len() / 4, want.len() / 2] {
+        let run = spawn(&a, &log);
+        // Progress is visible in the job's log of delivered slices.
+        wait_until("delivery", Duration::from_secs(60), || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            delivered_in_log(&text) >= records
+        })
+        .await;
+        kill(run);
+    }
+    let (code, err) = finish(a).await;
+    assert_eq!(code, 0, "{}", tail(&err, 20));
+    let brokers = broker.brokers();
+    let n = want.len();
+    let seen = tokio::task::spawn_blocking(move || {
+        consume(&brokers, n, Duration::from_secs(60), &["history"])
+    })
+    .await
+    .unwrap();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for s in &seen {
+        assert_eq!(s.key, s.id, "keyed by the record Id");
+        *counts.entry(s.id.clone()).or_insert(0) += 1;
+    }
+    let got: BTreeSet<String> = counts.keys().cloned().collect();
+    assert_eq!(got, want, "every record of the range, nothing else");
+    // At most the batches in flight at each of the two kills (about 4 + 1 of 50 records).
+    let copies: usize = counts.values().map(|n| n - 1).sum();
+    assert!(copies <= 2 * 5 * 50, "{copies} copies");
+}
+
+/// Records handed to the sinks so far, from the `records=N` of the log's delivered slices.
+fn delivered_in_log(text: &str) -> usize {
+    text.lines()
+        .filter(|l| l.contains("Slice delivered"))
+        .filter_map(|l| l.split("records=").nth(1))
+        .filter_map(|n| n.split_whitespace().next()?.parse::<usize>().ok())
+        .sum()
+}
+
+/// A running daemon and a backfill up to where its live feed begins (the default `--to`):
+/// together every record once, the ones the daemon delivered from before its start left
+/// out (and counted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meets_the_running_daemon_without_a_hole_or_a_double() {
+    let mut sim = graph_sim(&[ContentType::General], 12);
+    sim.blob_interval = Duration::from_secs(1800);
+    let env = Env::start(sim, "initial_lookback = \"2d\"\n").await;
+    let agent = env.spawn();
+    let tid = tenant(&env);
+    let coverage = env
+        .dir
+        .path()
+        .join(format!("state/coverage/{tid}.Audit.General.json"));
+    wait_until("coverage", Duration::from_secs(30), || coverage.exists()).await;
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&coverage).unwrap()).unwrap();
+    let live_from: DateTime<Utc> = doc["from"].as_str().unwrap().parse().unwrap();
+    let live = env.sim.expected_ids_between(
+        &tid,
+        ContentType::General,
+        live_from,
+        env.sim.now() + TimeDelta::hours(1),
+    );
+    assert!(live.len() > 50, "{}", live.len());
+    assert!(
+        env.wait_for(&live, Duration::from_secs(60)).await,
+        "daemon did not deliver; log:\n{}",
+        tail(&env.log(), 30)
+    );
+    let out = env.dir.path().join("history.ndjson");
+    let from = "10d";
+    let (code, err) = finish(args(&env, from, None, &out, &["--slice", "2d"])).await;
+    agent.stop();
+    assert_eq!(code, 0, "{err}");
+
+    let daemon = env.delivered();
+    let history = read_ids(&out);
+    let both: Vec<&String> = history.keys().filter(|k| daemon.contains_key(*k)).collect();
+    assert!(
+        both.is_empty(),
+        "delivered by both: {:?}",
+        &both[..both.len().min(5)]
+    );
+    // Together: every record from --from on, each once.
+    let p = plan(&env);
+    let start: DateTime<Utc> = p["from"].as_str().unwrap().parse().unwrap();
+    let want = env
+        .sim
+        .graph_expected_ids(&tid, start, env.sim.now() + TimeDelta::hours(1));
+    let mut union = daemon.clone();
+    for (k, n) in &history {
+        *union.entry(k.clone()).or_insert(0) += n;
+    }
+    assert_once(&union, &want, &err);
+    let overlap: u64 = err
+        .split(" already delivered by the live feed")
+        .next()
+        .and_then(|s| s.rsplit(", ").next())
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    assert!(
+        overlap > 0,
+        "the daemon delivered records from before its start: {err}"
+    );
+    let to: DateTime<Utc> = p["to"].as_str().unwrap().parse().unwrap();
+    assert!(
+        to >= live_from && to - live_from < TimeDelta::seconds(1),
+        "--to defaults to the live feed's start ({live_from}), to the second: {to}"
+    );
+}
+
+/// The service's faults: a failed query made again, throttling waited out (no request
+/// before Retry-After), a nextLink to another host refused (the token never goes there), a
+/// malformed page asked for again; everything delivered, everything reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_are_survived_and_reported() {
+    let mut sim = graph_sim(&[ContentType::General], 6);
+    sim.blob_interval = Duration::from_secs(3600); // two pages a day: a nextLink to follow
+    sim.graph.failures = 1;
+    sim.graph.throttle_every = Some(9);
+    sim.graph.hostile_next_link = true;
+    sim.graph.malformed_pages = 1;
+    let env = Env::start(sim, "").await;
+    let now = now(&env);
+    let (from, to) = (now - TimeDelta::days(4), now - TimeDelta::hours(2));
+    let want = env.sim.graph_expected_ids(&tenant(&env), from, to);
+    let out = env.dir.path().join("history.ndjson");
+    let (f, t) = (from.to_rfc3339(), to.to_rfc3339());
+    let (code, err) = finish(args(&env, &f, Some(&t), &out, &["--slice", "1d"])).await;
+    assert_eq!(code, 0, "{err}");
+    assert_once(&read_ids(&out), &want, &err);
+    let st = env.sim.graph_stats();
+    assert_eq!(
+        st.queries_created,
+        4 + 1,
+        "four slices (the last one short), one failed"
+    );
+    assert!(st.throttled >= 2, "{st:?}");
+    assert_eq!(st.too_early, 0, "every Retry-After honoured: {st:?}");
+    assert_eq!(st.malformed_served, 1);
+    // The link was refused, not followed: the other host heard nothing, least of all a token.
+    let evil = env.sim.evil_requests();
+    assert!(
+        evil.iter().all(|r| !r.had_authorization),
+        "a bearer token went to the other host"
+    );
+    assert!(evil.is_empty(), "{evil:?}");
+    assert!(
+        env.sim
+            .requests()
+            .iter()
+            .filter(|r| r.path.contains("/security/auditLog/"))
+            .all(|r| r.had_authorization),
+        "every request to the Graph host carried the token"
+    );
+    for needle in [
+        "1 failed by the service",
+        "1 malformed pages",
+        "1 links refused",
+    ] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    assert!(!err.contains(" 0 throttled"), "{err}");
+}
+
+/// Dynamics 365 records from the Graph audit search map exactly as the live feed maps the
+/// same records, in every format: the record in `auditData` is the one the Management API
+/// serves, byte for byte once Graph's annotation is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamics_records_map_as_the_live_feed_maps_them() {
+    let mut sim = graph_sim(&[ContentType::General], 0);
+    sim.blob_interval = Duration::from_secs(300);
+    let env = Env::start_with_only_sinks(sim, "", "").await;
+    let mut text = std::fs::read_to_string(&env.config).unwrap();
+    for f in ["raw", "ecs", "cef"] {
+        let path = env.dir.path().join(format!("live.{f}"));
+        text.push_str(&format!(
+            "[sinks.{f}]\ntype = \"file\"\npath = \"{}\"\nformat = \"{f}\"\n",
+            path.display()
+        ));
+    }
+    std::fs::write(&env.config, text).unwrap();
+    let tid = tenant(&env);
+    let all = env.sim.expected_ids(&tid, ContentType::General);
+    let agent = env.spawn();
+    let live_raw = env.dir.path().join("live.raw");
+    let t0 = Instant::now();
+    while read_ids_settled(&live_raw).len() < all.len() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "{}",
+            tail(&env.log(), 20)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    agent.stop();
+    let (from, to) = ("2h", (now(&env) + TimeDelta::seconds(1)).to_rfc3339());
+    let mut compared = 0;
+    for f in ["raw", "ecs", "cef"] {
+        let out = env.dir.path().join(format!("history.{f}"));
+        let (code, err) = finish(args(&env, from, Some(&to), &out, &["--sink", f])).await;
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            err.contains("delivered again inside the live feed's range"),
+            "{err}"
+        );
+        let live = lines_by_id(&env.dir.path().join(format!("live.{f}")), f);
+        let history = lines_by_id(&out, f);
+        assert!(history.len() > 20, "{f}: {}", history.len());
+        for (id, line) in &history {
+            let mine = live
+                .get(id)
+                .unwrap_or_else(|| panic!("{f}: {id} not in the live output"));
+            assert_eq!(line, mine, "{f}: record {id} maps differently");
+            compared += 1;
+        }
+    }
+    let crm = std::fs::read_to_string(env.dir.path().join("history.raw"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"RecordType\":21"))
+        .count();
+    assert!(
+        crm > 20 && compared > 60,
+        "{crm} Dynamics records, {compared} lines compared"
+    );
+}
+
+/// Output lines by record id: raw and ECS are JSON (`Id`, `event.id`), CEF carries the id
+/// as `externalId=`.
+fn lines_by_id(path: &Path, format: &str) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .map(|l| {
+            let id = match format {
+                "cef" => l
+                    .split("externalId=")
+                    .nth(1)
+                    .and_then(|s| s.split_whitespace().next())
+                    .unwrap_or_default()
+                    .to_string(),
+                _ => {
+                    let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    v["Id"]
+                        .as_str()
+                        .or(v["event"]["id"].as_str())
+                        .unwrap_or_default()
+                        .to_string()
+                }
+            };
+            (id, l.to_string())
+        })
+        .collect()
+}
+
+/// Bad arguments are refused before anything is asked of the service; an app without the
+/// permission gets told which one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_bad_arguments_and_names_the_missing_permission() {
+    let mut sim = graph_sim(&[ContentType::General], 2);
+    sim.graph.permitted = false;
+    let env = Env::start(sim, "").await;
+    let out = env.dir.path().join("h.ndjson");
+    let o = out.display().to_string();
+    let cases: [(Vec<String>, &str); 5] = [
+        (args(&env, "3d", None, &out, &[]), "no live feed"),
+        (args(&env, "1d", Some("3d"), &out, &[]), "must be after"),
+        (
+            args(&env, "1d", Some("1h"), &out, &["--record-type", "4242"]),
+            "no known name",
+        ),
+        (
+            args(
+                &env,
+                "1d",
+                Some("1h"),
+                &out,
+                &["--record-type", "21", "--content-type", "Audit.General"],
+            ),
+            "cannot be used with",
+        ),
+        (
+            {
+                let mut a = args(&env, "1d", Some("1h"), &out, &[]);
+                a.retain(|x| x != "--output" && *x != o);
+                a
+            },
+            "--output",
+        ),
+    ];
+    for (a, needle) in cases {
+        let (code, err) = finish(a.clone()).await;
+        assert_eq!(code, 2, "{a:?}: {err}");
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    assert!(
+        env.sim.requests().is_empty(),
+        "nothing asked before the checks"
+    );
+
+    let (code, err) = finish(args(&env, "1d", Some("1h"), &out, &[])).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("AuditLogsQuery.Read.All") && err.contains("403"),
+        "{err}"
+    );
+
+    // `check` and the help say which permission backfill needs.
+    let config = env.config.display().to_string();
+    let (code, out, _) = run_cli(&["check", "--config", &config]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("AuditLogsQuery.Read.All") && out.contains("AuditLogsQuery-CRM.Read.All"),
+        "{out}"
+    );
+    let (_, help, _) = run_cli(&["backfill", "--help"]);
+    assert!(help.contains("AuditLogsQuery.Read.All"), "{help}");
+}
