@@ -109,12 +109,6 @@ fn assert_once(got: &BTreeMap<String, usize>, want: &BTreeSet<String>, log: &str
     let dups: Vec<_> = got.iter().filter(|(_, n)| **n > 1).take(5).collect();
     assert!(dups.is_empty(), "delivered twice: {dups:?}");
     let ids: BTreeSet<String> = got.keys().cloned().collect();
-    if std::env::var("BF_DEBUG").is_ok() {
-        eprintln!(
-            "MISSING {:?}",
-            want.difference(&ids).take(30).collect::<Vec<_>>()
-        );
-    }
     assert!(
         &ids == want,
         "missing {}, unexpected {}; log:\n{}",
@@ -165,20 +159,6 @@ async fn ninety_days_exactly_once_into_a_file_through_sigkills() {
     }
     let (code, err) = finish(a.clone()).await;
     let all = format!("{}{err}", std::fs::read_to_string(&log).unwrap_or_default());
-    if std::env::var("BF_DEBUG").is_ok() {
-        let got = read_ids(&out);
-        let mut recs = env
-            .sim
-            .expected_records(&tenant(&env), ContentType::General);
-        recs.extend(
-            env.sim
-                .expected_records(&tenant(&env), ContentType::SharePoint),
-        );
-        for id in want.iter().filter(|i| !got.contains_key(*i)) {
-            eprintln!("MISS {id} {:?}", recs.get(id).map(|r| &r[..60]));
-        }
-        std::fs::write("/tmp/bf-debug.log", &all).unwrap();
-    }
     assert_eq!(code, 0, "{}", tail(&all, 30));
     assert_once(&read_ids(&out), &want, &all);
 
