@@ -24,7 +24,7 @@ use crate::record::Record;
 use crate::state::SeenSet;
 
 /// Ids kept in an `.early` file at most.
-pub const MAX_EARLY: u64 = 500_000;
+pub const MAX_EARLY: u64 = 200_000;
 /// How long after `from` blobs are looked at for older records.
 const NOTE_WINDOW: chrono::Duration = chrono::Duration::days(7);
 const OVERFLOW: &str = "#overflow";

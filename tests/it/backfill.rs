@@ -149,13 +149,28 @@ async fn ninety_days_exactly_once_into_a_file_through_sigkills() {
     .await;
     kill(run);
     for share in [0.3, 0.65] {
-        let run = spawn(&a, &log);
+        let mut run = spawn(&a, &log);
         let n = (want.len() as f64 * share) as usize;
         wait_until("records", Duration::from_secs(60), || {
             read_ids_settled(&out).len() >= n
         })
         .await;
-        kill(run);
+        if share < 0.5 {
+            // SIGTERM: a clean stop that says it is incomplete (exit 1).
+            unsafe { libc::kill(run.id() as i32, libc::SIGTERM) };
+            let code = tokio::task::spawn_blocking(move || run.wait().unwrap().code())
+                .await
+                .unwrap();
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            assert_eq!(code, Some(1), "{}", tail(&text, 20));
+            assert!(
+                text.contains("run the same command again"),
+                "{}",
+                tail(&text, 5)
+            );
+        } else {
+            kill(run);
+        }
     }
     let (code, err) = finish(a.clone()).await;
     let all = format!("{}{err}", std::fs::read_to_string(&log).unwrap_or_default());
@@ -274,6 +289,13 @@ async fn meets_the_running_daemon_without_a_hole_or_a_double() {
     agent.stop();
     assert_eq!(code, 0, "{err}");
 
+    let (_, shown, _) = run_cli(&[
+        "state",
+        "show",
+        "--config",
+        &env.config.display().to_string(),
+    ]);
+    assert!(shown.contains("live feed begins"), "{shown}");
     let daemon = env.delivered();
     let history = read_ids(&out);
     let both: Vec<&String> = history.keys().filter(|k| daemon.contains_key(*k)).collect();
