@@ -96,6 +96,10 @@ impl Backfill<'_> {
             Err(e) => return Ok(Err(PageError::Failed(e.to_string()))),
         };
         let (mut index, mut page_no) = (0u64, 0u64);
+        // Records wait here until a batch is full: progress is marked only when they are
+        // all submitted, so a mark never covers a record still waiting.
+        let mut batches: HashMap<ContentType, Vec<Record>> = HashMap::new();
+        let mut waiting = 0usize;
         loop {
             if self.stop.is_cancelled() {
                 return Ok(Err(PageError::Stopped));
@@ -105,14 +109,13 @@ impl Backfill<'_> {
                 Ok(p) => p,
                 Err(e) => return Ok(Err(e)),
             };
-            let mut batches: HashMap<ContentType, Vec<Record>> = HashMap::new();
             for (n, item) in page.items.into_iter().enumerate() {
                 index += 1;
                 if index <= skip {
                     continue;
                 }
                 match item {
-                    Ok(item) => self.accept(s, item, feeds, &mut batches),
+                    Ok(item) => waiting += usize::from(self.accept(s, item, feeds, &mut batches)),
                     Err(why) => {
                         self.summary.malformed_records += 1;
                         self.summary.problem(format!(
@@ -122,22 +125,25 @@ impl Backfill<'_> {
                     }
                 }
             }
-            for (ct, records) in batches {
-                self.submit(Batch {
-                    feed: feeds[&ct].clone(),
-                    content_id: s.id().as_str().into(),
-                    records,
-                    ops: vec![],
-                })
+            if waiting >= self.settings.batch_size.max(1) || page.next.is_none() {
+                for (ct, records) in batches.drain() {
+                    self.submit(Batch {
+                        feed: feeds[&ct].clone(),
+                        content_id: s.id().as_str().into(),
+                        records,
+                        ops: vec![],
+                    })
+                    .await?;
+                }
+                waiting = 0;
+                self.submit(progress::mark(
+                    &self.progress_feed,
+                    s,
+                    query,
+                    ContentStatus::Partial { acked: index },
+                ))
                 .await?;
             }
-            self.submit(progress::mark(
-                &self.progress_feed,
-                s,
-                query,
-                ContentStatus::Partial { acked: index },
-            ))
-            .await?;
             self.pb.set_message(format!(
                 "{} records; reading {} page {page_no}",
                 self.summary.submitted,
@@ -188,46 +194,47 @@ impl Backfill<'_> {
         Err(PageError::Failed(last))
     }
 
-    /// Decides what becomes of one record.
+    /// Decides what becomes of one record; true when it is to be delivered.
     fn accept(
         &mut self,
         s: &Slice,
         item: Item,
         feeds: &HashMap<ContentType, Arc<FeedShared>>,
         batches: &mut HashMap<ContentType, Vec<Record>>,
-    ) {
+    ) -> bool {
         self.summary.records_read += 1;
         let time = item.time();
         if time.is_some_and(|t| t < s.from || t >= s.to) {
             self.summary.outside += 1;
-            return;
+            return false;
         }
         let rec = item.record;
         let ct = content_type_of(&rec);
         let Some(feed) = feeds.get(&ct) else {
             self.summary.filtered += 1;
-            return;
+            return false;
         };
         if self.live.early.contains(rec.id()) {
             self.summary.overlap += 1;
-            return;
+            return false;
         }
         let live_from = self.plan.live_from.get(ct.as_str());
         if let (Some(t), Some(live)) = (time, live_from) {
             if t >= *live {
                 if self.plan.meet_live {
                     self.summary.live_covered += 1;
-                    return;
+                    return false;
                 }
                 self.summary.live_redelivered += 1;
             }
         }
         if !feed.claim_id(rec.id()) {
             self.summary.duplicates += 1;
-            return;
+            return false;
         }
         self.summary.submitted += 1;
         batches.entry(ct).or_default().push(rec);
+        true
     }
 
     async fn submit(&self, mut batch: Batch) -> Result<(), BackfillError> {

@@ -181,6 +181,8 @@ pub struct Backfill<'a> {
     summary: Summary,
     done: HashSet<DateTime<Utc>>,
     given_up: HashSet<DateTime<Utc>>,
+    /// Queries of a slice the service failed in this run (a new run tries afresh).
+    failed_now: HashMap<DateTime<Utc>, u32>,
     to_prune: Vec<plan::Slice>,
     /// Queries of the tenant by display name, read once when a stop left a query unnoted.
     orphans: Option<HashMap<String, String>>,
@@ -219,6 +221,7 @@ impl<'a> Backfill<'a> {
             summary: Summary::default(),
             done: HashSet::new(),
             given_up: HashSet::new(),
+            failed_now: HashMap::new(),
             to_prune: Vec::new(),
             orphans: None,
         }

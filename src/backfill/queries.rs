@@ -259,20 +259,20 @@ impl Backfill<'_> {
                 self.summary.queries_failed += 1;
                 // Counted and forgotten in one save: a stop before the next query is made
                 // cannot count this failure twice.
-                let failed = self.plan.slice_mut(a.from).map(|s| {
+                if let Some(s) = self.plan.slice_mut(a.from) {
                     s.failed_queries += 1;
                     s.query = None;
-                    s.failed_queries
-                });
+                }
                 if let Err(e) = self.plan.save(&self.dir) {
                     return Next::GiveUp(e.to_string());
                 }
-                if failed.unwrap_or(u32::MAX) < self.settings.attempts.max(1) {
+                let failed = self.failed_now.entry(a.from).or_default();
+                *failed += 1;
+                if *failed < self.settings.attempts.max(1) {
                     Next::Remake(format!("the service reported the query {st}"))
                 } else {
                     Next::GiveUp(format!(
-                        "the service reported its query {st} {} times",
-                        failed.unwrap_or(0)
+                        "the service reported its query {st} {failed} times"
                     ))
                 }
             }
