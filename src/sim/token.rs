@@ -200,6 +200,18 @@ fn issue(s: &Shared, tenant: usize, v: Version, now: DateTime<Utc>, graph: bool)
     Reply::json(200, body.to_string())
 }
 
+/// The tenant of a valid, unexpired bearer token issued for Graph (`graph`) or for the
+/// Management API: a token is good for its own audience only.
+pub(crate) fn bearer(s: &Shared, r: &Req<'_>, graph: bool) -> Option<usize> {
+    let h = r.header(header::AUTHORIZATION)?;
+    let (scheme, token) = h.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let info = lock(&s.tokens).get(token.trim()).cloned()?;
+    (info.graph == graph && info.expires_ms > s.clock.now_ms()).then_some(info.tenant)
+}
+
 fn missing(param: &str) -> Reply {
     sts_error(
         400,

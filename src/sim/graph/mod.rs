@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::http::{Method, header};
+use axum::http::Method;
 use chrono::DateTime;
 use serde_json::{Value, json};
 
@@ -170,13 +170,7 @@ pub(crate) fn handle(s: &Shared, version: &str, rest: &[&str], r: &Req<'_>) -> R
 
 /// The tenant of a valid Graph token.
 fn authenticate(s: &Shared, r: &Req<'_>) -> Option<usize> {
-    let h = r.header(header::AUTHORIZATION)?;
-    let (scheme, token) = h.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    let info = lock(&s.tokens).get(token.trim()).cloned()?;
-    (info.graph && info.expires_ms > s.clock.now_ms()).then_some(info.tenant)
+    super::token::bearer(s, r, true)
 }
 
 fn throttle(s: &Shared, tenant: usize) -> Option<Reply> {
