@@ -231,8 +231,9 @@ fn state_show(cfg: &Config, json: bool) -> anyhow::Result<i32> {
         for s in &sums {
             print!("{s}");
             if let Ok(Some(c)) = crate::coverage::read(&cfg.agent.state_dir, &s.feed) {
+                let list = if c.settled { "known" } else { "still settling" };
                 println!(
-                    "  live feed begins {} (a backfill meets it there)",
+                    "  live feed begins {} (a backfill meets it there; what it delivered from before it: {list})",
                     c.from.to_rfc3339()
                 );
             }

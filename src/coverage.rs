@@ -14,6 +14,11 @@
 //!   leaves these out, so the join has no double either. Only blobs created within a week of
 //!   `from` are looked at, and the list is capped ([`MAX_EARLY`]; past it a last line
 //!   `#overflow` says the list is incomplete).
+//!
+//! Records reach the API up to hours after they happen, so the `.early` list is only
+//! complete once the feed has listed well past `from`: when its listing passes `from` +
+//! [`SETTLE`], the `.json` says `settled`, and `backfill` delivers the last day before `from`
+//! only then.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -27,6 +32,9 @@ use crate::state::SeenSet;
 pub const MAX_EARLY: u64 = 200_000;
 /// How long after `from` blobs are looked at for older records.
 const NOTE_WINDOW: chrono::Duration = chrono::Duration::days(7);
+/// How far past `from` the feed lists before its `.early` list counts as complete: the API
+/// lists most records within 90 minutes of the event, some workloads within hours.
+pub const SETTLE: chrono::Duration = chrono::Duration::hours(24);
 const OVERFLOW: &str = "#overflow";
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +48,9 @@ pub struct CoverageError {
 struct OnDisk {
     feed: String,
     from: DateTime<Utc>,
+    /// The feed has listed past `from` + [`SETTLE`].
+    #[serde(default)]
+    settled: bool,
 }
 
 fn dir(state_dir: &Path) -> PathBuf {
@@ -56,6 +67,7 @@ pub struct FeedCoverage {
     early: PathBuf,
     feed: String,
     from: Option<DateTime<Utc>>,
+    settled: bool,
     noted: u64,
     overflowed: bool,
 }
@@ -66,15 +78,39 @@ impl FeedCoverage {
         let s = stem(feed_key);
         let json = dir(state_dir).join(format!("{s}.json"));
         let early = dir(state_dir).join(format!("{s}.early"));
-        let from = read_json(&json).ok().flatten().map(|d| d.from);
+        let doc = read_json(&json).ok().flatten();
         let (noted, overflowed) = count_early(&early);
         FeedCoverage {
             json,
             early,
             feed: feed_key.to_string(),
-            from,
+            from: doc.as_ref().map(|d| d.from),
+            settled: doc.is_some_and(|d| d.settled),
             noted,
             overflowed,
+        }
+    }
+
+    fn publish(&mut self, from: DateTime<Utc>, settled: bool) {
+        let doc = OnDisk {
+            feed: self.feed.clone(),
+            from,
+            settled,
+        };
+        let bytes = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+        match write_atomic(&self.json, &bytes) {
+            Ok(()) => self.settled = settled,
+            Err(e) => self.failed(&e),
+        }
+    }
+
+    /// Everything created before `listed_until` has been listed (and its older records
+    /// noted): once that is past `from` + [`SETTLE`], says so, once.
+    pub fn listed(&mut self, listed_until: DateTime<Utc>) {
+        if let (Some(from), false) = (self.from, self.settled) {
+            if listed_until >= from + SETTLE {
+                self.publish(from, true);
+            }
         }
     }
 
@@ -87,19 +123,8 @@ impl FeedCoverage {
             _ => proposed.max(earliest),
         };
         if self.from != Some(from) {
-            let doc = OnDisk {
-                feed: self.feed.clone(),
-                from,
-            };
-            match write_atomic(
-                &self.json,
-                &serde_json::to_vec_pretty(&doc).unwrap_or_default(),
-            ) {
-                Ok(()) => {
-                    tracing::info!(feed = %self.feed, from = %from.to_rfc3339(), "The live feed starts here; a backfill meets it at this instant.")
-                }
-                Err(e) => self.failed(&e),
-            }
+            tracing::info!(feed = %self.feed, from = %from.to_rfc3339(), "The live feed starts here; a backfill meets it at this instant.");
+            self.publish(from, false);
             self.from = Some(from);
         }
         from
@@ -146,6 +171,8 @@ impl FeedCoverage {
 pub struct Published {
     pub feed: String,
     pub from: DateTime<Utc>,
+    /// Its `.early` list is complete (see [`SETTLE`]).
+    pub settled: bool,
     early: PathBuf,
 }
 
@@ -156,6 +183,7 @@ pub fn read(state_dir: &Path, feed_key: &str) -> Result<Option<Published>, Cover
     Ok(read_json(&json)?.map(|d| Published {
         feed: d.feed,
         from: d.from,
+        settled: d.settled,
         early: dir(state_dir).join(format!("{s}.early")),
     }))
 }
@@ -299,6 +327,12 @@ mod tests {
         append_synced(&c.early, b"torn").unwrap();
         let p = read(dir.path(), feed).unwrap().unwrap();
         assert_eq!(p.from, later);
+        assert!(!p.settled);
+        c.listed(later + SETTLE - chrono::Duration::seconds(1));
+        assert!(!read(dir.path(), feed).unwrap().unwrap().settled);
+        c.listed(later + SETTLE);
+        assert!(read(dir.path(), feed).unwrap().unwrap().settled);
+        assert!(FeedCoverage::new(dir.path(), feed).settled, "kept");
         let mut set = SeenSet::default();
         assert_eq!(p.early_ids(&mut set, 10).unwrap(), (1, true));
         assert!(set.contains("old") && !set.contains("new") && !set.contains("too-late"));

@@ -186,6 +186,9 @@ impl Feed {
             self.window(start, end, now).await?;
             start = end;
         }
+        if let Some(listed) = self.submitted_cursor {
+            self.coverage.listed(listed);
+        }
         Ok(())
     }
 

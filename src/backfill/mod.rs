@@ -65,12 +65,64 @@ pub struct Settings {
     pub batch_size: usize,
 }
 
-/// What the live feed delivered from before its start (see [`crate::coverage`]).
+/// What the live feeds of the tenant published (see [`crate::coverage`]): the ids they
+/// delivered from before their start, and whether that list is complete yet.
 #[derive(Debug, Default)]
 pub struct LiveFeed {
+    state_dir: PathBuf,
+    tenant_id: String,
+    /// The feeds this backfill meets: their lists must be settled before the last day.
+    meets: Vec<ContentType>,
     pub early: SeenSet,
     /// False when a daemon's list was capped: some overlap may be delivered again.
     pub complete: bool,
+    pub settled: bool,
+}
+
+impl LiveFeed {
+    /// Reads what the tenant's feeds published; `meets` are the content types delivered.
+    pub fn read(
+        state_dir: &Path,
+        tenant_id: &str,
+        meets: &[ContentType],
+    ) -> Result<LiveFeed, crate::coverage::CoverageError> {
+        let mut live = LiveFeed {
+            state_dir: state_dir.to_path_buf(),
+            tenant_id: tenant_id.to_string(),
+            meets: meets.to_vec(),
+            ..LiveFeed::default()
+        };
+        live.load()?;
+        Ok(live)
+    }
+
+    fn load(&mut self) -> Result<(), crate::coverage::CoverageError> {
+        let (mut early, mut complete, mut settled) = (SeenSet::default(), true, true);
+        for ct in ContentType::ALL {
+            let key = crate::state::feed_key(&self.tenant_id, ct.as_str());
+            if let Some(p) = crate::coverage::read(&self.state_dir, &key)? {
+                complete &= p.early_ids(&mut early, crate::coverage::MAX_EARLY)?.1;
+                settled &= p.settled || !self.meets.contains(&ct);
+            }
+        }
+        if !complete {
+            tracing::warn!(
+                "A live feed delivered more records from before its start than it lists; some of them may be delivered again (sinks keyed by record id absorb them)."
+            );
+        }
+        (self.early, self.complete, self.settled) = (early, complete, settled);
+        Ok(())
+    }
+
+    /// Reads the published lists again until they are settled.
+    fn refresh(&mut self) -> bool {
+        if !self.settled {
+            if let Err(e) = self.load() {
+                tracing::warn!(error = %e, "Cannot read the live feeds' coverage.");
+            }
+        }
+        self.settled
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -265,6 +317,7 @@ impl<'a> Backfill<'a> {
             }
             self.poll(&mut active).await?;
             self.show(&active);
+            self.hold_for_live_feed(&mut active);
             let ready = active
                 .iter()
                 .enumerate()
@@ -316,6 +369,38 @@ impl<'a> Backfill<'a> {
             self.plan.save(&self.dir)?;
         }
         Ok(all)
+    }
+
+    /// Slices within a day of the live feed's start wait (their queries may run) until
+    /// the live feed's list of what it delivered from before its start is settled, or are
+    /// left for the next run after `query_timeout`.
+    fn hold_for_live_feed(&mut self, active: &mut Vec<Active>) {
+        let boundary = self
+            .content_types
+            .iter()
+            .filter_map(|c| self.plan.live_from.get(c.as_str()))
+            .min()
+            .map(|from| *from - crate::coverage::SETTLE);
+        let Some(boundary) = boundary else { return };
+        let now = Instant::now();
+        let mut waiting = Vec::new();
+        for (i, a) in active.iter_mut().enumerate() {
+            let near = self.plan.slice(a.from).is_some_and(|s| s.to > boundary);
+            if a.checked && near && a.next_check <= now {
+                waiting.push(i);
+            }
+        }
+        if waiting.is_empty() || self.live.refresh() {
+            return;
+        }
+        for i in waiting.into_iter().rev() {
+            if active[i].since.elapsed() > self.settings.query_timeout {
+                let a = active.remove(i);
+                self.give_up(a.from, "the live feed has not yet listed a day past its start, so what it delivered from before it is not known yet; run again once it has");
+            } else {
+                active[i].next_check = now + self.settings.poll_interval;
+            }
+        }
     }
 
     /// The earliest slice not done, not given up and not active.

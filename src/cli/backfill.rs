@@ -27,7 +27,7 @@ use crate::backfill::{Backfill, BackfillError, LiveFeed, Settings};
 use crate::config::{Config, SinkConfig, TenantConfig};
 use crate::offline::{OfflineRun, select_sinks};
 use crate::record::ContentType;
-use crate::state::{SeenSet, State};
+use crate::state::State;
 
 #[derive(Args, Debug)]
 #[command(after_long_help = after_help())]
@@ -222,7 +222,17 @@ pub async fn run(a: BackfillArgs) -> anyhow::Result<i32> {
         plan.slices.len(),
         dir.display()
     );
-    let live = early_ids(&cfg.agent.state_dir, tenant)?;
+    let meets: Vec<ContentType> = plan
+        .content_types
+        .iter()
+        .filter_map(|c| c.parse().ok())
+        .collect();
+    let live = LiveFeed::read(&cfg.agent.state_dir, &tenant.tenant_id, &meets)?;
+    if !live.settled {
+        eprintln!(
+            "The live feed has not yet listed a day past its start: the last day before it waits for that (at most --query-timeout)."
+        );
+    }
     let feeds: Vec<_> = ContentType::ALL
         .into_iter()
         .map(|ct| (tenant.name.clone(), tenant.tenant_id.clone(), ct))
@@ -294,27 +304,6 @@ fn live_feeds(
         }
     }
     Ok(out)
-}
-
-/// The ids the live feeds delivered from before their start.
-fn early_ids(state_dir: &Path, t: &TenantConfig) -> anyhow::Result<LiveFeed> {
-    let mut live = LiveFeed {
-        early: SeenSet::default(),
-        complete: true,
-    };
-    for ct in ContentType::ALL {
-        let key = crate::state::feed_key(&t.tenant_id, ct.as_str());
-        if let Some(p) = crate::coverage::read(state_dir, &key)? {
-            let (_, complete) = p.early_ids(&mut live.early, crate::coverage::MAX_EARLY)?;
-            live.complete &= complete;
-        }
-    }
-    if !live.complete {
-        tracing::warn!(
-            "A live feed delivered more records from before its start than it lists; some of them may be delivered again (sinks keyed by record id absorb them)."
-        );
-    }
-    Ok(live)
 }
 
 /// A digest of what makes two runs the same backfill (not tuning such as --slice).
