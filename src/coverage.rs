@@ -10,7 +10,8 @@
 //!   before the first commit starts from the same instant again.
 //! - `{tenant_id}.{content_type}.early`: the ids of records older than `from` that the daemon
 //!   delivered anyway (a blob's records happen before the blob is created, sometimes hours
-//!   before), one per line, appended and synced before their batch is submitted. `backfill`
+//!   before), one per line, appended before their batch is submitted and synced at the end
+//!   of every poll that added some (one `fsync` per poll, not per blob). `backfill`
 //!   leaves these out, so the join has no double either. Only blobs created within a week of
 //!   `from` are looked at, and the list is capped ([`MAX_EARLY`]; past it a last line
 //!   `#overflow` says the list is incomplete).
@@ -70,6 +71,10 @@ pub struct FeedCoverage {
     settled: bool,
     noted: u64,
     overflowed: bool,
+    /// The `.early` file, open for appending once there is something to note.
+    early_file: Option<std::fs::File>,
+    /// Appended since the last sync.
+    dirty: bool,
 }
 
 impl FeedCoverage {
@@ -88,6 +93,8 @@ impl FeedCoverage {
             settled: doc.is_some_and(|d| d.settled),
             noted,
             overflowed,
+            early_file: None,
+            dirty: false,
         }
     }
 
@@ -104,9 +111,18 @@ impl FeedCoverage {
         }
     }
 
-    /// Everything created before `listed_until` has been listed (and its older records
-    /// noted): once that is past `from` + [`SETTLE`], says so, once.
+    /// The end of a poll: everything created before `listed_until` has been listed and its
+    /// older records noted. Makes the notes durable, and once the listing is past `from` +
+    /// [`SETTLE`] says the list is complete, once.
     pub fn listed(&mut self, listed_until: DateTime<Utc>) {
+        if self.dirty {
+            let synced = self.early_file.as_ref().map(|f| f.sync_data());
+            if let Some(Err(e)) = synced {
+                self.failed(&e);
+                return;
+            }
+            self.dirty = false;
+        }
         if let (Some(from), false) = (self.from, self.settled) {
             if listed_until >= from + SETTLE {
                 self.publish(from, true);
@@ -154,9 +170,27 @@ impl FeedCoverage {
         if lines.is_empty() {
             return;
         }
-        if let Err(e) = append_synced(&self.early, lines.as_bytes()) {
+        if let Err(e) = self.append(lines.as_bytes()) {
             self.failed(&e);
         }
+    }
+
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if self.early_file.is_none() {
+            if let Some(parent) = self.early.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.early)?;
+            self.early_file = Some(f);
+        }
+        if let Some(f) = self.early_file.as_mut() {
+            f.write_all(bytes)?;
+            self.dirty = true;
+        }
+        Ok(())
     }
 
     fn failed(&self, e: &std::io::Error) {
@@ -268,18 +302,6 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::File::open(parent)?.sync_all()
 }
 
-fn append_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
-    f.write_all(bytes)?;
-    f.sync_data()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,7 +346,7 @@ mod tests {
             &[rec("too-late", "2026-11-01T00:00:00")],
         );
         // A torn last line (the daemon died mid-append) is not counted.
-        append_synced(&c.early, b"torn").unwrap();
+        c.append(b"torn").unwrap();
         let p = read(dir.path(), feed).unwrap().unwrap();
         assert_eq!(p.from, later);
         assert!(!p.settled);
