@@ -181,7 +181,6 @@ impl Backfill<'_> {
                 Err(ApiError::Malformed(why)) => {
                     self.summary.malformed_pages += 1;
                     tracing::error!(query, page = n, attempt, error = %why, "Malformed page of audit records; asking for it again.");
-                    crate::telemetry::count("o365fwd_graph_malformed_pages_total", &[], 1);
                     last = format!("page {n} malformed: {why}");
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_millis(200) * attempt) => {}

@@ -94,6 +94,11 @@ pub const FAMILIES: &[Family] = &[
         "URIs from the API refused because they point at another host.",
     ),
     c(
+        "o365fwd_coverage_write_errors_total",
+        &[],
+        "Failed writes of a feed's coverage files (where it begins, for backfill).",
+    ),
+    c(
         "o365fwd_blobs_failed_total",
         FEED,
         "Content blobs that could not be fetched or parsed after every attempt.",
