@@ -68,7 +68,8 @@ pub struct BackfillArgs {
     /// How often a query's status is read.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     poll_interval: Duration,
-    /// A query still not finished after this waits for the next run.
+    /// A query still not finished after this (or the last day still waiting for the live
+    /// feed) waits for the next run.
     #[arg(long, default_value = "12h", value_parser = humantime::parse_duration)]
     query_timeout: Duration,
     /// Forget an earlier run with the same arguments and start over.
