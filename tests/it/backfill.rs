@@ -13,9 +13,12 @@ use o365fwd::sim::SimConfig;
 
 use crate::harness::{BIN, Env, read_ids, read_ids_settled, run_cli, sim_config, tail};
 
+mod kafka;
+mod mapping;
+
 /// `days` of history (plus the hours before now), with query times of a fraction of a
 /// second and pages of 50 records.
-fn graph_sim(cts: &[ContentType], days: u64) -> SimConfig {
+pub(super) fn graph_sim(cts: &[ContentType], days: u64) -> SimConfig {
     let mut sim = sim_config(1, cts);
     sim.backlog = Duration::from_secs(days * 86_400 + 4 * 3600);
     sim.blob_interval = Duration::from_secs(4 * 3600);
@@ -26,16 +29,22 @@ fn graph_sim(cts: &[ContentType], days: u64) -> SimConfig {
     sim
 }
 
-fn now(env: &Env) -> DateTime<Utc> {
+pub(super) fn now(env: &Env) -> DateTime<Utc> {
     env.sim.now().duration_trunc(TimeDelta::seconds(1)).unwrap()
 }
 
-fn tenant(env: &Env) -> String {
+pub(super) fn tenant(env: &Env) -> String {
     env.sim.config().tenants[0].tenant_id.clone()
 }
 
 /// The backfill arguments every test shares (`extra` last).
-fn args(env: &Env, from: &str, to: Option<&str>, output: &Path, extra: &[&str]) -> Vec<String> {
+pub(super) fn args(
+    env: &Env,
+    from: &str,
+    to: Option<&str>,
+    output: &Path,
+    extra: &[&str],
+) -> Vec<String> {
     let mut a = vec![
         "backfill".to_string(),
         "--config".into(),
@@ -56,7 +65,7 @@ fn args(env: &Env, from: &str, to: Option<&str>, output: &Path, extra: &[&str]) 
     a
 }
 
-fn spawn(args: &[String], log: &Path) -> Child {
+pub(super) fn spawn(args: &[String], log: &Path) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -71,7 +80,7 @@ fn spawn(args: &[String], log: &Path) -> Child {
 }
 
 /// Runs to the end off the async runtime (the simulator keeps serving); (code, stderr).
-async fn finish(args: Vec<String>) -> (i32, String) {
+pub(super) async fn finish(args: Vec<String>) -> (i32, String) {
     tokio::task::spawn_blocking(move || {
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
         let (code, _, err) = run_cli(&a);
@@ -81,7 +90,7 @@ async fn finish(args: Vec<String>) -> (i32, String) {
     .unwrap()
 }
 
-async fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+pub(super) async fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let t0 = Instant::now();
     while !f() {
         assert!(t0.elapsed() < timeout, "timed out waiting for {what}");
@@ -89,12 +98,12 @@ async fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) 
     }
 }
 
-fn kill(mut c: Child) {
+pub(super) fn kill(mut c: Child) {
     let _ = c.kill();
     let _ = c.wait();
 }
 
-fn plan(env: &Env) -> serde_json::Value {
+pub(super) fn plan(env: &Env) -> serde_json::Value {
     let dir = env.dir.path().join("state/backfill");
     let job = std::fs::read_dir(&dir)
         .unwrap()
@@ -190,67 +199,6 @@ async fn ninety_days_exactly_once_into_a_file_through_sigkills() {
     let (code, err) = finish(a).await;
     assert_eq!(code, 0);
     assert!(err.contains("nothing to do"), "{err}");
-}
-
-/// The same 90 days into Kafka (tansu, read back by confluent-kafka), killed twice: every
-/// record, keyed by its Id; copies only of what was in flight at a kill.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ninety_days_into_kafka_through_sigkills() {
-    use crate::kafka::{Tansu, consume, kafka_sink, tansu};
-    let Some(bin) = tansu() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let broker = Tansu::start(bin, dir.path().join("tansu.log"));
-    broker.create_topic("history");
-    let sim = graph_sim(&[ContentType::General], 92);
-    let sinks = kafka_sink(&broker.brokers(), "history", "");
-    let env = Env::start_with_only_sinks(sim, "max_in_flight_batches = 4\n", &sinks).await;
-    let now = now(&env);
-    let (from, to) = (now - TimeDelta::days(90), now - TimeDelta::hours(1));
-    let want = env.sim.graph_expected_ids(&tenant(&env), from, to);
-    assert!(want.len() > 1000, "{}", want.len());
-    let log = env.dir.path().join("backfill.log");
-    let (f, t) = (from.to_rfc3339(), to.to_rfc3339());
-    let mut a = args(&env, &f, Some(&t), Path::new("unused"), &["--slice", "2d"]);
-    let at = a.iter().position(|x| x == "--output").unwrap();
-    a.drain(at..at + 2);
-    for records in [want.len() / 4, want.len() / 2] {
-        let run = spawn(&a, &log);
-        // Progress is visible in the job's log of delivered slices.
-        wait_until("delivery", Duration::from_secs(60), || {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            delivered_in_log(&text) >= records
-        })
-        .await;
-        kill(run);
-    }
-    let (code, err) = finish(a).await;
-    assert_eq!(code, 0, "{}", tail(&err, 20));
-    let brokers = broker.brokers();
-    let n = want.len();
-    let seen = tokio::task::spawn_blocking(move || {
-        consume(&brokers, n, Duration::from_secs(60), &["history"])
-    })
-    .await
-    .unwrap();
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for s in &seen {
-        assert_eq!(s.key, s.id, "keyed by the record Id");
-        *counts.entry(s.id.clone()).or_insert(0) += 1;
-    }
-    let got: BTreeSet<String> = counts.keys().cloned().collect();
-    assert_eq!(got, want, "every record of the range, nothing else");
-    // At most the batches in flight at each of the two kills (about 4 + 1 of 50 records).
-    let copies: usize = counts.values().map(|n| n - 1).sum();
-    assert!(copies <= 2 * 5 * 50, "{copies} copies");
-}
-
-/// Records handed to the sinks so far, from the `records=N` of the log's delivered slices.
-fn delivered_in_log(text: &str) -> usize {
-    text.lines()
-        .filter(|l| l.contains("Slice delivered"))
-        .filter_map(|l| l.split("records=").nth(1))
-        .filter_map(|n| n.split_whitespace().next()?.parse::<usize>().ok())
-        .sum()
 }
 
 /// A running daemon and a backfill up to where its live feed begins (the default `--to`):
@@ -432,96 +380,6 @@ async fn faults_are_survived_and_reported() {
         assert!(err.contains(needle), "{needle}: {err}");
     }
     assert!(!err.contains(" 0 throttled"), "{err}");
-}
-
-/// Dynamics 365 records from the Graph audit search map exactly as the live feed maps the
-/// same records, in every format: the record in `auditData` is the one the Management API
-/// serves, byte for byte once Graph's annotation is gone.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dynamics_records_map_as_the_live_feed_maps_them() {
-    let mut sim = graph_sim(&[ContentType::General], 0);
-    sim.blob_interval = Duration::from_secs(300);
-    let env = Env::start_with_only_sinks(sim, "", "").await;
-    let mut text = std::fs::read_to_string(&env.config).unwrap();
-    for f in ["raw", "ecs", "cef"] {
-        let path = env.dir.path().join(format!("live.{f}"));
-        text.push_str(&format!(
-            "[sinks.{f}]\ntype = \"file\"\npath = \"{}\"\nformat = \"{f}\"\n",
-            path.display()
-        ));
-    }
-    std::fs::write(&env.config, text).unwrap();
-    let tid = tenant(&env);
-    let all = env.sim.expected_ids(&tid, ContentType::General);
-    let agent = env.spawn();
-    let live_raw = env.dir.path().join("live.raw");
-    let t0 = Instant::now();
-    while read_ids_settled(&live_raw).len() < all.len() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "{}",
-            tail(&env.log(), 20)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    agent.stop();
-    let (from, to) = ("2h", (now(&env) + TimeDelta::seconds(1)).to_rfc3339());
-    let mut compared = 0;
-    for f in ["raw", "ecs", "cef"] {
-        let out = env.dir.path().join(format!("history.{f}"));
-        let (code, err) = finish(args(&env, from, Some(&to), &out, &["--sink", f])).await;
-        assert_eq!(code, 0, "{err}");
-        assert!(
-            err.contains("delivered again inside the live feed's range"),
-            "{err}"
-        );
-        let live = lines_by_id(&env.dir.path().join(format!("live.{f}")), f);
-        let history = lines_by_id(&out, f);
-        assert!(history.len() > 20, "{f}: {}", history.len());
-        for (id, line) in &history {
-            let mine = live
-                .get(id)
-                .unwrap_or_else(|| panic!("{f}: {id} not in the live output"));
-            assert_eq!(line, mine, "{f}: record {id} maps differently");
-            compared += 1;
-        }
-    }
-    let crm = std::fs::read_to_string(env.dir.path().join("history.raw"))
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains("\"RecordType\":21"))
-        .count();
-    assert!(
-        crm > 20 && compared > 60,
-        "{crm} Dynamics records, {compared} lines compared"
-    );
-}
-
-/// Output lines by record id: raw and ECS are JSON (`Id`, `event.id`), CEF carries the id
-/// as `externalId=`.
-fn lines_by_id(path: &Path, format: &str) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
-        .map(|l| {
-            let id = match format {
-                "cef" => l
-                    .split("externalId=")
-                    .nth(1)
-                    .and_then(|s| s.split_whitespace().next())
-                    .unwrap_or_default()
-                    .to_string(),
-                _ => {
-                    let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                    v["Id"]
-                        .as_str()
-                        .or(v["event"]["id"].as_str())
-                        .unwrap_or_default()
-                        .to_string()
-                }
-            };
-            (id, l.to_string())
-        })
-        .collect()
 }
 
 /// Bad arguments are refused before anything is asked of the service; an app without the
