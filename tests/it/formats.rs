@@ -501,7 +501,7 @@ fn non_object_records_still_encode() {
 // Independent validators.
 
 /// Whether a validator may run (see [`crate::harness::external_ready`]).
-fn validator_available(name: &str, ok: bool) -> bool {
+pub(crate) fn validator_available(name: &str, ok: bool) -> bool {
     ok || crate::harness::external_ready(
         "format validation",
         &[name.to_string()],
@@ -509,11 +509,11 @@ fn validator_available(name: &str, ok: bool) -> bool {
     )
 }
 
-fn python() -> String {
+pub(crate) fn python() -> String {
     std::env::var("O365FWD_PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
-fn run(mut cmd: Command, input: &str) -> std::process::Output {
+pub(crate) fn run(mut cmd: Command, input: &str) -> std::process::Output {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

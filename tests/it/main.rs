@@ -5,6 +5,7 @@ mod cli;
 mod delivery;
 mod faults;
 mod formats;
+mod parity;
 mod harness;
 mod http;
 mod import;
