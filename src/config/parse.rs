@@ -8,6 +8,7 @@
 
 mod checks;
 mod credential;
+mod es_integration;
 mod filter;
 mod format;
 mod kafka;

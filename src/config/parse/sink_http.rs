@@ -84,7 +84,9 @@ pub(super) fn elasticsearch(
         "endpoint",
         "the Elasticsearch address, e.g. https://es.example:9200",
     );
-    if matches!(format, Format::Cef | Format::Text) {
+    let (integration, pipeline) =
+        super::es_integration::parse(ctx, t, format, format_span.is_some());
+    if integration.is_none() && matches!(format, Format::Cef | Format::Text) {
         ctx.report(
             &t.key("format"),
             format_span.as_ref(),
@@ -94,6 +96,9 @@ pub(super) fn elasticsearch(
     let ds = t.str(ctx, "data_stream");
     let index = t.str(ctx, "index");
     let target = match (ds, index) {
+        _ if integration.is_some() => {
+            EsTarget::DataStream(integration.as_ref().map(|i| i.data_stream()).unwrap_or_default())
+        }
         (Some(_), Some((_, span))) => {
             ctx.report(
                 &t.key("index"),
@@ -112,7 +117,7 @@ pub(super) fn elasticsearch(
         }
         (None, None) => EsTarget::DataStream(es::DEFAULT_DATA_STREAM.into()),
     };
-    if matches!(target, EsTarget::DataStream(_)) && format == Format::Raw {
+    if integration.is_none() && matches!(target, EsTarget::DataStream(_)) && format == Format::Raw {
         let span = format_span.or_else(|| t.span.clone());
         ctx.report(
             &t.key("format"),
@@ -164,6 +169,8 @@ pub(super) fn elasticsearch(
         target,
         auth,
         http: common(ctx, t, base, true, es::LIMITS),
+        pipeline,
+        integration,
     })
 }
 

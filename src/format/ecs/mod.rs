@@ -38,7 +38,7 @@ pub fn encode(rec: &Record, origin: &Origin<'_>, opts: &FormatOptions, out: &mut
 
 /// `"YYYY-MM-DDTHH:MM:SS.mmmZ"`, written digit by digit: chrono's formatter, then
 /// `write!`, were hot spots.
-pub(super) fn timestamp(out: &mut Vec<u8>, t: DateTime<Utc>) {
+pub fn timestamp(out: &mut Vec<u8>, t: DateTime<Utc>) {
     use chrono::{Datelike, Timelike};
     let ms = t.timestamp_subsec_millis().min(999);
     let year = t.year();

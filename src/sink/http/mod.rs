@@ -12,6 +12,7 @@
 //! and the data is still upstream for when the operator fixes the configuration.
 
 pub mod elasticsearch;
+pub mod es_integration;
 pub mod hec;
 pub mod webhook;
 
