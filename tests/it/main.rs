@@ -5,6 +5,7 @@ mod cli;
 mod delivery;
 mod faults;
 mod formats;
+mod ocsf;
 mod parity;
 mod harness;
 mod http;

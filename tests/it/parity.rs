@@ -29,7 +29,7 @@ const OUR_ADDITIONS: &[&str] = &[
     "url.fragment",
 ];
 
-fn cases() -> Vec<Value> {
+pub(crate) fn cases() -> Vec<Value> {
     let path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/elastic/parity.json");
     let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();

@@ -44,7 +44,7 @@ pub(super) fn splunk_hec(
         // The Splunk Add-on for Microsoft Office 365's own sourcetype: its field extractions
         // and CIM mappings apply to the records unchanged.
         Format::Raw => hec::O365_SOURCETYPE,
-        Format::Ecs => "_json",
+        Format::Ecs | Format::Ocsf => "_json",
         Format::Cef => "cef",
         Format::Text => "o365fwd:text",
     };
@@ -90,7 +90,7 @@ pub(super) fn elasticsearch(
         ctx.report(
             &t.key("format"),
             format_span.as_ref(),
-            "Elasticsearch stores JSON documents: use format = \"ecs\" or \"raw\"",
+            "Elasticsearch stores JSON documents: use format = \"ecs\", \"ocsf\" or \"raw\"",
         );
     }
     let ds = t.str(ctx, "data_stream");
@@ -117,13 +117,16 @@ pub(super) fn elasticsearch(
         }
         (None, None) => EsTarget::DataStream(es::DEFAULT_DATA_STREAM.into()),
     };
-    if integration.is_none() && matches!(target, EsTarget::DataStream(_)) && format == Format::Raw {
+    if integration.is_none()
+        && matches!(target, EsTarget::DataStream(_))
+        && matches!(format, Format::Raw | Format::Ocsf)
+    {
         let span = format_span.or_else(|| t.span.clone());
         ctx.report(
             &t.key("format"),
             span.as_ref(),
-            "a data stream needs @timestamp in every document, which raw records do not have: \
-             use format = \"ecs\", or index = \"...\" to store raw records",
+            "a data stream needs @timestamp in every document, which raw records and OCSF events do not have: \
+             use format = \"ecs\", or index = \"...\" to store them",
         );
     }
     let api_keys = ["api_key", "api_key_file", "api_key_env"];

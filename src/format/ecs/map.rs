@@ -318,7 +318,7 @@ pub fn map<'a>(f: &Fields<'a>, rec: &Record, cls: &Classification) -> Ecs<'a> {
 }
 
 /// `Value` of the element named `name` in a Name/Value list.
-pub(super) fn name_value_str<'a>(f: &Fields<'a>, list: &str, name: &str) -> Option<Cow<'a, str>> {
+pub(crate) fn name_value_str<'a>(f: &Fields<'a>, list: &str, name: &str) -> Option<Cow<'a, str>> {
     let raw = f.get(list)?;
     let items = crate::record::classify::array(raw)?;
     items.into_iter().find_map(|(_, nv)| {

@@ -7,8 +7,8 @@
 //! byte under `o365.audit`, so JSON types survive and nothing is dropped.
 
 mod audit;
-mod json;
-mod map;
+pub(crate) mod json;
+pub(crate) mod map;
 mod workloads;
 
 use std::io::Write;
