@@ -335,5 +335,6 @@ fn demo_config(
         },
         tenants,
         sinks,
+        enrich: None,
     }
 }

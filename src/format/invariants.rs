@@ -32,7 +32,9 @@ pub fn check(body: &[u8]) {
                     // Syntax, as the input was checked: numbers are copied verbatim, so one
                     // out of f64's range (valid JSON) stays as it came.
                     let v: &serde_json::value::RawValue = serde_json::from_slice(&out)
-                        .unwrap_or_else(|e| panic!("{format:?} not JSON ({e}) for {}", rec.raw.get()));
+                        .unwrap_or_else(|e| {
+                            panic!("{format:?} not JSON ({e}) for {}", rec.raw.get())
+                        });
                     assert!(v.get().starts_with('{'), "{format:?} output is an object");
                 }
                 Format::Cef => {

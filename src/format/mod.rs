@@ -7,6 +7,7 @@
 
 pub mod cef;
 pub mod ecs;
+pub mod enrich;
 pub mod ocsf;
 pub mod raw;
 pub mod text;
@@ -73,6 +74,9 @@ pub struct FormatOptions {
     /// CEF: `(cef key, record field path)` overrides applied after the built-in mapping.
     /// An empty path removes the key; a path starting with `=` sets a constant.
     pub cef_fields: Vec<(String, String)>,
+    /// `[enrich]`: GeoIP/ASN and user-agent lookups, shared by every sink of a generation
+    /// (set when the sinks start; `None`: the output is exactly as without enrichment).
+    pub enrich: Option<std::sync::Arc<enrich::Enricher>>,
 }
 
 /// A configured encoder. Cheap to clone; holds no per-record state.

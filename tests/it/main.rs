@@ -3,14 +3,15 @@
 mod cert;
 mod cli;
 mod delivery;
+mod enrich;
 mod faults;
 mod formats;
-mod ocsf;
-mod parity;
 mod harness;
 mod http;
 mod import;
 mod kafka;
+mod ocsf;
+mod parity;
 mod receivers;
 mod reload;
 mod replay;

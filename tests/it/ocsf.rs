@@ -139,7 +139,12 @@ async fn deliver(toml: &str, recs: &[Record]) {
 fn check(what: &str, events: Vec<Value>, recs: &[Record]) {
     let mut got: Vec<String> = events
         .iter()
-        .map(|e| e["metadata"]["uid"].as_str().unwrap_or_default().to_string())
+        .map(|e| {
+            e["metadata"]["uid"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
         .collect();
     got.sort();
     let mut want: Vec<String> = recs.iter().map(|r| r.id().to_string()).collect();
@@ -163,12 +168,18 @@ async fn ocsf_through_every_sink_type() {
     // file
     let path = dir.path().join("ocsf.ndjson");
     deliver(
-        &format!("[sinks.f]\ntype = \"file\"\npath = \"{}\"\nformat = \"ocsf\"\n", path.display()),
+        &format!(
+            "[sinks.f]\ntype = \"file\"\npath = \"{}\"\nformat = \"ocsf\"\n",
+            path.display()
+        ),
         &recs,
     )
     .await;
     let text = std::fs::read_to_string(&path).unwrap();
-    let events = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     check("file", events, &recs);
 
     // elasticsearch (an index: OCSF events have no @timestamp for a data stream)
@@ -181,7 +192,11 @@ async fn ocsf_through_every_sink_type() {
         &recs,
     )
     .await;
-    check("elasticsearch", es.docs("o365-ocsf").into_values().collect(), &recs);
+    check(
+        "elasticsearch",
+        es.docs("o365-ocsf").into_values().collect(),
+        &recs,
+    );
 
     // splunk_hec
     let token = "11111111-2222-3333-4444-555555555555";
@@ -217,7 +232,9 @@ async fn ocsf_through_every_sink_type() {
     let acceptor = tokio::spawn(async move {
         // Every connection (the sink may probe before it delivers).
         loop {
-            let Ok((sock, _)) = listener.accept().await else { return };
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
             let lines_out = sink_lines.clone();
             tokio::spawn(async move {
                 use tokio::io::AsyncBufReadExt;
@@ -269,7 +286,11 @@ async fn ocsf_through_every_sink_type() {
         .args(["demo", "--duration", "3s", "--format", "ocsf"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let n = text.lines().count();
     assert!(n > 20, "demo printed {n} events");

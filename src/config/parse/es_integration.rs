@@ -14,9 +14,8 @@ pub(super) fn parse(
     format_set: bool,
 ) -> (Option<EsIntegration>, Option<String>) {
     let pipeline = t.str(ctx, "pipeline").map(|(p, span)| {
-        let bad = p.is_empty()
-            || p.len() > 512
-            || p.chars().any(|c| c.is_control() || c.is_whitespace());
+        let bad =
+            p.is_empty() || p.len() > 512 || p.chars().any(|c| c.is_control() || c.is_whitespace());
         if bad {
             ctx.report(
                 &t.key("pipeline"),
@@ -88,7 +87,8 @@ mod tests {
         minimal().replace("[sinks.out]\ntype = \"stdout\"\n", sink)
     }
 
-    const ES: &str = "[sinks.es]\ntype = \"elasticsearch\"\nendpoint = \"https://es.example:9200\"\n";
+    const ES: &str =
+        "[sinks.es]\ntype = \"elasticsearch\"\nendpoint = \"https://es.example:9200\"\n";
 
     #[test]
     fn integration_mode_targets_the_integration_data_stream() {
@@ -108,10 +108,15 @@ mod tests {
         let SinkKind::Elasticsearch(es) = &c.sinks["es"].kind else {
             panic!()
         };
-        assert_eq!(es.target, EsTarget::DataStream("logs-o365.audit-prod".into()));
+        assert_eq!(
+            es.target,
+            EsTarget::DataStream("logs-o365.audit-prod".into())
+        );
         assert_eq!(es.pipeline.as_deref(), Some("logs-o365.audit-2.18.0"));
         // A pipeline override without integration mode, on our own ECS documents.
-        let c = ok(&with_sink(&format!("{ES}format = \"ecs\"\npipeline = \"geo\"\n")));
+        let c = ok(&with_sink(&format!(
+            "{ES}format = \"ecs\"\npipeline = \"geo\"\n"
+        )));
         let SinkKind::Elasticsearch(es) = &c.sinks["es"].kind else {
             panic!()
         };
@@ -136,7 +141,9 @@ mod tests {
             "integration = true",
         );
         one(
-            &with_sink(&format!("{ES}integration = true\ndata_stream = \"logs-x-y\"\n")),
+            &with_sink(&format!(
+                "{ES}integration = true\ndata_stream = \"logs-x-y\"\n"
+            )),
             "sinks.es.data_stream",
             10,
             15,
@@ -149,7 +156,13 @@ mod tests {
             12,
             "ingest pipeline",
         );
-        let ps = problems(&with_sink(&format!("{ES}integration = true\nformat = \"ecs\"\n")));
-        assert!(ps.iter().any(|p| p.key == "sinks.es.format" && p.message.contains("leave format unset")), "{ps:#?}");
+        let ps = problems(&with_sink(&format!(
+            "{ES}integration = true\nformat = \"ecs\"\n"
+        )));
+        assert!(
+            ps.iter()
+                .any(|p| p.key == "sinks.es.format" && p.message.contains("leave format unset")),
+            "{ps:#?}"
+        );
     }
 }

@@ -96,9 +96,12 @@ pub(super) fn elasticsearch(
     let ds = t.str(ctx, "data_stream");
     let index = t.str(ctx, "index");
     let target = match (ds, index) {
-        _ if integration.is_some() => {
-            EsTarget::DataStream(integration.as_ref().map(|i| i.data_stream()).unwrap_or_default())
-        }
+        _ if integration.is_some() => EsTarget::DataStream(
+            integration
+                .as_ref()
+                .map(|i| i.data_stream())
+                .unwrap_or_default(),
+        ),
         (Some(_), Some((_, span))) => {
             ctx.report(
                 &t.key("index"),

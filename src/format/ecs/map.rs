@@ -6,8 +6,7 @@ use std::borrow::Cow;
 use super::workloads;
 use crate::record::Record;
 use crate::record::classify::{
-    Classification, ClientAddr, Fields, parse_client, raw_scalar_text, raw_str,
-    record_type_name,
+    Classification, ClientAddr, Fields, parse_client, raw_scalar_text, raw_str, record_type_name,
 };
 
 /// `user.*` or `user.target.*`.

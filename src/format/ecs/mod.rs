@@ -112,7 +112,7 @@ fn write_event(
     ev.end();
 }
 
-fn write_network(o: &mut Obj<'_>, e: &Ecs<'_>) {
+fn write_network(o: &mut Obj<'_>, opts: &FormatOptions, e: &Ecs<'_>) {
     let ip = e.client.as_ref().and_then(|c| c.ip_text());
     if ip.is_some() || e.source_user_email.is_some() {
         let mut s = o.obj("source");
@@ -120,6 +120,9 @@ fn write_network(o: &mut Obj<'_>, e: &Ecs<'_>) {
             s.str("ip", ip);
             if let Some(p) = e.client.as_ref().and_then(|c| c.port) {
                 s.num("port", p);
+            }
+            if let (Some(en), Some(addr)) = (&opts.enrich, e.client.as_ref().and_then(|c| c.ip)) {
+                en.geo(addr, |g| write_geo(&mut s, g));
             }
         }
         if let Some(mail) = &e.source_user_email {
@@ -138,6 +141,38 @@ fn write_network(o: &mut Obj<'_>, e: &Ecs<'_>) {
     }
     x.opt_str("domain", c.domain.as_deref());
     x.end();
+}
+
+/// `geo.*` and `as.*` as Elastic's `geoip` processors write them (default properties).
+fn write_geo(s: &mut Obj<'_>, g: &super::enrich::Geo<'_>) {
+    if g.has_location() {
+        let mut x = s.obj("geo");
+        x.opt_str("city_name", g.city_name);
+        x.opt_str("continent_name", g.continent_name);
+        x.opt_str("country_iso_code", g.country_iso_code);
+        x.opt_str("country_name", g.country_name);
+        if let Some((lat, lon)) = g.location() {
+            let mut l = x.obj("location");
+            l.num("lat", lat);
+            l.num("lon", lon);
+            l.end();
+        }
+        x.opt_str("region_iso_code", g.region_iso_code().as_deref());
+        x.opt_str("region_name", g.region_name);
+        x.end();
+    }
+    if g.as_number.is_some() || g.as_org.is_some() {
+        let mut x = s.obj("as");
+        if let Some(n) = g.as_number {
+            x.num("number", n);
+        }
+        if let Some(org) = g.as_org {
+            let mut y = x.obj("organization");
+            y.str("name", org);
+            y.end();
+        }
+        x.end();
+    }
 }
 
 fn write_server(o: &mut Obj<'_>, e: &Ecs<'_>) {
@@ -200,7 +235,10 @@ impl<'s> Unique<'s> {
     }
 
     fn iter(&self) -> impl Iterator<Item = &'s str> + '_ {
-        self.head[..self.len].iter().chain(self.rest.iter()).copied()
+        self.head[..self.len]
+            .iter()
+            .chain(self.rest.iter())
+            .copied()
     }
 
     fn is_empty(&self) -> bool {
@@ -257,9 +295,12 @@ fn write_related(o: &mut Obj<'_>, org_name: Option<&str>, e: &Ecs<'_>) {
         }
     }
     let mut hosts = Unique::new();
-    for h in [org_name, e.server.as_ref().and_then(|s| s.domain.as_deref())]
-        .into_iter()
-        .flatten()
+    for h in [
+        org_name,
+        e.server.as_ref().and_then(|s| s.domain.as_deref()),
+    ]
+    .into_iter()
+    .flatten()
     {
         hosts.push(h);
     }
@@ -336,10 +377,24 @@ fn write_url(o: &mut Obj<'_>, original: &str) {
     u.end();
 }
 
-fn write_misc(o: &mut Obj<'_>, e: &Ecs<'_>) {
+fn write_misc(o: &mut Obj<'_>, opts: &FormatOptions, e: &Ecs<'_>) {
     if let Some(ua) = &e.user_agent {
         let mut x = o.obj("user_agent");
         x.str("original", ua);
+        if let Some(p) = opts.enrich.as_ref().and_then(|en| en.user_agent(ua)) {
+            x.str("name", &p.name);
+            x.opt_str("version", p.version.as_deref());
+            if p.os_name.is_some() {
+                let mut os = x.obj("os");
+                os.opt_str("name", p.os_name.as_deref());
+                os.opt_str("version", p.os_version.as_deref());
+                os.opt_str("full", p.os_full.as_deref());
+                os.end();
+            }
+            let mut d = x.obj("device");
+            d.str("name", &p.device);
+            d.end();
+        }
         x.end();
     }
     if let Some(url) = &e.url {
@@ -481,11 +536,11 @@ fn write_doc(
     ecs.end();
     write_event(&mut o, rec, opts, cls, e);
     write_user(&mut o, &e.user, &e.target);
-    write_network(&mut o, e);
+    write_network(&mut o, opts, e);
     write_server(&mut o, e);
     write_related(&mut o, org_name(origin, e), e);
     write_org(&mut o, origin, e);
-    write_misc(&mut o, e);
+    write_misc(&mut o, opts, e);
     let mut o365 = o.obj("o365");
     let mut a = o365.obj("audit");
     let dlp = cls.kind == "alert" && cls.category.contains("file");

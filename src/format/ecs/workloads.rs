@@ -111,13 +111,12 @@ fn attachments(list: Cow<'_, str>) -> Vec<Attachment<'_>> {
             .map(|part| {
                 let part = part.trim();
                 let (name, size) = match part.rsplit_once(" (") {
-                    Some((n, rest)) => match rest
-                        .strip_suffix("b)")
-                        .and_then(|d| d.parse::<u64>().ok())
-                    {
-                        Some(size) => (n, Some(size)),
-                        None => (part, None),
-                    },
+                    Some((n, rest)) => {
+                        match rest.strip_suffix("b)").and_then(|d| d.parse::<u64>().ok()) {
+                            Some(size) => (n, Some(size)),
+                            None => (part, None),
+                        }
+                    }
                     None => (part, None),
                 };
                 let ext = name

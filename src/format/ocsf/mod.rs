@@ -32,10 +32,14 @@ pub fn encode(rec: &Record, origin: &Origin<'_>, opts: &FormatOptions, out: &mut
     let act = choose(code, op, &cls, file.is_some(), mail.is_some());
     let mut o = Obj::new(out);
     write_common(&mut o, rec, origin, &f, &cls, &e, act, op);
+    let src = Src {
+        e: &e,
+        enrich: opts.enrich.as_deref(),
+    };
     match act.class {
         Class::Authentication => {
             write_user(&mut o, "user", &e.user, f.str("UserKey").as_deref());
-            write_src(&mut o, &e, true);
+            write_src(&mut o, &src, true);
             write_ua(&mut o, &e);
             // OCSF needs the service (or the destination) of a logon: the application
             // signed in to, named by the workload that logged it.
@@ -46,7 +50,11 @@ pub fn encode(rec: &Record, origin: &Origin<'_>, opts: &FormatOptions, out: &mut
         }
         Class::AccountChange => {
             write_actor(&mut o, &e, &f);
-            let target = if e.target.is_empty() { &e.user } else { &e.target };
+            let target = if e.target.is_empty() {
+                &e.user
+            } else {
+                &e.target
+            };
             let member = class::name_value(&f, "Parameters", "Member");
             match member {
                 Some(m) if code == Some("ExchangeAdmin") => {
@@ -63,13 +71,13 @@ pub fn encode(rec: &Record, origin: &Origin<'_>, opts: &FormatOptions, out: &mut
                 p.str("name", &role);
                 p.end();
             }
-            write_src(&mut o, &e, false);
+            write_src(&mut o, &src, false);
             write_ua(&mut o, &e);
         }
         Class::FileHosting => {
             // File Hosting Activity has no http_request: the user agent stays unmapped.
             write_actor(&mut o, &e, &f);
-            write_src(&mut o, &e, true);
+            write_src(&mut o, &src, true);
             let mut x = o.obj("file");
             x.str("name", file.as_deref().unwrap_or_default());
             let folder = op.starts_with("Folder") || f.str("ItemType").as_deref() == Some("Folder");
@@ -77,7 +85,10 @@ pub fn encode(rec: &Record, origin: &Origin<'_>, opts: &FormatOptions, out: &mut
             x.opt_str("path", e.url.as_deref());
             x.opt_str("parent_folder", e.file.directory.as_deref());
             x.opt_str("uid", f.str("ListItemUniqueId").as_deref());
-            if let Some(size) = f.get("FileSizeBytes").and_then(|v| v.get().parse::<u64>().ok()) {
+            if let Some(size) = f
+                .get("FileSizeBytes")
+                .and_then(|v| v.get().parse::<u64>().ok())
+            {
                 x.num("size", size);
             }
             x.end();
@@ -98,7 +109,7 @@ pub fn encode(rec: &Record, origin: &Origin<'_>, opts: &FormatOptions, out: &mut
         }
         Class::ApiActivity => {
             write_actor(&mut o, &e, &f);
-            write_src(&mut o, &e, true);
+            write_src(&mut o, &src, true);
             write_ua(&mut o, &e);
             write_api(&mut o, &f, &cls, op, rec.workload());
         }
@@ -131,7 +142,11 @@ fn write_common(
     o.str("category_name", cat_name);
     o.num("activity_id", act.id);
     // "Other" says nothing: the operation itself names the activity.
-    let activity = if act.id == 99 && !op.is_empty() { op } else { act.name };
+    let activity = if act.id == 99 && !op.is_empty() {
+        op
+    } else {
+        act.name
+    };
     o.str("activity_name", activity);
     o.num("type_uid", act.class.uid() * 100 + act.id);
     let mut type_name = String::with_capacity(act.class.name().len() + activity.len() + 2);
@@ -209,10 +224,17 @@ fn write_actor(o: &mut Obj<'_>, e: &Ecs<'_>, f: &Fields<'_>) {
     a.end();
 }
 
-/// `src_endpoint` from the client address. Where OCSF requires one and the record has no
-/// client, the endpoint is named `unknown` (the schema needs one identifying attribute).
-fn write_src(o: &mut Obj<'_>, e: &Ecs<'_>, required: bool) {
-    let c = e.client.as_ref();
+/// What `src_endpoint` is written from.
+struct Src<'r> {
+    e: &'r Ecs<'r>,
+    enrich: Option<&'r super::enrich::Enricher>,
+}
+
+/// `src_endpoint` from the client address (with its `location` when enrichment is on).
+/// Where OCSF requires one and the record has no client, the endpoint is named `unknown`
+/// (the schema needs one identifying attribute).
+fn write_src(o: &mut Obj<'_>, src: &Src<'_>, required: bool) {
+    let c = src.e.client.as_ref();
     let ip = c.and_then(|c| c.ip_text());
     let host = c.and_then(|c| c.domain.as_deref());
     if ip.is_none() && host.is_none() && !required {
@@ -234,6 +256,28 @@ fn write_src(o: &mut Obj<'_>, e: &Ecs<'_>, required: bool) {
     if let Some(p) = c.and_then(|c| c.port) {
         s.num("port", p);
     }
+    if let (Some(en), Some(addr)) = (src.enrich, c.and_then(|c| c.ip)) {
+        en.geo(addr, |g| {
+            // OCSF's location needs one of these.
+            let any = g.city_name.is_some()
+                || g.country_iso_code.is_some()
+                || g.region_iso_code().is_some()
+                || g.location().is_some();
+            if !any {
+                return;
+            }
+            let mut l = s.obj("location");
+            l.opt_str("city", g.city_name);
+            l.opt_str("continent", g.continent_name);
+            l.opt_str("country", g.country_iso_code);
+            l.opt_str("region", g.region_iso_code().as_deref());
+            if let Some((lat, lon)) = g.location() {
+                let out = l.key("coordinates");
+                let _ = std::io::Write::write_fmt(out, format_args!("[{lon},{lat}]"));
+            }
+            l.end();
+        });
+    }
     s.end();
 }
 
@@ -248,10 +292,21 @@ fn write_ua(o: &mut Obj<'_>, e: &Ecs<'_>) {
 /// `api` and `resources`: the operation (Dynamics: the SDK message), the workload as the
 /// service, the correlation id as the request; Dynamics entities and `ObjectId` as
 /// resources.
-fn write_api(o: &mut Obj<'_>, f: &Fields<'_>, cls: &Classification, op: &str, workload: Option<&str>) {
+fn write_api(
+    o: &mut Obj<'_>,
+    f: &Fields<'_>,
+    cls: &Classification,
+    op: &str,
+    workload: Option<&str>,
+) {
     let message = cls.crm.and(f.nonempty("Message"));
     let mut a = o.obj("api");
-    a.str("operation", message.as_deref().unwrap_or(if op.is_empty() { "Unknown" } else { op }));
+    a.str(
+        "operation",
+        message
+            .as_deref()
+            .unwrap_or(if op.is_empty() { "Unknown" } else { op }),
+    );
     if let Some(w) = workload {
         let mut s = a.obj("service");
         s.str("name", w);
@@ -302,7 +357,13 @@ fn file_name<'a>(f: &Fields<'a>, e: &Ecs<'a>) -> Option<std::borrow::Cow<'a, str
     (!last.is_empty()).then_some(std::borrow::Cow::Owned(last))
 }
 
-type Mail = (String, Vec<String>, Vec<String>, Option<String>, Option<String>);
+type Mail = (
+    String,
+    Vec<String>,
+    Vec<String>,
+    Option<String>,
+    Option<String>,
+);
 
 /// A DLP mail's sender, recipients, copies, subject and message id, when the sender and at
 /// least one recipient fit OCSF's address pattern (others are left out).
@@ -323,7 +384,11 @@ fn dlp_mail(f: &Fields<'_>) -> Option<Mail> {
         .filter(|m| is_email(m))
         .collect()
     };
-    let from = meta.get("From")?.as_str().filter(|m| is_email(m))?.to_string();
+    let from = meta
+        .get("From")?
+        .as_str()
+        .filter(|m| is_email(m))?
+        .to_string();
     let to = list("To");
     if to.is_empty() {
         return None;
@@ -335,7 +400,10 @@ fn dlp_mail(f: &Fields<'_>) -> Option<Mail> {
 /// The role of a role-membership change: `Role.DisplayName` among the modified properties
 /// (Entra ID), else the `Identity` parameter (Exchange role groups).
 fn role_name<'a>(f: &Fields<'a>) -> Option<std::borrow::Cow<'a, str>> {
-    if let Some(items) = f.get("ModifiedProperties").and_then(crate::record::classify::array) {
+    if let Some(items) = f
+        .get("ModifiedProperties")
+        .and_then(crate::record::classify::array)
+    {
         for (_, mp) in items {
             let Some(mp) = mp else { continue };
             if mp.str("Name").as_deref() == Some("Role.DisplayName")
@@ -354,7 +422,14 @@ fn role_name<'a>(f: &Fields<'a>) -> Option<std::borrow::Cow<'a, str>> {
 /// Keys whose values went to OCSF attributes, per class; every other top-level field goes
 /// under `unmapped`, with our provenance.
 fn consumed(class: Class, k: &str, e: &Ecs<'_>) -> bool {
-    let common = ["Id", "CreationTime", "Operation", "Workload", "OrganizationId", "UserId"];
+    let common = [
+        "Id",
+        "CreationTime",
+        "Operation",
+        "Workload",
+        "OrganizationId",
+        "UserId",
+    ];
     if common.contains(&k) || (e.moved.contains(k) && k.starts_with("Client")) {
         return true;
     }
@@ -363,7 +438,11 @@ fn consumed(class: Class, k: &str, e: &Ecs<'_>) -> bool {
         Class::AccountChange | Class::ApiActivity => k == "UserKey",
         Class::FileHosting => matches!(
             k,
-            "UserKey" | "SourceFileName" | "SourceRelativeUrl" | "FileSizeBytes" | "ListItemUniqueId"
+            "UserKey"
+                | "SourceFileName"
+                | "SourceRelativeUrl"
+                | "FileSizeBytes"
+                | "ListItemUniqueId"
         ),
         Class::EmailActivity => false,
     }
@@ -396,7 +475,12 @@ fn write_unparsed(rec: &Record, origin: &Origin<'_>, out: &mut Vec<u8>) {
     o.num("activity_id", 0);
     o.str("activity_name", "Unknown");
     o.num("type_uid", 0);
-    o.num("time", rec.creation_time.unwrap_or_else(Utc::now).timestamp_millis());
+    o.num(
+        "time",
+        rec.creation_time
+            .unwrap_or_else(Utc::now)
+            .timestamp_millis(),
+    );
     o.num("severity_id", 1);
     o.num("status_id", 0);
     o.str("message", "audit record is not a JSON object");

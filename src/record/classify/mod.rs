@@ -359,7 +359,12 @@ fn yammer(op: &str, c: &mut Classification) {
     if op == "GroupDeletion" {
         c.types.push("deletion");
     }
-    if is(&["FileDownloaded", "FileShared", "FileUpdateDescription", "FileVisited"]) {
+    if is(&[
+        "FileDownloaded",
+        "FileShared",
+        "FileUpdateDescription",
+        "FileVisited",
+    ]) {
         c.types.push("access");
     }
     if is(&["GroupCreation", "GroupDeletion"]) {

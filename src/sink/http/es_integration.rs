@@ -104,7 +104,10 @@ mod tests {
         let raw = b"[{\"Id\":\"a1\",\n\"CreationTime\":\"2026-03-02T10:00:00\",\"RecordType\":15}]";
         let v = doc(raw, false);
         assert_eq!(v["@timestamp"], "2026-03-02T10:00:00.000Z");
-        assert_eq!(v["o365audit"], json!({"Id":"a1","CreationTime":"2026-03-02T10:00:00","RecordType":15}));
+        assert_eq!(
+            v["o365audit"],
+            json!({"Id":"a1","CreationTime":"2026-03-02T10:00:00","RecordType":15})
+        );
         assert_eq!(
             v["data_stream"],
             json!({"type":"logs","dataset":"o365.audit","namespace":"prod"})
@@ -118,7 +121,12 @@ mod tests {
         );
         let v = doc(raw, true);
         assert_eq!(v["tags"], json!(["preserve_original_event"]));
-        assert!(v["event"]["original"].as_str().unwrap().contains("\"RecordType\":15"));
+        assert!(
+            v["event"]["original"]
+                .as_str()
+                .unwrap()
+                .contains("\"RecordType\":15")
+        );
     }
 
     #[test]

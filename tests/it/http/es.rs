@@ -199,8 +199,14 @@ async fn integration_mode_sends_what_elastic_agent_sends() {
         );
         assert_eq!(d["event"]["dataset"], "o365.audit");
         assert_eq!(d["input"]["type"], "cel");
-        assert_eq!(d["_conf"]["tenants"][crate::http::GUID.to_ascii_lowercase()], "t");
-        assert!(d.get("tags").is_none(), "no preserve_original_event unless asked");
+        assert_eq!(
+            d["_conf"]["tenants"][crate::http::GUID.to_ascii_lowercase()],
+            "t"
+        );
+        assert!(
+            d.get("tags").is_none(),
+            "no preserve_original_event unless asked"
+        );
         assert!(d["event"].get("original").is_none());
     }
     es.with(|s| {
