@@ -342,3 +342,68 @@ fn check_names_a_missing_or_corrupt_database() {
         assert_eq!(code, 0, "{text}");
     }
 }
+
+/// City names in the ECS documents of `path` so far (complete lines only).
+fn cities(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter(|l| l.ends_with('}'))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["source"]["geo"]["city_name"].as_str().map(String::from))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reopens_the_databases_in_the_running_agent() {
+    use crate::harness::{Env, sim_config, tail};
+    if !writer_ready() {
+        return;
+    }
+    let mut sim = sim_config(1, &[ContentType::AzureActiveDirectory]);
+    sim.live = true;
+    sim.backlog = Duration::from_secs(60);
+    sim.blob_interval = Duration::from_secs(1);
+    sim.records_per_blob = (5, 10);
+    let dbs = tempfile::tempdir().unwrap();
+    make_dbs(dbs.path(), "a");
+    let out = dbs.path().join("ecs.ndjson");
+    // No file watching within the test: only SIGHUP can change the databases in use.
+    let sinks = format!(
+        "[sinks.ecs]\ntype = \"file\"\npath = \"{}\"\nformat = \"ecs\"\n\n[enrich]\ngeoip_city = \"{}\"\ngeoip_asn = \"{}\"\nuser_agent = true\nwatch_interval = \"1day\"\n",
+        out.display(),
+        dbs.path().join("City.mmdb").display(),
+        dbs.path().join("ASN.mmdb").display()
+    );
+    let env = Env::start_with_sinks(sim, "", &sinks).await;
+    let agent = env.spawn();
+    let wait = |want: &'static str| {
+        let out = out.clone();
+        async move {
+            let t0 = std::time::Instant::now();
+            while t0.elapsed() < Duration::from_secs(40) {
+                if cities(&out).iter().any(|c| c == want) {
+                    return true;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            false
+        }
+    };
+    assert!(
+        wait("Reykjavik").await,
+        "enriched before: {}",
+        tail(&env.log(), 20)
+    );
+    assert!(!cities(&out).iter().any(|c| c == "Oslo"));
+    replace(dbs.path(), "b");
+    unsafe {
+        libc::kill(agent.child.id() as i32, libc::SIGHUP);
+    }
+    assert!(
+        wait("Oslo").await,
+        "the reloaded databases are used: {}",
+        tail(&env.log(), 20)
+    );
+    assert!(env.log().contains("Configuration reloaded."));
+    agent.stop();
+}

@@ -155,7 +155,11 @@ fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
         writeln!(out, "enrich:")?;
         writeln!(out, "  geoip_city     {}", path(&e.city))?;
         writeln!(out, "  geoip_asn      {}", path(&e.asn))?;
-        writeln!(out, "  user_agent     {}", if e.user_agent { "on" } else { "off" })?;
+        writeln!(
+            out,
+            "  user_agent     {}",
+            if e.user_agent { "on" } else { "off" }
+        )?;
     }
     Ok(())
 }
