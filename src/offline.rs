@@ -36,6 +36,8 @@ pub enum OfflineError {
     OutputAmbiguous(usize),
     #[error("--output {0} is the file of configured sink {1}; choose another path")]
     OutputInUse(PathBuf, String),
+    #[error("enrichment: {0}")]
+    Enrich(String),
     #[error("cannot create a temporary state directory: {0}")]
     TempDir(std::io::Error),
     #[error(transparent)]
@@ -172,7 +174,14 @@ impl OfflineRun {
         state: State,
     ) -> Result<OfflineRun, OfflineError> {
         let abort = CancellationToken::new();
-        let (inputs, tasks) = sink::start_all(sinks, &state, feeds, &abort)?;
+        let enricher = cfg
+            .enrich
+            .as_ref()
+            .map(|c| crate::format::enrich::Enricher::open(c).map(Arc::new))
+            .transpose()
+            .map_err(OfflineError::Enrich)?;
+        let sinks = sink::with_enrichment(sinks, enricher.as_ref());
+        let (inputs, tasks) = sink::start_all(&sinks, &state, feeds, &abort)?;
         let (pipeline, committer) = Pipeline::start(
             state.clone(),
             inputs,
