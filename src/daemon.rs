@@ -128,6 +128,7 @@ pub async fn run_with_reload(
         "Stopping: no new polls; draining what is in flight."
     );
     total.add(running.drain(cfg.agent.shutdown_timeout).await);
+    state.mark(true);
     served.cancel();
     endpoint.stop().await;
     Ok(finish(total))

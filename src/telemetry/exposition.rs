@@ -179,6 +179,11 @@ pub const FAMILIES: &[Family] = &[
         "Failed attempts to commit progress to state (retried).",
     ),
     g(
+        "o365fwd_state_commits_failing",
+        &[],
+        "1 while commits to state fail (delivery stalls until they work again), else 0.",
+    ),
+    g(
         "o365fwd_seconds_since_last_poll",
         FEED,
         "Seconds since the feed last finished a poll without error (since start-up if it has not yet).",
