@@ -31,7 +31,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-pub use model::{ContentEntry, ContentStatus, Cursor, FeedSummary, Gap, Rejection, SinkOffset};
+pub use model::{
+    ContentEntry, ContentStatus, Cursor, FeedSummary, FileId, Gap, Rejection, SinkOffset,
+};
 pub(crate) use open::write_atomically;
 pub use reset::{FeedReset, reset_damaged};
 pub use seen::SeenSet;

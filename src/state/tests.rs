@@ -32,6 +32,7 @@ async fn commit_is_durable_and_readable_after_reopen() {
         let off = SinkOffset {
             path: "/x".into(),
             length: 42,
+            file: None,
         };
         s.commit(&[(&feed, c)], &[("file", off)], t(3))
             .await
