@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use o365fwd::record::ContentType;
 
-use super::until;
 use crate::harness::{Env, external_ready, sim_config, tail};
 
 /// A tmpfs mounted at a path, unmounted when dropped.
