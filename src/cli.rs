@@ -151,6 +151,9 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
     match cmd {
         Command::Run { config } => {
             let cfg = Config::load(&config)?;
+            for w in &cfg.warnings {
+                tracing::warn!(warning = %w, "Configuration warning.");
+            }
             let stop = CancellationToken::new();
             let reload = std::sync::Arc::new(tokio::sync::Notify::new());
             crate::daemon::install_signals(stop.clone(), reload.clone())?;
@@ -164,6 +167,9 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
         }
         Command::Check { config } => {
             let cfg = Config::load(&config)?;
+            for w in &cfg.warnings {
+                eprintln!("warning: {w}");
+            }
             println!("{}", cfg.summary());
             println!("configuration OK");
             Ok(exit::OK)
@@ -280,5 +286,6 @@ fn demo_config(
         },
         tenants,
         sinks,
+        warnings: vec![],
     }
 }

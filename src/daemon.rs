@@ -154,6 +154,9 @@ fn load_for_reload(cfg: &Config) -> Option<Config> {
             return None;
         }
     };
+    for w in &new.warnings {
+        tracing::warn!(warning = %w, "Configuration warning.");
+    }
     if new.agent.state_dir != cfg.agent.state_dir {
         tracing::error!(
             running = %cfg.agent.state_dir.display(),
