@@ -9,6 +9,7 @@ pub mod kafka;
 pub mod reassemble;
 pub mod stdout;
 pub mod syslog;
+pub mod tls;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;

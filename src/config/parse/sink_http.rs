@@ -294,6 +294,27 @@ fn common(
             "a client certificate needs both tls_cert_file and tls_key_file",
         );
     }
+    let verify = t.bool(ctx, "tls_verify", true);
+    let pinned_cert_file = file(ctx, t, base, "tls_pinned_cert_file");
+    if let (Some(p), Some(v)) = (&pinned_cert_file, t.get("tls_pinned_cert_file")) {
+        let span = v.span();
+        let other = match (&ca_file, verify) {
+            (Some(_), _) => Some("tls_ca_file"),
+            (None, false) => Some("tls_verify = false"),
+            (None, true) => None,
+        };
+        if let Some(other) = other {
+            ctx.report(
+                &t.key("tls_pinned_cert_file"),
+                Some(&span),
+                format!("a pinned certificate replaces the CA check: remove {other}"),
+            );
+        } else if p.exists() {
+            if let Err(e) = crate::sink::tls::pinned_cert(p) {
+                ctx.report(&t.key("tls_pinned_cert_file"), Some(&span), e);
+            }
+        }
+    }
     let compression = match t.str(ctx, "compression") {
         None => d.compression,
         Some(("gzip", _)) => true,
@@ -312,7 +333,8 @@ fn common(
             ca_file,
             cert_file,
             key_file,
-            verify: t.bool(ctx, "tls_verify", true),
+            pinned_cert_file,
+            verify,
         },
         request_timeout: t.duration(ctx, "request_timeout", d.request_timeout, MS, HOUR),
         compression,

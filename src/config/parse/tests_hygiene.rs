@@ -155,3 +155,60 @@ fn urls_in_messages_show_no_credentials_query_or_fragment() {
         assert!(shown.contains("***"), "{shown}");
     }
 }
+
+#[test]
+fn a_pinned_certificate_is_one_certificate_and_replaces_the_ca_check() {
+    let cert = format!("{}/tests/fixtures/cert/test-only-cert.pem", env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let two = dir.path().join("two.pem");
+    let pem = std::fs::read_to_string(&cert).unwrap();
+    std::fs::write(&two, format!("{pem}{pem}")).unwrap();
+    let hec = |tls: &str| {
+        with_sink(&format!(
+            "[sinks.out]\ntype = \"splunk_hec\"\nendpoint = \"https://s:8088\"\ntoken = \"t\"\n{tls}"
+        ))
+    };
+    let c = ok(&hec(&format!("tls_pinned_cert_file = \"{cert}\"\n")));
+    let SinkKind::SplunkHec(h) = &c.sinks["out"].kind else {
+        panic!("hec");
+    };
+    assert_eq!(h.http.tls.pinned_cert_file.as_deref(), Some(std::path::Path::new(&cert)));
+    for (tls, needle) in [
+        (
+            format!("tls_pinned_cert_file = \"{cert}\"\ntls_ca_file = \"{cert}\"\n"),
+            "remove tls_ca_file",
+        ),
+        (
+            format!("tls_pinned_cert_file = \"{cert}\"\ntls_verify = false\n"),
+            "remove tls_verify = false",
+        ),
+        (
+            format!("tls_pinned_cert_file = \"{}\"\n", two.display()),
+            "pin exactly one",
+        ),
+        ("tls_pinned_cert_file = \"/nonexistent.pem\"\n".into(), "cannot read"),
+    ] {
+        let ps = problems(&hec(&tls));
+        assert_eq!(ps.len(), 1, "{ps:#?}");
+        assert_eq!(ps[0].key, "sinks.out.tls_pinned_cert_file", "{ps:#?}");
+        assert!(ps[0].message.contains(needle), "{needle}: {ps:#?}");
+    }
+    let syslog = |tls: &str| {
+        with_sink(&format!(
+            "[sinks.out]\ntype = \"syslog\"\ntransport = \"tls\"\naddress = \"127.0.0.1:6514\"\n{tls}"
+        ))
+    };
+    let c = ok(&syslog(&format!("tls_pinned_cert_file = \"{cert}\"\n")));
+    let SinkKind::Syslog(s) = &c.sinks["out"].kind else {
+        panic!("syslog");
+    };
+    assert!(s.tls.pinned_cert.is_some());
+    let ps = problems(&syslog(&format!(
+        "tls_pinned_cert_file = \"{cert}\"\ntls_insecure_skip_verify = true\n"
+    )));
+    assert!(ps.iter().any(|p| p.message.contains("remove tls_insecure_skip_verify")), "{ps:#?}");
+    let ps = problems(&with_sink(&format!(
+        "[sinks.out]\ntype = \"syslog\"\ntransport = \"tcp\"\naddress = \"127.0.0.1:514\"\ntls_pinned_cert_file = \"{cert}\"\n"
+    )));
+    assert!(ps[0].message.contains("applies only with transport = \"tls\""), "{ps:#?}");
+}

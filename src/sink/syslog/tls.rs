@@ -1,5 +1,6 @@
-//! The rustls client configuration (ring provider): CA file or system roots, optional client
-//! certificate for mutual TLS, and the explicit, loudly warned opt-out of verification.
+//! The rustls client configuration (ring provider): CA file or system roots, or the
+//! receiver's own pinned certificate; optional client certificate for mutual TLS, and the
+//! explicit, loudly warned opt-out of verification.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -23,6 +24,13 @@ pub(super) fn client_config(tls: &TlsConfig) -> Result<Arc<ClientConfig>, String
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+    } else if let Some(pin) = &tls.pinned_cert {
+        let cert = crate::sink::tls::pinned_cert(pin)?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(crate::sink::tls::Pinned::new(
+                cert, provider,
+            )))
     } else {
         builder.with_root_certificates(roots(tls.ca_file.as_deref())?)
     };

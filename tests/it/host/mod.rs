@@ -2,9 +2,11 @@
 //! state, a file sink's output rotated under the agent, `check`'s rules for Kafka in clear,
 //! secret files and URLs, and TLS to receivers with a self-signed (pinned) certificate.
 
+mod check;
 mod disk;
 mod rotation;
 mod state;
+mod tls;
 
 use std::time::{Duration, Instant};
 
