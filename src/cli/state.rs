@@ -160,8 +160,9 @@ fn reset(cfg: &Config, a: &ResetArgs) -> anyhow::Result<i32> {
                 dir.display()
             );
             confirm(a.yes)?;
-            let aside = crate::state::reset_damaged(dir)
-                .with_context(|| format!("cannot move the damaged state in {} aside", dir.display()))?;
+            let aside = crate::state::reset_damaged(dir).with_context(|| {
+                format!("cannot move the damaged state in {} aside", dir.display())
+            })?;
             println!("Moved the damaged state to {}.", aside.display());
             return Ok(exit::OK);
         }
@@ -183,9 +184,9 @@ fn reset(cfg: &Config, a: &ResetArgs) -> anyhow::Result<i32> {
     println!("state {}: reset {} feed(s)", dir.display(), feeds.len());
     for f in &feeds {
         let s = state.summary(f)?;
-        let cursor = s
-            .cursor
-            .map_or("never listed".to_string(), |c| format!("listed until {}", c.to_rfc3339()));
+        let cursor = s.cursor.map_or("never listed".to_string(), |c| {
+            format!("listed until {}", c.to_rfc3339())
+        });
         println!(
             "  {}: {cursor}, {} blobs ({} records) done",
             shown(cfg, f),

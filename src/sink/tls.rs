@@ -127,7 +127,10 @@ pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
             return advice;
         }
         // An I/O error's `source` skips the error it wraps: descend into that one.
-        cur = match err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+        cur = match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
             Some(inner) => Some(inner),
             None => err.source(),
         };
@@ -197,7 +200,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "").unwrap();
-        assert!(pinned_cert(&empty).unwrap_err().contains("no PEM certificate"));
-        assert!(pinned_cert(&dir.path().join("nope")).unwrap_err().contains("cannot read"));
+        assert!(
+            pinned_cert(&empty)
+                .unwrap_err()
+                .contains("no PEM certificate")
+        );
+        assert!(
+            pinned_cert(&dir.path().join("nope"))
+                .unwrap_err()
+                .contains("cannot read")
+        );
     }
 }

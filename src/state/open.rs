@@ -151,7 +151,10 @@ fn classify(dir: &Path, d: &str, e: sled::Error) -> StateError {
         sled::Error::Unsupported(ref m) if m.contains("config") || m.contains("compression") => {
             damaged(
                 dir,
-                format!("its sled configuration file {} does not match ({m})", dir.join("conf").display()),
+                format!(
+                    "its sled configuration file {} does not match ({m})",
+                    dir.join("conf").display()
+                ),
             )
         }
         e => StateError::Open {

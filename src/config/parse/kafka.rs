@@ -131,7 +131,13 @@ pub(super) fn kafka(
     }
     let allow = t.bool(ctx, "allow_plaintext", false);
     let span = protocol_span.or_else(|| t.span.clone());
-    in_clear(ctx, &t.key("librdkafka.\"security.protocol\""), span, allow, &mut cfg);
+    in_clear(
+        ctx,
+        &t.key("librdkafka.\"security.protocol\""),
+        span,
+        allow,
+        &mut cfg,
+    );
     cfg
 }
 
@@ -155,11 +161,8 @@ fn in_clear(
     if remote.is_empty() {
         return;
     }
-    let sasl = !cfg.secrets.is_empty()
-        || cfg
-            .librdkafka
-            .iter()
-            .any(|(k, _)| k.starts_with("sasl."));
+    let sasl =
+        !cfg.secrets.is_empty() || cfg.librdkafka.iter().any(|(k, _)| k.starts_with("sasl."));
     let given = cfg
         .librdkafka
         .iter()

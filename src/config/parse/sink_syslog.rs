@@ -272,9 +272,9 @@ fn tls(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, cfg: &mut SyslogConfig, base: &
         _ => {}
     }
     cfg.tls.cert_file = cert.map(|(p, _)| p);
-    if let Some((p, span)) = key.filter(|(p, span)| {
-        super::secret::private(ctx, &t.key("tls_key_file"), span, p)
-    }) {
+    if let Some((p, span)) =
+        key.filter(|(p, span)| super::secret::private(ctx, &t.key("tls_key_file"), span, p))
+    {
         match super::secret::read_file(&p) {
             Ok(k) => cfg.tls.key = Some(crate::config::Secret::new(k)),
             Err(e) => ctx.report(&t.key("tls_key_file"), Some(&span), e),

@@ -26,7 +26,10 @@ fn kafka_to_a_remote_broker_is_tls_unless_plaintext_is_allowed_by_name() {
         ))
     };
     // No protocol given: TLS to a remote broker, librdkafka's default on this host.
-    assert_eq!(kafka_protocol(&sink("kafka.example:9092", "")).as_deref(), Some("ssl"));
+    assert_eq!(
+        kafka_protocol(&sink("kafka.example:9092", "")).as_deref(),
+        Some("ssl")
+    );
     assert_eq!(
         kafka_protocol(&sink("kafka.example:9092", "sasl_password = \"pw\"\n")).as_deref(),
         Some("sasl_ssl")
@@ -56,8 +59,14 @@ fn kafka_to_a_remote_broker_is_tls_unless_plaintext_is_allowed_by_name() {
             "in clear",
         );
         assert!(p.message.contains("allow_plaintext = true"), "{p:?}");
-        assert!(!p.message.contains("127.0.0.1"), "only remote brokers named: {p:?}");
-        let allowed = text.replace("[sinks.out.librdkafka]", "allow_plaintext = true\n[sinks.out.librdkafka]");
+        assert!(
+            !p.message.contains("127.0.0.1"),
+            "only remote brokers named: {p:?}"
+        );
+        let allowed = text.replace(
+            "[sinks.out.librdkafka]",
+            "allow_plaintext = true\n[sinks.out.librdkafka]",
+        );
         assert_eq!(
             kafka_protocol(&allowed).map(|p| p.to_ascii_lowercase()),
             Some(protocol.to_ascii_lowercase())
@@ -81,9 +90,8 @@ fn a_secret_file_others_can_read_is_refused_and_one_its_group_can_read_is_a_warn
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("secret");
     write_secret(&file, "s3cret\n");
-    let set_mode = |mode: u32| {
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap()
-    };
+    let set_mode =
+        |mode: u32| std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
     let texts = [
         minimal().replace(
             "client_secret = \"s3cr3t-VALUE-never-shown\"",
@@ -102,7 +110,10 @@ fn a_secret_file_others_can_read_is_refused_and_one_its_group_can_read_is_a_warn
         set_mode(0o644);
         let ps = problems(text);
         assert_eq!(ps.len(), 1, "{ps:#?}");
-        assert!(ps[0].message.contains("readable by every user (mode 0644)"), "{ps:#?}");
+        assert!(
+            ps[0].message.contains("readable by every user (mode 0644)"),
+            "{ps:#?}"
+        );
         assert!(ps[0].message.contains("chmod o-rwx"), "{ps:#?}");
         assert!(ps[0].line.is_some(), "located: {ps:#?}");
         set_mode(0o640);
@@ -140,7 +151,9 @@ fn urls_in_messages_show_no_credentials_query_or_fragment() {
         )),
         minimal().replace(
             &format!("tenant_id = \"{GUID_A}\"\n"),
-            &format!("tenant_id = \"{GUID_A}\"\napi_url = \"https://manage.example/?sig={secret}\"\n"),
+            &format!(
+                "tenant_id = \"{GUID_A}\"\napi_url = \"https://manage.example/?sig={secret}\"\n"
+            ),
         ),
         minimal().replace(
             &format!("tenant_id = \"{GUID_A}\"\n"),
@@ -158,7 +171,10 @@ fn urls_in_messages_show_no_credentials_query_or_fragment() {
 
 #[test]
 fn a_pinned_certificate_is_one_certificate_and_replaces_the_ca_check() {
-    let cert = format!("{}/tests/fixtures/cert/test-only-cert.pem", env!("CARGO_MANIFEST_DIR"));
+    let cert = format!(
+        "{}/tests/fixtures/cert/test-only-cert.pem",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let dir = tempfile::tempdir().unwrap();
     let two = dir.path().join("two.pem");
     let pem = std::fs::read_to_string(&cert).unwrap();
@@ -172,7 +188,10 @@ fn a_pinned_certificate_is_one_certificate_and_replaces_the_ca_check() {
     let SinkKind::SplunkHec(h) = &c.sinks["out"].kind else {
         panic!("hec");
     };
-    assert_eq!(h.http.tls.pinned_cert_file.as_deref(), Some(std::path::Path::new(&cert)));
+    assert_eq!(
+        h.http.tls.pinned_cert_file.as_deref(),
+        Some(std::path::Path::new(&cert))
+    );
     for (tls, needle) in [
         (
             format!("tls_pinned_cert_file = \"{cert}\"\ntls_ca_file = \"{cert}\"\n"),
@@ -186,7 +205,10 @@ fn a_pinned_certificate_is_one_certificate_and_replaces_the_ca_check() {
             format!("tls_pinned_cert_file = \"{}\"\n", two.display()),
             "pin exactly one",
         ),
-        ("tls_pinned_cert_file = \"/nonexistent.pem\"\n".into(), "cannot read"),
+        (
+            "tls_pinned_cert_file = \"/nonexistent.pem\"\n".into(),
+            "cannot read",
+        ),
     ] {
         let ps = problems(&hec(&tls));
         assert_eq!(ps.len(), 1, "{ps:#?}");
@@ -206,9 +228,18 @@ fn a_pinned_certificate_is_one_certificate_and_replaces_the_ca_check() {
     let ps = problems(&syslog(&format!(
         "tls_pinned_cert_file = \"{cert}\"\ntls_insecure_skip_verify = true\n"
     )));
-    assert!(ps.iter().any(|p| p.message.contains("remove tls_insecure_skip_verify")), "{ps:#?}");
+    assert!(
+        ps.iter()
+            .any(|p| p.message.contains("remove tls_insecure_skip_verify")),
+        "{ps:#?}"
+    );
     let ps = problems(&with_sink(&format!(
         "[sinks.out]\ntype = \"syslog\"\ntransport = \"tcp\"\naddress = \"127.0.0.1:514\"\ntls_pinned_cert_file = \"{cert}\"\n"
     )));
-    assert!(ps[0].message.contains("applies only with transport = \"tls\""), "{ps:#?}");
+    assert!(
+        ps[0]
+            .message
+            .contains("applies only with transport = \"tls\""),
+        "{ps:#?}"
+    );
 }

@@ -178,11 +178,23 @@ mod tests {
         assert_eq!(ok, Verdict::Trusted(12));
         for (s, committed, why) in [
             (None, Some(c(12, Some(f))), "no sidecar"),
-            (Some(side("s0", f, 10)), Some(c(12, Some(f))), "another state"),
-            (Some(side("s1", other, 10)), Some(c(12, Some(f))), "replaced"),
+            (
+                Some(side("s0", f, 10)),
+                Some(c(12, Some(f))),
+                "another state",
+            ),
+            (
+                Some(side("s1", other, 10)),
+                Some(c(12, Some(f))),
+                "replaced",
+            ),
             (Some(side("s1", f, 10)), None, "no committed length"),
             (Some(side("s1", f, 10)), Some(c(12, None)), "another file"),
-            (Some(side("s1", f, 10)), Some(c(12, Some(other))), "another file"),
+            (
+                Some(side("s1", f, 10)),
+                Some(c(12, Some(other))),
+                "another file",
+            ),
             (Some(side("s1", f, 10)), Some(c(9, Some(f))), "went back"),
         ] {
             match verdict("s1", f, s.as_ref(), committed.as_ref()) {

@@ -79,14 +79,16 @@ impl FileSink {
                 tracing::warn!(sink = name, path = %shown, committed = c, found = len,
                     "The output file is shorter than what was committed: it was rotated or truncated outside o365fwd. Appending to it.");
                 changed(name, "shrank");
-                len = guard::terminate_last_line(&mut file, len).map_err(|e| err("cannot write", e))?;
+                len = guard::terminate_last_line(&mut file, len)
+                    .map_err(|e| err("cannot write", e))?;
             }
             Verdict::Trusted(_) => {}
             Verdict::Unverified(why) => {
                 tracing::error!(sink = name, path = %shown, bytes = len, reason = %why,
                     "The output file holds bytes this state cannot vouch for: o365fwd does not cut them and appends after them. Records this state fetches again appear twice in the file.");
                 changed(name, "unverified");
-                len = guard::terminate_last_line(&mut file, len).map_err(|e| err("cannot write", e))?;
+                len = guard::terminate_last_line(&mut file, len)
+                    .map_err(|e| err("cannot write", e))?;
             }
         }
         let mut sink = FileSink {
@@ -293,7 +295,10 @@ pub fn spawn(
             for (job, length) in jobs.drain(..).zip(ends) {
                 let _ = job.ack.send(SinkAck {
                     rejected: vec![],
-                    offset: Some(SinkOffset { length, ..at.clone() }),
+                    offset: Some(SinkOffset {
+                        length,
+                        ..at.clone()
+                    }),
                 });
             }
             sink.refresh_sidecar();

@@ -123,7 +123,11 @@ async fn follows_rotation_by_rename_and_by_truncation_without_a_hole() {
         .unwrap();
     let ends = sink.write_batches(&[job(&["c"])]).unwrap();
     assert_eq!(ends, vec![11]);
-    assert_eq!(std::fs::read(&path).unwrap(), b"{\"Id\":\"c\"}\n", "no hole");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"{\"Id\":\"c\"}\n",
+        "no hole"
+    );
     // Rename: the sink goes on in a new file at its path.
     let rotated = dir.path().join("out.ndjson.1");
     std::fs::rename(&path, &rotated).unwrap();
@@ -131,7 +135,10 @@ async fn follows_rotation_by_rename_and_by_truncation_without_a_hole() {
     assert_eq!(ends, vec![11]);
     assert_eq!(std::fs::read(&rotated).unwrap(), b"{\"Id\":\"c\"}\n");
     assert_eq!(std::fs::read(&path).unwrap(), b"{\"Id\":\"d\"}\n");
-    assert_eq!(sink.offset().file, Some(FileId::of(&std::fs::metadata(&path).unwrap())));
+    assert_eq!(
+        sink.offset().file,
+        Some(FileId::of(&std::fs::metadata(&path).unwrap()))
+    );
     // Another writer's bytes are never overwritten.
     std::fs::OpenOptions::new()
         .append(true)
@@ -144,10 +151,12 @@ async fn follows_rotation_by_rename_and_by_truncation_without_a_hole() {
         std::fs::read(&path).unwrap(),
         b"{\"Id\":\"d\"}\n{\"Id\":\"x\"}\n{\"Id\":\"e\"}\n"
     );
-    assert!(crate::telemetry::get(
-        "o365fwd_file_sink_changes_total",
-        &[("sink", "f"), ("change", "replaced")]
-    ) >= 1);
+    assert!(
+        crate::telemetry::get(
+            "o365fwd_file_sink_changes_total",
+            &[("sink", "f"), ("change", "replaced")]
+        ) >= 1
+    );
 }
 
 #[test]

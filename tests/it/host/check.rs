@@ -29,7 +29,10 @@ fn check_refuses_kafka_in_clear_secret_files_others_read_and_never_echoes_a_url_
     let clear = "[sinks.k.librdkafka]\n\"security.protocol\" = \"sasl_plaintext\"\n\"sasl.mechanisms\" = \"PLAIN\"\n";
     let (code, _, err) = check(dir.path(), &kafka("", clear));
     assert_eq!(code, 78, "{err}");
-    assert!(err.contains("in clear") && err.contains("allow_plaintext = true"), "{err}");
+    assert!(
+        err.contains("in clear") && err.contains("allow_plaintext = true"),
+        "{err}"
+    );
     let (code, out, err) = check(dir.path(), &kafka("allow_plaintext = true\n", clear));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("security.protocol sasl_plaintext"), "{out}");
@@ -39,7 +42,8 @@ fn check_refuses_kafka_in_clear_secret_files_others_read_and_never_echoes_a_url_
 
     // Secret file modes.
     let stdout_sink = "[sinks.out]\ntype = \"stdout\"\n";
-    let set = |mode| std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(mode)).unwrap();
+    let set =
+        |mode| std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(mode)).unwrap();
     set(0o644);
     let (code, _, err) = check(dir.path(), &format!("{tenant}{stdout_sink}"));
     assert_eq!(code, 78, "{err}");
@@ -47,7 +51,10 @@ fn check_refuses_kafka_in_clear_secret_files_others_read_and_never_echoes_a_url_
     set(0o640);
     let (code, out, err) = check(dir.path(), &format!("{tenant}{stdout_sink}"));
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("warning:") && err.contains("readable by its group"), "{err}");
+    assert!(
+        err.contains("warning:") && err.contains("readable by its group"),
+        "{err}"
+    );
     assert!(out.contains("configuration OK"));
     set(0o600);
     let (code, _, err) = check(dir.path(), &format!("{tenant}{stdout_sink}"));

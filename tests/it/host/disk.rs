@@ -8,10 +8,10 @@
 //! `O365FWD_SKIP_EXTERNAL=1` elsewhere, like any missing component.
 
 use std::io::Write;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use o365fwd::record::ContentType;

@@ -71,7 +71,11 @@ async fn the_file_sink_follows_rename_and_copytruncate_rotation() {
             .any(|id| !before.contains_key(id))
     })
     .await;
-    assert!(wrote, "writes after the truncation: {}", tail(&env.log(), 20));
+    assert!(
+        wrote,
+        "writes after the truncation: {}",
+        tail(&env.log(), 20)
+    );
     let want = env.expected();
     let union = || {
         let mut ids = read_ids_settled(&env.out);
@@ -96,8 +100,15 @@ async fn the_file_sink_follows_rename_and_copytruncate_rotation() {
     }
     let dups: Vec<_> = all.iter().filter(|(_, n)| **n > 1).take(5).collect();
     assert!(dups.is_empty(), "duplicates: {dups:?}");
-    assert!(want.iter().all(|id| all.contains_key(id)), "every record kept");
+    assert!(
+        want.iter().all(|id| all.contains_key(id)),
+        "every record kept"
+    );
     let log = env.log();
     assert!(log.contains("moved away or replaced"), "{}", tail(&log, 20));
-    assert!(log.contains("truncated outside o365fwd"), "{}", tail(&log, 20));
+    assert!(
+        log.contains("truncated outside o365fwd"),
+        "{}",
+        tail(&log, 20)
+    );
 }

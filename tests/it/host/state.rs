@@ -121,11 +121,22 @@ async fn a_damaged_state_is_a_clear_error_and_reset_never_cuts_the_file() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     agent.stop();
-    assert!(twice, "every record again, appended; log:\n{}", tail(&env.log(), 20));
+    assert!(
+        twice,
+        "every record again, appended; log:\n{}",
+        tail(&env.log(), 20)
+    );
     let now = std::fs::read(&env.out).unwrap();
-    assert!(now.starts_with(&delivered), "nothing delivered before was cut");
+    assert!(
+        now.starts_with(&delivered),
+        "nothing delivered before was cut"
+    );
     assert_eq!(read_ids(&env.out).len(), want.len());
-    assert!(env.log().contains("cannot vouch for"), "{}", tail(&env.log(), 20));
+    assert!(
+        env.log().contains("cannot vouch for"),
+        "{}",
+        tail(&env.log(), 20)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,13 +152,25 @@ async fn state_reset_of_one_feed_says_what_is_fetched_again_and_does_it() {
     let config = env.config.to_str().unwrap();
     // The agent holds the state: reset refuses.
     let (code, _, err) = run_cli(&[
-        "state", "reset", "--feed", "t0/Audit.General", "--yes", "--config", config,
+        "state",
+        "reset",
+        "--feed",
+        "t0/Audit.General",
+        "--yes",
+        "--config",
+        config,
     ]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("in use by another o365fwd process"), "{err}");
     agent.stop();
     let (code, out, err) = run_cli(&[
-        "state", "reset", "--feed", "t0/Audit.General", "--yes", "--config", config,
+        "state",
+        "reset",
+        "--feed",
+        "t0/Audit.General",
+        "--yes",
+        "--config",
+        config,
     ]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("reset 1 feed(s)"), "{out}");
@@ -167,7 +190,11 @@ async fn state_reset_of_one_feed_says_what_is_fetched_again_and_does_it() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     agent.stop();
-    assert!(done, "the reset feed is delivered again: {}", tail(&env.log(), 20));
+    assert!(
+        done,
+        "the reset feed is delivered again: {}",
+        tail(&env.log(), 20)
+    );
     for (id, n) in read_ids(&env.out) {
         let expect = if general.contains(&id) { 2 } else { 1 };
         assert_eq!(n, expect, "{id}: only the reset feed is fetched again");

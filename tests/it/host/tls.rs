@@ -36,9 +36,14 @@ fn openssl_ready(test: &str, also: &[&str]) -> bool {
 /// A self-signed certificate for localhost / 127.0.0.1, the way the guides make one;
 /// returns (certificate, key).
 fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let (cert, key) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")));
+    let (cert, key) = (
+        dir.join(format!("{name}.pem")),
+        dir.join(format!("{name}.key")),
+    );
     let out = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
         .args(["-subj", "/CN=localhost"])
         .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
         .arg("-keyout")
@@ -47,7 +52,11 @@ fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
         .arg(&cert)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     (cert, key)
 }
 
@@ -97,7 +106,11 @@ async fn http_sinks_trust_a_pinned_self_signed_certificate_and_explain_a_refused
     let want = env.expected();
 
     // The certificate given as a CA: refused, with what to do, and nothing delivered.
-    set_tls(&env, &template, &format!("tls_ca_file = \"{}\"\n", cert.display()));
+    set_tls(
+        &env,
+        &template,
+        &format!("tls_ca_file = \"{}\"\n", cert.display()),
+    );
     let agent = env.spawn();
     let explained = until(Duration::from_secs(30), || {
         let log = env.log();
@@ -140,14 +153,23 @@ async fn http_sinks_trust_a_pinned_self_signed_certificate_and_explain_a_refused
             es.docs("o365").keys().map(|k| (k.clone(), 1)).collect(),
         ),
     ] {
-        assert_eq!(got.keys().cloned().collect::<std::collections::BTreeSet<_>>(), want, "{name}");
+        assert_eq!(
+            got.keys()
+                .cloned()
+                .collect::<std::collections::BTreeSet<_>>(),
+            want,
+            "{name}"
+        );
         assert!(got.values().all(|n| *n == 1), "{name}: once each");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn syslog_over_tls_to_rsyslog_with_a_pinned_self_signed_certificate() {
-    if !openssl_ready("syslog_over_tls_to_rsyslog_with_a_pinned_self_signed_certificate", &["rsyslogd"]) {
+    if !openssl_ready(
+        "syslog_over_tls_to_rsyslog_with_a_pinned_self_signed_certificate",
+        &["rsyslogd"],
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -169,7 +191,10 @@ async fn syslog_over_tls_to_rsyslog_with_a_pinned_self_signed_certificate() {
     let want = env.expected();
 
     for (tls, needle) in [
-        (format!("tls_ca_file = \"{}\"\n", cert.display()), "self-signed"),
+        (
+            format!("tls_ca_file = \"{}\"\n", cert.display()),
+            "self-signed",
+        ),
         (
             format!("tls_pinned_cert_file = \"{}\"\n", other.display()),
             "another certificate than the pinned one",
@@ -180,7 +205,10 @@ async fn syslog_over_tls_to_rsyslog_with_a_pinned_self_signed_certificate() {
         let explained = until(Duration::from_secs(30), || env.log().contains(needle)).await;
         agent.stop();
         assert!(explained, "{needle}: {}", tail(&env.log(), 30));
-        assert!(rsyslog.received().is_empty(), "nothing sent to an untrusted receiver");
+        assert!(
+            rsyslog.received().is_empty(),
+            "nothing sent to an untrusted receiver"
+        );
     }
 
     set_tls(
