@@ -37,6 +37,16 @@ async fn commit(state: &State, sink: &FileSink) {
 
 const A: &[u8] = b"{\"Id\":\"a\"}\n";
 
+/// Appends bytes as another writer (or a write cut short by a crash) would.
+fn append(path: &std::path::Path, bytes: &[u8]) {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .unwrap()
+        .write_all(bytes)
+        .unwrap();
+}
+
 #[tokio::test]
 async fn cuts_the_uncommitted_tail_of_its_own_file_only() {
     let dir = tempfile::tempdir().unwrap();
@@ -47,12 +57,7 @@ async fn cuts_the_uncommitted_tail_of_its_own_file_only() {
     commit(&state, &sink).await;
     // Written, never committed, cut short by a crash.
     sink.write_batches(&[job(&["b"])]).unwrap();
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&path)
-        .unwrap()
-        .write_all(b"{\"Id\":\"c")
-        .unwrap();
+    append(&path, b"{\"Id\":\"c");
     drop(sink);
     let sink = FileSink::open("f", &path, &state, enc()).unwrap();
     assert_eq!(sink.len, A.len() as u64);
@@ -94,12 +99,7 @@ async fn never_cuts_a_file_another_state_or_an_earlier_point_wrote() {
     assert_eq!(std::fs::read(&path).unwrap(), before);
     // A torn last line is ended, never cut.
     drop(sink);
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&path)
-        .unwrap()
-        .write_all(b"{\"Id\":\"c")
-        .unwrap();
+    append(&path, b"{\"Id\":\"c");
     let s3 = State::open(&dir.path().join("s3")).unwrap();
     let mut sink = FileSink::open("f", &path, &s3, enc()).unwrap();
     sink.write_batches(&[job(&["d"])]).unwrap();
@@ -140,12 +140,7 @@ async fn follows_rotation_by_rename_and_by_truncation_without_a_hole() {
         Some(FileId::of(&std::fs::metadata(&path).unwrap()))
     );
     // Another writer's bytes are never overwritten.
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&path)
-        .unwrap()
-        .write_all(b"{\"Id\":\"x\"}")
-        .unwrap();
+    append(&path, b"{\"Id\":\"x\"}");
     sink.write_batches(&[job(&["e"])]).unwrap();
     assert_eq!(
         std::fs::read(&path).unwrap(),

@@ -43,6 +43,15 @@ fn damage(db: &Path, how: &str) {
     f.sync_all().unwrap();
 }
 
+/// Waits (up to 60 s) until every id of `ids` is in the output twice.
+async fn each_twice(env: &Env, ids: &std::collections::BTreeSet<String>) -> bool {
+    super::until(Duration::from_secs(60), || {
+        let got = crate::harness::read_ids_settled(&env.out);
+        ids.iter().all(|id| got.get(id) == Some(&2))
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_state_is_a_clear_error_and_reset_never_cuts_the_file() {
     let env = Env::start(sim_config(1, &[ContentType::General]), "").await;
@@ -111,15 +120,7 @@ async fn a_damaged_state_is_a_clear_error_and_reset_never_cuts_the_file() {
 
     // A new state fetches everything again; the file keeps what it held and appends.
     let agent = env.spawn();
-    let mut twice = false;
-    for _ in 0..600 {
-        let got = crate::harness::read_ids_settled(&env.out);
-        if want.iter().all(|id| got.get(id) == Some(&2)) {
-            twice = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let twice = each_twice(&env, &want).await;
     agent.stop();
     assert!(
         twice,
@@ -150,8 +151,7 @@ async fn state_reset_of_one_feed_says_what_is_fetched_again_and_does_it() {
     let agent = env.spawn();
     assert!(env.wait_for(&want, Duration::from_secs(60)).await);
     let config = env.config.to_str().unwrap();
-    // The agent holds the state: reset refuses.
-    let (code, _, err) = run_cli(&[
+    let reset = [
         "state",
         "reset",
         "--feed",
@@ -159,19 +159,13 @@ async fn state_reset_of_one_feed_says_what_is_fetched_again_and_does_it() {
         "--yes",
         "--config",
         config,
-    ]);
+    ];
+    // The agent holds the state: reset refuses.
+    let (code, _, err) = run_cli(&reset);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("in use by another o365fwd process"), "{err}");
     agent.stop();
-    let (code, out, err) = run_cli(&[
-        "state",
-        "reset",
-        "--feed",
-        "t0/Audit.General",
-        "--yes",
-        "--config",
-        config,
-    ]);
+    let (code, out, err) = run_cli(&reset);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("reset 1 feed(s)"), "{out}");
     assert!(out.contains("t0/Audit.General"), "{out}");
@@ -180,15 +174,7 @@ async fn state_reset_of_one_feed_says_what_is_fetched_again_and_does_it() {
         .sim
         .expected_ids(&env.sim.config().tenants[0].tenant_id, ContentType::General);
     let agent = env.spawn();
-    let mut done = false;
-    for _ in 0..600 {
-        let got = crate::harness::read_ids_settled(&env.out);
-        if general.iter().all(|id| got.get(id) == Some(&2)) {
-            done = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let done = each_twice(&env, &general).await;
     agent.stop();
     assert!(
         done,
