@@ -406,14 +406,16 @@ impl State {
     /// and the failed commit is applied again by its caller. Blocks (sled's recovery reads
     /// its log); other users get [`StateError::Unavailable`] meanwhile.
     pub fn reopen(&self) -> Result<(), StateError> {
-        let mut slot = self
-            .shared
-            .handles
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
-        // sled's lock is held until every clone of the old handles is gone; readers hold
-        // theirs only for one call, so a few tries suffice.
-        slot.take();
+        let slot = || {
+            self.shared
+                .handles
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+        };
+        // Readers meanwhile get `Unavailable` at once rather than waiting for sled's
+        // recovery; sled's lock is held until every clone of the old handles is gone, and
+        // readers hold theirs only for one call, so a few tries suffice.
+        slot().take();
         let mut tries = 0;
         let o = loop {
             match open::open(&self.shared.dir) {
@@ -444,7 +446,7 @@ impl State {
             });
         }
         self.shared.commits.store(o.commits, Ordering::Release);
-        *slot = Some(o.handles);
+        *slot() = Some(o.handles);
         tracing::info!(state_dir = %self.shared.dir.display(), "Reopened the state store after a storage error.");
         Ok(())
     }
