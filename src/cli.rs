@@ -78,7 +78,7 @@ pub enum Command {
         /// How long to run (Ctrl-C stops earlier).
         #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
         duration: Duration,
-        /// Output format: text, raw, ecs or cef.
+        /// Output format: text, raw, ecs, cef or ocsf.
         #[arg(long, default_value = "text")]
         format: crate::format::Format,
     },
@@ -287,5 +287,6 @@ fn demo_config(
         tenants,
         sinks,
         warnings: vec![],
+        enrich: None,
     }
 }

@@ -52,6 +52,8 @@ pub struct Config {
     /// What was accepted but deserves attention (a secret file its group can read), each
     /// located like a problem: `FILE:LINE:COLUMN: key: message`.
     pub warnings: Vec<String>,
+    /// `[enrich]`: GeoIP/ASN and user-agent enrichment (off when absent).
+    pub enrich: Option<crate::format::enrich::EnrichConfig>,
 }
 
 /// `[agent]`

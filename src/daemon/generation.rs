@@ -47,7 +47,18 @@ impl Generation {
                     .map(|ct| (t.name.clone(), t.tenant_id.clone(), *ct))
             })
             .collect();
-        let (inputs, sinks) = sink::start_all(cfg.sinks.values(), state, &feed_ids, &abort)?;
+        let enricher = cfg
+            .enrich
+            .as_ref()
+            .map(|c| crate::format::enrich::Enricher::open(c).map(Arc::new))
+            .transpose()
+            .map_err(DaemonError::Enrich)?;
+        if let Some(e) = &enricher {
+            // Ends with the generation; a reload (SIGHUP) opens the databases anew.
+            e.watch(stop.clone());
+        }
+        let sink_cfgs = sink::with_enrichment(cfg.sinks.values(), enricher.as_ref());
+        let (inputs, sinks) = sink::start_all(&sink_cfgs, state, &feed_ids, &abort)?;
         let (pipeline, committer) = Pipeline::start(
             state.clone(),
             inputs,
