@@ -161,8 +161,12 @@ fn in_clear(
     if remote.is_empty() {
         return;
     }
-    let sasl =
-        !cfg.secrets.is_empty() || cfg.librdkafka.iter().any(|(k, _)| k.starts_with("sasl."));
+    // `ssl_key_password` is a secret too, but of the client's TLS key, not SASL.
+    let sasl = cfg
+        .secrets
+        .iter()
+        .chain(&cfg.librdkafka)
+        .any(|(k, _)| k.starts_with("sasl."));
     let given = cfg
         .librdkafka
         .iter()

@@ -35,6 +35,11 @@ fn kafka_to_a_remote_broker_is_tls_unless_plaintext_is_allowed_by_name() {
         Some("sasl_ssl")
     );
     assert_eq!(
+        kafka_protocol(&sink("kafka.example:9092", "ssl_key_password = \"kp\"\n")).as_deref(),
+        Some("ssl"),
+        "a TLS key's password is not SASL"
+    );
+    assert_eq!(
         kafka_protocol(&sink("127.0.0.1:9092,localhost:9093,[::1]:9094", "")),
         None
     );
