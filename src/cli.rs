@@ -17,6 +17,7 @@ mod import;
 mod progress;
 mod replay;
 mod simulate;
+mod state;
 mod subscriptions;
 
 /// Exit codes (sysexits where one fits).
@@ -102,25 +103,13 @@ pub enum Command {
     /// Inspect the agent's state.
     State {
         #[command(subcommand)]
-        command: StateCommand,
+        command: state::StateCommand,
     },
     /// Shell completions and the man page, generated from this CLI (used by packaging).
     #[command(hide = true)]
     Generate {
         #[command(subcommand)]
         what: generate::Generate,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum StateCommand {
-    /// Cursors, content in progress, failures, gaps and rejected records, per feed.
-    Show {
-        #[arg(long, short, default_value = "/etc/o365fwd/config.toml")]
-        config: PathBuf,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -166,6 +155,9 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
     match cmd {
         Command::Run { config } => {
             let cfg = Config::load(&config)?;
+            for w in &cfg.warnings {
+                tracing::warn!(warning = %w, "Configuration warning.");
+            }
             let stop = CancellationToken::new();
             let reload = std::sync::Arc::new(tokio::sync::Notify::new());
             crate::daemon::install_signals(stop.clone(), reload.clone())?;
@@ -179,6 +171,9 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
         }
         Command::Check { config } => {
             let cfg = Config::load(&config)?;
+            for w in &cfg.warnings {
+                eprintln!("warning: {w}");
+            }
             println!("{}", cfg.summary());
             println!(
                 "backfill (o365fwd backfill) reads the Graph audit log search: the app registration needs the {}",
@@ -194,60 +189,9 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
         Command::Replay(a) => replay::run(a).await,
         Command::Import(a) => import::run(a).await,
         Command::Backfill(a) => backfill::run(*a).await,
-        Command::State {
-            command: StateCommand::Show { config, json },
-        } => {
-            let cfg = Config::load(&config)?;
-            state_show(&cfg, json)
-        }
+        Command::State { command } => state::run(command),
         Command::Generate { what } => generate::run(what),
     }
-}
-
-fn state_show(cfg: &Config, json: bool) -> anyhow::Result<i32> {
-    let state = crate::state::State::open(&cfg.agent.state_dir)?;
-    let mut feeds = state.feeds()?;
-    for t in cfg.tenants.values() {
-        for ct in &t.content_types {
-            let k = crate::state::feed_key(&t.tenant_id, ct.as_str());
-            if !feeds.contains(&k) {
-                feeds.push(k);
-            }
-        }
-    }
-    feeds.sort();
-    let mut sums = Vec::new();
-    for f in &feeds {
-        sums.push(state.summary(f)?);
-    }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&sums)?);
-    } else {
-        println!(
-            "state {} ({} bytes on disk)",
-            cfg.agent.state_dir.display(),
-            state.size_on_disk()
-        );
-        for s in &sums {
-            print!("{s}");
-            if let Ok(Some(c)) = crate::coverage::read(&cfg.agent.state_dir, &s.feed) {
-                let list = if c.settled { "known" } else { "still settling" };
-                println!(
-                    "  live feed begins {} (a backfill meets it there; what it delivered from before it: {list})",
-                    c.from.to_rfc3339()
-                );
-            }
-        }
-        for name in cfg.sinks.keys() {
-            if let Some(off) = state.sink_offset(name)? {
-                println!(
-                    "sink {name}: {} committed up to byte {}",
-                    off.path, off.length
-                );
-            }
-        }
-    }
-    Ok(exit::OK)
 }
 
 /// `o365fwd demo`: the embedded simulator, the real pipeline, readable output.
@@ -352,6 +296,7 @@ fn demo_config(
         },
         tenants,
         sinks,
+        warnings: vec![],
         enrich: None,
     }
 }

@@ -49,6 +49,9 @@ pub struct Config {
     pub agent: AgentConfig,
     pub tenants: BTreeMap<String, TenantConfig>,
     pub sinks: BTreeMap<String, SinkConfig>,
+    /// What was accepted but deserves attention (a secret file its group can read), each
+    /// located like a problem: `FILE:LINE:COLUMN: key: message`.
+    pub warnings: Vec<String>,
     /// `[enrich]`: GeoIP/ASN and user-agent enrichment (off when absent).
     pub enrich: Option<crate::format::enrich::EnrichConfig>,
 }
@@ -296,17 +299,25 @@ impl fmt::Display for ConfigError {
             self.file.display()
         )?;
         for p in &self.problems {
-            write!(f, "\n  {}", self.file.display())?;
-            if let (Some(l), Some(c)) = (p.line, p.column) {
-                write!(f, ":{l}:{c}")?;
-            }
-            if p.key.is_empty() {
-                write!(f, ": {}", p.message)?;
-            } else {
-                write!(f, ": {}: {}", p.key, p.message)?;
-            }
+            write!(f, "\n  {}", p.located(&self.file))?;
         }
         Ok(())
+    }
+}
+
+impl Problem {
+    /// `FILE:LINE:COLUMN: key: message`, as printed.
+    pub fn located(&self, file: &Path) -> String {
+        let mut s = file.display().to_string();
+        if let (Some(l), Some(c)) = (self.line, self.column) {
+            s.push_str(&format!(":{l}:{c}"));
+        }
+        if self.key.is_empty() {
+            s.push_str(&format!(": {}", self.message));
+        } else {
+            s.push_str(&format!(": {}: {}", self.key, self.message));
+        }
+        s
     }
 }
 

@@ -25,6 +25,7 @@ pub(super) struct Generation {
     committer: JoinHandle<Committed>,
     sinks: Vec<JoinHandle<()>>,
     feeds: JoinSet<()>,
+    state: State,
 }
 
 impl Generation {
@@ -93,6 +94,7 @@ impl Generation {
             committer,
             sinks,
             feeds,
+            state: state.clone(),
         })
     }
 
@@ -113,6 +115,10 @@ impl Generation {
             r = &mut committer => r.ok(),
             _ = tokio::time::sleep_until(deadline) => None,
             _ = self.abort.cancelled() => None,
+            _ = commits_failing(&self.state) => {
+                tracing::warn!("Commits to state are failing: not waiting for them during the drain.");
+                None
+            }
         };
         let committed = match committed {
             Some(c) => c,
@@ -140,5 +146,13 @@ impl Generation {
             abandoned: committed.abandoned,
             reloads: 0,
         }
+    }
+}
+
+/// Resolves once commits to state fail: a drain then cannot finish, and waiting for its
+/// timeout would only delay the stop (what is not committed is redone at the next start).
+async fn commits_failing(state: &State) {
+    while state.commits_failing().is_none() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

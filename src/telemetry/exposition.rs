@@ -188,6 +188,16 @@ pub const FAMILIES: &[Family] = &[
         &[],
         "Failed attempts to commit progress to state (retried).",
     ),
+    c(
+        "o365fwd_file_sink_changes_total",
+        &["sink", "change"],
+        "Changes to a file sink's file it did not make: rotated (replaced), truncated (shrank), written by another (grew), or found with bytes it cannot vouch for (unverified: appended after, never cut).",
+    ),
+    g(
+        "o365fwd_state_commits_failing",
+        &[],
+        "1 while commits to state fail (delivery stalls until they work again), else 0.",
+    ),
     g(
         "o365fwd_seconds_since_last_poll",
         FEED,

@@ -8,6 +8,7 @@ mod enrich;
 mod faults;
 mod formats;
 mod harness;
+mod host;
 mod http;
 mod import;
 mod kafka;

@@ -168,20 +168,21 @@ fn url(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, key: &'static str, default: &st
 /// HTTPS traffic is tunnelled (CONNECT), so the proxy sees host names, never tokens.
 fn proxy(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>) -> Option<Url> {
     let (s, span) = t.str(ctx, "proxy")?;
+    let shown = super::checks::redact_url(s);
     let problem = match Url::parse(s) {
-        Err(e) => format!("{s:?} is not a valid URL: {e}"),
+        Err(e) => format!("{shown:?} is not a valid URL: {e}"),
         Ok(u) if !matches!(u.scheme(), "http" | "https") => {
             format!(
                 "unsupported proxy scheme {:?} (expected http:// or https://)",
                 u.scheme()
             )
         }
-        Ok(u) if u.host().is_none() => format!("{s:?} has no host"),
+        Ok(u) if u.host().is_none() => format!("{shown:?} has no host"),
         Ok(u) if !u.username().is_empty() || u.password().is_some() => {
             "proxy credentials (user:password@) are not supported".into()
         }
         Ok(u) if u.path() != "/" || u.query().is_some() || u.fragment().is_some() => {
-            format!("{s:?} must be only scheme, host and port (no path or query)")
+            format!("{shown:?} must be only scheme, host and port (no path or query)")
         }
         Ok(u) => return Some(u),
     };

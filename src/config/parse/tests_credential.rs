@@ -1,10 +1,17 @@
 //! Certificate credentials, the tenant proxy and the four clouds.
 
-use super::tests::{GUID_A, GUID_B, SECRET, ok, one, problems};
+use super::tests::{GUID_A, GUID_B, SECRET, ok, one, private_copy, problems};
 use crate::config::Cloud;
 
+/// A file of the test certificate set; keys as private copies (secret files others can
+/// read are refused, and the repository checks them out readable by all).
 fn fixture(name: &str) -> String {
-    format!("{}/tests/fixtures/cert/{name}", env!("CARGO_MANIFEST_DIR"))
+    let path = format!("{}/tests/fixtures/cert/{name}", env!("CARGO_MANIFEST_DIR"));
+    if name.contains("key") {
+        private_copy(&path)
+    } else {
+        path
+    }
 }
 
 /// Tenant table on line 1, credential lines from line 4; sink after.
@@ -83,7 +90,7 @@ fn certificate_problems_point_at_the_key() {
     one(
         &tenant_with(&format!(
             "certificate_key_file = \"{}\"\ncertificate_thumbprint = \"cb2c09ce47dff50bf76cf38b22bd2e1deccd2cde\"",
-            fixture("test-only-cert.pem")
+            private_copy(&fixture("test-only-cert.pem"))
         )),
         "tenants.contoso.certificate_key_file",
         4,
