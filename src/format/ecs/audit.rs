@@ -2,7 +2,7 @@
 //! `o365.dynamics.*` (our Dynamics 365 view).
 
 use super::json::Obj;
-use super::map::Ecs;
+use super::values::Ecs;
 use crate::record::classify::{Classification, CrmAccess, Fields, Json, array, is_null, raw_str};
 use crate::record::split::{PARTIAL_KEY, PARTS_KEY};
 

@@ -9,6 +9,7 @@
 mod audit;
 pub(crate) mod json;
 pub(crate) mod map;
+pub(crate) mod values;
 mod workloads;
 
 use std::io::Write;
@@ -16,7 +17,7 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 
 use self::json::Obj;
-use self::map::{Ecs, UserPart};
+use self::values::{Ecs, UserPart};
 use super::{FormatOptions, Origin};
 use crate::record::Record;
 use crate::record::classify::{Classification, Fields, classify};
@@ -455,7 +456,7 @@ fn write_misc(o: &mut Obj<'_>, opts: &FormatOptions, e: &Ecs<'_>) {
 }
 
 /// `email.*`, every member an array as Elastic writes them.
-fn write_email(o: &mut Obj<'_>, m: &map::EmailPart<'_>) {
+fn write_email(o: &mut Obj<'_>, m: &values::EmailPart<'_>) {
     if m.is_empty() {
         return;
     }

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::map::{Attachment, Ecs};
+use super::values::{Attachment, Ecs};
 use crate::record::classify::{Classification, Fields, array, raw_str};
 
 /// Security & Compliance alerts. Elastic renames `AlertEntityId` to `rule.description`

@@ -11,7 +11,8 @@ use chrono::Utc;
 
 use self::class::{Activity, Class, choose, is_email, is_hostname};
 use super::ecs::json::Obj;
-use super::ecs::map::{self, Ecs};
+use super::ecs::map;
+use super::ecs::values::{Ecs, UserPart};
 use super::{FormatOptions, Origin};
 use crate::record::Record;
 use crate::record::classify::{Classification, Fields, Outcome, classify, record_type_name};
@@ -201,7 +202,7 @@ fn write_common(
 }
 
 /// An OCSF `user`: name (the UPN or id), uid, e-mail when it fits OCSF's pattern, domain.
-fn write_user(o: &mut Obj<'_>, key: &'static str, u: &map::UserPart<'_>, uid: Option<&str>) {
+fn write_user(o: &mut Obj<'_>, key: &'static str, u: &UserPart<'_>, uid: Option<&str>) {
     let name = u.email.as_deref().or(u.id.as_deref()).or(u.name.as_deref());
     let mut x = o.obj(key);
     match (name, uid.filter(|s| !s.is_empty())) {
