@@ -7,27 +7,30 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use o365fwd::telemetry;
+use o365fwd::feed_id::FeedId;
+use o365fwd::record::ContentType;
+use o365fwd::telemetry::{FeedMetrics, FeedsAtSinks, SinkMetrics};
 
 fn updates(c: &mut Criterion) {
     // A few series already present, as in a running agent.
     for s in ["a", "b", "c", "d"] {
-        telemetry::count("o365fwd_kafka_acked_total", &[("sink", s)], 1);
+        SinkMetrics::new(s).kafka_acked.inc();
     }
+    // Resolved once, when the sink starts.
+    let sink = SinkMetrics::new("bus");
     c.bench_function("kafka_acked_per_record", |b| {
-        b.iter(|| telemetry::count("o365fwd_kafka_acked_total", &[("sink", black_box("bus"))], 1))
+        b.iter(|| black_box(&sink).kafka_acked.inc())
     });
+    // Resolved once per feed, and per (feed, sink) pair at its first commit.
+    let id = std::sync::Arc::new(FeedId::new("contoso", "tid", ContentType::General));
+    let feed = FeedMetrics::new(id.clone());
+    let mut pairs = FeedsAtSinks::default();
     c.bench_function("committer_per_batch_and_sink", |b| {
         b.iter(|| {
-            let labels = [
-                ("tenant", black_box("contoso")),
-                ("content_type", "Audit.General"),
-                ("sink", "bus"),
-            ];
-            telemetry::count("o365fwd_records_delivered_total", &labels, 200);
-            telemetry::count("o365fwd_bytes_delivered_total", &labels, 400_000);
-            telemetry::sink_acked("bus");
-            telemetry::feed_committed("tid/Audit.General", chrono::Utc::now());
+            let at = pairs.get(black_box(&id), "bus");
+            at.delivered(200, 400_000);
+            at.sink.acked();
+            feed.committed(chrono::Utc::now());
         })
     });
 }

@@ -222,8 +222,8 @@ async fn demo(duration: Duration, format: crate::format::Format) -> anyhow::Resu
     let started = std::time::Instant::now();
     let out = crate::daemon::run(cfg, stop).await?;
     timer.abort();
-    let failed = crate::telemetry::sum("o365fwd_blobs_failed_total");
-    let repeats = crate::telemetry::sum("o365fwd_records_repeated_total");
+    let failed = crate::telemetry::metric::BLOBS_FAILED.sum();
+    let repeats = crate::telemetry::metric::RECORDS_REPEATED.sum();
     eprintln!(
         "o365fwd demo: delivered {} records in {:.1}s ({} repeats dropped, {} blobs failed); state kept in {}",
         out.records,

@@ -196,7 +196,7 @@ impl FeedCoverage {
     fn failed(&self, e: &std::io::Error) {
         tracing::error!(feed = %self.feed, error = %e, dir = %self.json.display(),
             "Cannot write the feed's coverage file; a backfill cannot meet this feed exactly (give it --to).");
-        crate::telemetry::count("o365fwd_coverage_write_errors_total", &[], 1);
+        crate::telemetry::coverage_write_failed();
     }
 }
 

@@ -16,7 +16,6 @@ use crate::api::{ApiError, ContentInfo, TenantClient};
 use crate::config::AgentConfig;
 use crate::pipeline::{Batch, CommitOp, FeedShared, Pipeline};
 use crate::state::{ContentEntry, ContentStatus, Cursor, Gap, State};
-use crate::telemetry;
 
 /// The API refuses windows starting more than 7 days back; stay a few minutes inside, as
 /// mature clients do, so a slow request does not cross the line.
@@ -77,7 +76,7 @@ impl Feed {
         stop: CancellationToken,
     ) -> Feed {
         Feed {
-            coverage: crate::coverage::FeedCoverage::new(&cfg.state_dir, &shared.key),
+            coverage: crate::coverage::FeedCoverage::new(&cfg.state_dir, &shared.id.key),
             shared,
             client,
             state,
@@ -101,11 +100,11 @@ impl Feed {
 
     /// Polls until stopped.
     pub async fn run(mut self) {
-        match self.state.load_seen(&self.shared.key) {
+        match self.state.load_seen(&self.shared.id.key) {
             Ok(seen) => self.shared.set_seen(seen),
             Err(e) => {
                 // Without the seen set the feed could send records twice: refuse to poll.
-                tracing::error!(feed = %self.shared.key, error = %e, "Cannot load the record ids this feed delivered; the feed does not poll.");
+                tracing::error!(feed = %self.shared.id.key, error = %e, "Cannot load the record ids this feed delivered; the feed does not poll.");
                 return;
             }
         }
@@ -115,37 +114,19 @@ impl Feed {
                 _ = self.stop.cancelled() => return,
             }
         }
-        let labels = [
-            ("tenant", self.shared.tenant.clone()),
-            (
-                "content_type",
-                self.shared.content_type.as_str().to_string(),
-            ),
-        ];
         loop {
             let started = Instant::now();
             match self.poll_once().await {
-                Ok(()) => {
-                    telemetry::feed_polled(&self.shared.key, Utc::now());
-                    telemetry::count(
-                        "o365fwd_polls_total",
-                        &[(labels[0].0, &labels[0].1), (labels[1].0, &labels[1].1)],
-                        1,
-                    );
-                }
+                Ok(()) => self.shared.metrics.polled(Utc::now()),
                 Err(PollError::Stopped) | Err(PollError::Api(ApiError::Cancelled)) => return,
                 Err(e) => {
-                    tracing::error!(tenant = %self.shared.tenant, content_type = %self.shared.content_type, error = %e,
+                    tracing::error!(tenant = %self.shared.id.tenant, content_type = %self.shared.id.content_type, error = %e,
                         "Poll failed; the cursor did not move and the next poll retries.");
-                    telemetry::count(
-                        "o365fwd_poll_errors_total",
-                        &[(labels[0].0, &labels[0].1), (labels[1].0, &labels[1].1)],
-                        1,
-                    );
+                    self.shared.metrics.poll_failed();
                 }
             }
             if let Err(e) = self.maybe_prune().await {
-                tracing::error!(feed = %self.shared.key, error = %e, "Pruning state failed.");
+                tracing::error!(feed = %self.shared.id.key, error = %e, "Pruning state failed.");
             }
             let wait = self.cfg.poll_interval.saturating_sub(started.elapsed());
             tokio::select! {
@@ -161,7 +142,7 @@ impl Feed {
         let earliest = now - MAX_AGE;
         let cursor = self
             .state
-            .cursor(&self.shared.key)?
+            .cursor(&self.shared.id.key)?
             .map(|c| c.listed_until)
             .max(self.submitted_cursor)
             .map(|listed_until| Cursor { listed_until });
@@ -200,13 +181,13 @@ impl Feed {
     ) -> Result<(), PollError> {
         let mut listing = match self
             .client
-            .list_content(self.shared.content_type, start, end)
+            .list_content(self.shared.id.content_type, start, end)
             .await
         {
             Err(e) if matches!(e.code(), Some("AF20022") | Some("AF20023")) => {
                 self.ensure_subscription(&e).await?;
                 self.client
-                    .list_content(self.shared.content_type, start, end)
+                    .list_content(self.shared.id.content_type, start, end)
                     .await?
             }
             r => r?,
@@ -239,7 +220,7 @@ impl Feed {
         c: &ContentInfo,
         now: DateTime<Utc>,
     ) -> Result<Option<u64>, PollError> {
-        let skip = match self.state.content(&self.shared.key, &c.content_id)? {
+        let skip = match self.state.content(&self.shared.id.key, &c.content_id)? {
             Some(e) => match e.status {
                 ContentStatus::Done { .. } | ContentStatus::Expired => return Ok(None),
                 ContentStatus::Partial { acked } => acked,
@@ -260,12 +241,12 @@ impl Feed {
     /// Blobs recorded as failed are retried on every poll until they work or expire.
     async fn retry_failed(&mut self, now: DateTime<Utc>) -> Result<(), PollError> {
         let mut todo = Vec::new();
-        for (id, e) in self.state.failed_contents(&self.shared.key)? {
+        for (id, e) in self.state.failed_contents(&self.shared.id.key)? {
             if e.uri.is_empty() {
                 continue;
             }
             let c = ContentInfo {
-                content_type: self.shared.content_type.as_str().into(),
+                content_type: self.shared.id.content_type.as_str().into(),
                 content_id: id,
                 content_uri: e.uri.clone(),
                 content_created: e.created,
@@ -276,7 +257,7 @@ impl Feed {
             }
         }
         if !todo.is_empty() {
-            tracing::info!(feed = %self.shared.key, blobs = todo.len(), "Retrying blobs that failed earlier.");
+            tracing::info!(feed = %self.shared.id.key, blobs = todo.len(), "Retrying blobs that failed earlier.");
         }
         // One attempt each: they had their retries when they first failed, and a blob that
         // stays broken must not hold up the rest of the poll.
@@ -288,12 +269,9 @@ impl Feed {
             "content {} expired upstream before it was delivered",
             c.content_id
         );
-        telemetry::gap(
-            &self.shared,
-            c.content_created,
-            c.content_expiration,
-            &reason,
-        );
+        self.shared
+            .metrics
+            .gap(c.content_created, c.content_expiration, &reason);
         self.submit(Batch {
             feed: self.shared.clone(),
             content_id: c.content_id.as_str().into(),
@@ -320,7 +298,7 @@ impl Feed {
         to: DateTime<Utc>,
         reason: &str,
     ) -> Result<(), PollError> {
-        telemetry::gap(&self.shared, from, to, reason);
+        self.shared.metrics.gap(from, to, reason);
         self.submit(Batch {
             feed: self.shared.clone(),
             content_id: "".into(),
@@ -350,10 +328,10 @@ impl Feed {
             return Err(PollError::SubscriptionPending);
         }
         self.last_start = Some(Instant::now());
-        tracing::info!(tenant = %self.shared.tenant, content_type = %self.shared.content_type, reason = %why,
+        tracing::info!(tenant = %self.shared.id.tenant, content_type = %self.shared.id.content_type, reason = %why,
             "Starting the subscription for this content type.");
         self.client
-            .start_subscription(self.shared.content_type)
+            .start_subscription(self.shared.id.content_type)
             .await?;
         Ok(())
     }
@@ -376,16 +354,16 @@ impl Feed {
         let now = Utc::now();
         let overlap = chrono::Duration::from_std(self.cfg.overlap).unwrap_or(MAX_WINDOW);
         let horizon = chrono::Duration::from_std(self.cfg.dedup_horizon).unwrap_or(MAX_WINDOW);
-        let relist_from = match self.state.cursor(&self.shared.key)? {
+        let relist_from = match self.state.cursor(&self.shared.id.key)? {
             Some(c) => c.listed_until - overlap,
             None => return Ok(()),
         };
         let n = self
             .state
-            .prune(&self.shared.key, now, horizon, relist_from)
+            .prune(&self.shared.id.key, now, horizon, relist_from)
             .await?;
         if n > 0 {
-            tracing::debug!(feed = %self.shared.key, removed = n, "Pruned state.");
+            tracing::debug!(feed = %self.shared.id.key, removed = n, "Pruned state.");
         }
         Ok(())
     }

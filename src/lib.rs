@@ -27,6 +27,7 @@
 //! - [`api`]: the Management Activity API client: auth, listing, blobs, rate budget; and the
 //!   Graph audit log search (`api::graph`).
 //! - [`feed`]: the poll loop of one (tenant, content type).
+//! - [`feed_id`]: a feed's identity (tenant, content type, state key), as every stage names it.
 //! - [`state`]: the sled store; the only writer of durable progress.
 //! - [`record`]: the audit record model (one validating scan per blob indexes every record,
 //!   `record::scan`), classification, Dynamics 365 specifics.
@@ -42,7 +43,8 @@
 //! - [`backfill`]: history beyond the API's 7 days, through the Graph audit log search;
 //!   resumable, and meeting the live feed where it begins ([`coverage`]).
 //! - [`coverage`]: where each live feed begins, published beside the daemon's state.
-//! - [`telemetry`]: logging setup, the counters behind every loud event, their Prometheus
+//! - [`telemetry`]: logging setup, the typed catalogue of every metric, the counters behind
+//!   every loud event (resolved once per feed and sink, lock-free to update), their Prometheus
 //!   exposition, and feed and sink health.
 //! - [`sim`]: a faithful Management Activity API simulator for tests, benchmarks and `demo`.
 
@@ -53,6 +55,7 @@ pub mod config;
 pub mod coverage;
 pub mod daemon;
 pub mod feed;
+pub mod feed_id;
 pub mod filter;
 pub mod format;
 pub mod offline;

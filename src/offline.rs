@@ -19,6 +19,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, SinkConfig, SinkKind};
+use crate::feed_id::FeedId;
 use crate::pipeline::{Batch, Committed, FeedShared, Pipeline};
 use crate::record::{ContentType, Record};
 use crate::sink;
@@ -111,7 +112,6 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// A running one-off delivery.
-const REJECTED: &str = "o365fwd_records_rejected_total";
 
 pub struct OfflineRun {
     pipeline: Pipeline,
@@ -136,12 +136,12 @@ pub struct Finished {
 }
 
 impl OfflineRun {
-    /// Opens a temporary state and starts `sinks` and the pipeline. `feeds` lists (tenant
-    /// name, tenant id, content type) that may be delivered (Kafka checks its topics).
+    /// Opens a temporary state and starts `sinks` and the pipeline. `feeds` lists the feeds
+    /// that may be delivered (Kafka checks its topics).
     pub fn start(
         cfg: &Config,
         sinks: &[SinkConfig],
-        feeds: &[(String, String, ContentType)],
+        feeds: &[FeedId],
     ) -> Result<OfflineRun, OfflineError> {
         let dir = std::env::temp_dir().join(format!(
             "o365fwd-oneoff-{}-{}",
@@ -170,7 +170,7 @@ impl OfflineRun {
     pub fn with_state(
         cfg: &Config,
         sinks: &[SinkConfig],
-        feeds: &[(String, String, ContentType)],
+        feeds: &[FeedId],
         state: State,
     ) -> Result<OfflineRun, OfflineError> {
         let abort = CancellationToken::new();
@@ -190,7 +190,10 @@ impl OfflineRun {
         );
         let feeds = feeds
             .iter()
-            .map(|(name, id, ct)| ((id.clone(), *ct), Arc::new(FeedShared::new(name, id, *ct))))
+            .map(|f| {
+                let key = (f.tenant_id.clone(), f.content_type);
+                (key, Arc::new(FeedShared::new(f.clone())))
+            })
             .collect();
         Ok(OfflineRun {
             pipeline,
@@ -200,7 +203,7 @@ impl OfflineRun {
             feeds,
             state: Some(state),
             temp_dir: None,
-            rejected_at_start: crate::telemetry::sum(REJECTED),
+            rejected_at_start: crate::telemetry::metric::RECORDS_REJECTED.sum(),
         })
     }
 
@@ -256,7 +259,7 @@ impl OfflineRun {
         }
         Ok(Finished {
             records: committed.records,
-            rejected: crate::telemetry::sum(REJECTED) - self.rejected_at_start,
+            rejected: crate::telemetry::metric::RECORDS_REJECTED.sum() - self.rejected_at_start,
         })
     }
 }

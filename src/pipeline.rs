@@ -16,23 +16,21 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::feed_id::FeedId;
 use crate::filter::Filter;
 use crate::format::Origin;
-use crate::record::{ContentType, Record};
+use crate::record::Record;
 use crate::state::{ContentEntry, Cursor, Gap, SeenSet, SinkOffset, State};
+use crate::telemetry::{FeedMetrics, FeedsAtSinks};
 
 pub use committer::Committed;
 
-/// A feed as the pipeline sees it: identity, plus what it has in flight, so a feed does not
-/// fetch or send again what it submitted and is not yet committed.
+/// A feed as the pipeline sees it: identity and counters, plus what it has in flight, so a
+/// feed does not fetch or send again what it submitted and is not yet committed.
 #[derive(Debug)]
 pub struct FeedShared {
-    /// The key in state (`tenant_id/content_type`).
-    pub key: String,
-    /// The tenant's config name.
-    pub tenant: String,
-    pub tenant_id: String,
-    pub content_type: ContentType,
+    pub id: Arc<FeedId>,
+    pub metrics: FeedMetrics,
     pending: Mutex<Pending>,
 }
 
@@ -45,21 +43,20 @@ struct Pending {
 }
 
 impl FeedShared {
-    pub fn new(tenant: &str, tenant_id: &str, content_type: ContentType) -> FeedShared {
+    pub fn new(id: FeedId) -> FeedShared {
+        let id = Arc::new(id);
         FeedShared {
-            key: crate::state::feed_key(tenant_id, content_type.as_str()),
-            tenant: tenant.to_string(),
-            tenant_id: tenant_id.to_string(),
-            content_type,
+            metrics: FeedMetrics::new(id.clone()),
+            id,
             pending: Mutex::default(),
         }
     }
 
     pub fn origin(&self) -> Origin<'_> {
         Origin {
-            tenant: &self.tenant,
-            tenant_id: &self.tenant_id,
-            content_type: self.content_type,
+            tenant: &self.id.tenant,
+            tenant_id: &self.id.tenant_id,
+            content_type: self.id.content_type,
         }
     }
 
@@ -205,6 +202,8 @@ pub struct Pipeline {
 struct Inputs {
     sinks: Vec<SinkInput>,
     committer: mpsc::Sender<committer::InFlight>,
+    /// Counters of filtered records, per feed and sink (submissions hold the lock anyway).
+    filtered: FeedsAtSinks,
 }
 
 impl Pipeline {
@@ -222,6 +221,7 @@ impl Pipeline {
             inner: Arc::new(tokio::sync::Mutex::new(Some(Inputs {
                 sinks,
                 committer: tx,
+                filtered: FeedsAtSinks::default(),
             }))),
         };
         (p, task)
@@ -236,8 +236,8 @@ impl Pipeline {
     /// and the committer does not wait for it: filtered records count as handled.
     pub async fn submit(&self, batch: Batch) -> Result<(), Closed> {
         let batch = Arc::new(batch);
-        let guard = self.inner.lock().await;
-        let inputs = guard.as_ref().ok_or(Closed)?;
+        let mut guard = self.inner.lock().await;
+        let inputs = guard.as_mut().ok_or(Closed)?;
         let mut permits = Vec::new();
         let mut dropped = Vec::new();
         if !batch.records.is_empty() {
@@ -284,7 +284,8 @@ impl Pipeline {
             });
         }
         for (sink, reason, n) in dropped {
-            crate::telemetry::records_filtered(&batch.feed, sink, reason.label(), n);
+            let at = inputs.filtered.get(&batch.feed.id, sink);
+            at.filtered(&batch.feed.id, reason.label(), n);
         }
         commit_permit.send(committer::InFlight { batch, acks });
         Ok(())

@@ -74,7 +74,7 @@ pub enum StateError {
 /// Identifies a feed in state: the tenant GUID and the content type, so renaming a tenant
 /// table in the config keeps its progress.
 pub fn feed_key(tenant_id: &str, content_type: &str) -> String {
-    format!("{tenant_id}/{content_type}")
+    crate::feed_id::key(tenant_id, content_type)
 }
 
 /// One feed's share of a commit.

@@ -1,92 +1,23 @@
 //! Logging setup, every metric, and the events that are both logged and counted, so that a
 //! log line and its counter can never drift apart.
 //!
-//! Counters are kept in one process-wide table keyed by name and labels. Label values are
-//! bounded: tenants, content types, sinks and status codes from the config and the API, never
-//! record data.
+//! Every metric family is declared once, typed, in [`metric`]. Counting goes through handles
+//! ([`Counter`]) resolved once per feed ([`FeedMetrics`]), per sink ([`SinkMetrics`]) or per
+//! (feed, sink) pair ([`FeedsAtSinks`]) and updated with one atomic add: the delivery path
+//! takes no lock and builds no label text per record or batch. Events whose label is known
+//! only when they happen (an API answer's status, a retry's kind, a file change) resolve
+//! their series then; they happen per request or more rarely. Sink health is set by
+//! explicit calls ([`SinkMetrics::error`], `retry`, `stopped`, `acked`).
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
-
-use chrono::{DateTime, Utc};
-
-use crate::pipeline::FeedShared;
-
+mod counter;
 pub mod exposition;
-mod health;
-pub use health::*;
+mod feed;
+pub mod metric;
+mod sink;
 
-static COUNTERS: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
-static LAST_COMMIT: Mutex<Option<DateTime<Utc>>> = Mutex::new(None);
-
-fn series(name: &str, labels: &[(&str, &str)]) -> String {
-    let mut s = String::from(name);
-    if !labels.is_empty() {
-        s.push('{');
-        for (i, (k, v)) in labels.iter().enumerate() {
-            if i > 0 {
-                s.push(',');
-            }
-            let v = v
-                .replace('\\', "\\\\")
-                .replace('"', "\\\"")
-                .replace('\n', "\\n");
-            let _ = write!(s, "{k}=\"{v}\"");
-        }
-        s.push('}');
-    }
-    s
-}
-
-/// Adds `n` to a counter.
-pub fn count(name: &str, labels: &[(&str, &str)], n: u64) {
-    let key = series(name, labels);
-    let mut c = COUNTERS.lock().unwrap_or_else(|p| p.into_inner());
-    *c.entry(key).or_insert(0) += n;
-    drop(c);
-    // Every sink failure, whoever counts it, feeds the sink health that /health reports.
-    if name == "o365fwd_sink_errors_total" || name == "o365fwd_sink_retries_total" {
-        if let Some((_, sink)) = labels.iter().find(|(k, _)| *k == "sink") {
-            let kind = labels.iter().find(|(k, _)| *k == "kind").map(|(_, v)| *v);
-            health::sink_failing(sink, kind.unwrap_or("connection or write error"));
-        }
-    }
-}
-
-/// Reads a counter (tests, summaries).
-pub fn get(name: &str, labels: &[(&str, &str)]) -> u64 {
-    let key = series(name, labels);
-    let c = COUNTERS.lock().unwrap_or_else(|p| p.into_inner());
-    c.get(&key).copied().unwrap_or(0)
-}
-
-/// Sum of a counter over all label sets.
-pub fn sum(name: &str) -> u64 {
-    let c = COUNTERS.lock().unwrap_or_else(|p| p.into_inner());
-    c.iter()
-        .filter(|(k, _)| k.as_str() == name || k.starts_with(&format!("{name}{{")))
-        .map(|(_, v)| *v)
-        .sum()
-}
-
-pub fn set_last_commit(t: DateTime<Utc>) {
-    *LAST_COMMIT.lock().unwrap_or_else(|p| p.into_inner()) = Some(t);
-}
-
-pub fn last_commit() -> Option<DateTime<Utc>> {
-    *LAST_COMMIT.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Every counter in the Prometheus text format.
-pub fn render() -> String {
-    let c = COUNTERS.lock().unwrap_or_else(|p| p.into_inner());
-    let mut out = String::new();
-    for (k, v) in c.iter() {
-        let _ = writeln!(out, "{k} {v}");
-    }
-    out
-}
+pub use counter::Counter;
+pub use feed::{FeedAtSink, FeedMetrics, FeedsAtSinks, last_commits, last_polls};
+pub use sink::{SinkHealth, SinkMetrics, reset_sink_health, sink_health};
 
 /// Sets up `tracing` to stderr. `json` selects JSON lines; the level comes from `RUST_LOG`
 /// (default `info`).
@@ -131,32 +62,6 @@ fn stderr_is_journal() -> bool {
 
 // ---- Events that are both logged and counted -------------------------------------------
 
-fn feed_labels(f: &FeedShared) -> [(&str, &str); 2] {
-    [
-        ("tenant", f.tenant.as_str()),
-        ("content_type", f.content_type.as_str()),
-    ]
-}
-
-/// A sink refused a record for good.
-pub fn record_rejected(f: &FeedShared, sink: &str, id: &str, content_id: &str, reason: &str) {
-    tracing::error!(tenant = %f.tenant, content_type = %f.content_type, sink, record_id = id, content_id, reason, "A sink rejected a record; it is recorded in state as rejected.");
-    let [t, c] = feed_labels(f);
-    count("o365fwd_records_rejected_total", &[t, c, ("sink", sink)], 1);
-}
-
-/// A blob could not be fetched or parsed after every attempt.
-pub fn blob_failed(f: &FeedShared, content_id: &str, attempts: u32, error: &str) {
-    tracing::error!(tenant = %f.tenant, content_type = %f.content_type, content_id, attempts, error, "A content blob failed; it is recorded in state and retried on later polls until it expires.");
-    count("o365fwd_blobs_failed_total", &feed_labels(f), 1);
-}
-
-/// Data expired upstream before it was delivered.
-pub fn gap(f: &FeedShared, from: DateTime<Utc>, to: DateTime<Utc>, reason: &str) {
-    tracing::error!(tenant = %f.tenant, content_type = %f.content_type, from = %from.to_rfc3339(), to = %to.to_rfc3339(), reason, "DATA GAP: audit content in this range can no longer be fetched from the API.");
-    count("o365fwd_gaps_total", &feed_labels(f), 1);
-}
-
 /// A URI from the server pointed at another host; it was not followed.
 pub fn hostile_uri(tenant: &str, what: &str, uri_host: &str, content_id: Option<&str>) {
     tracing::error!(
@@ -166,11 +71,7 @@ pub fn hostile_uri(tenant: &str, what: &str, uri_host: &str, content_id: Option<
         content_id,
         "Refused a URI from the API that points at another host; the bearer token is only sent to the configured API host."
     );
-    count(
-        "o365fwd_uris_refused_total",
-        &[("tenant", tenant), ("kind", what)],
-        1,
-    );
+    metric::URIS_REFUSED.with([tenant, what]).inc();
 }
 
 /// The API throttled a request.
@@ -180,7 +81,7 @@ pub fn throttled(tenant: &str, wait_secs: u64) {
         wait_secs,
         "The API throttled us; pausing this tenant's requests."
     );
-    count("o365fwd_api_throttled_total", &[("tenant", tenant)], 1);
+    metric::API_THROTTLED.with([tenant]).inc();
 }
 
 /// A GeoIP/ASN database file changed and was reopened, or could not be (the previous one
@@ -193,94 +94,25 @@ pub fn enrich_reloaded(path: &std::path::Path, error: Option<&str>) {
         }
     }
     let result = if error.is_some() { "error" } else { "ok" };
-    count("o365fwd_enrich_reloads_total", &[("result", result)], 1);
+    metric::ENRICH_RELOADS.with([result]).inc();
 }
 
-/// A syslog message was longer than the sink's limit; its payload was cut, with a marker.
-pub fn syslog_truncated(sink: &str, record_id: &str, original: usize, max: usize) {
-    tracing::warn!(
-        sink,
-        record_id,
-        payload_bytes = original,
-        max_message_size = max,
-        "A record did not fit in one syslog message; it was sent truncated, with a marker."
-    );
-    count("o365fwd_syslog_truncated_total", &[("sink", sink)], 1);
+/// A Management API (or Graph) request was answered with `status`.
+pub fn api_request(tenant: &str, kind: &str, status: &str) {
+    metric::API_REQUESTS.with([tenant, kind, status]).inc();
 }
 
-/// Records sent again on a new syslog connection; the receiver may get them twice.
-pub fn syslog_resent(sink: &str, records: usize) {
-    tracing::warn!(
-        sink,
-        records,
-        "Re-sent records written before the syslog connection broke (at-least-once: the receiver may see them twice)."
-    );
-    count(
-        "o365fwd_syslog_resent_records_total",
-        &[("sink", sink)],
-        records as u64,
-    );
+/// A Management API request failed in a way that is retried.
+pub fn api_retry(tenant: &str, kind: &str) {
+    metric::API_RETRIES.with([tenant, kind]).inc();
 }
 
-/// A sink's receiver reported a configuration error (bad token, missing index, refused
-/// request): the sink stops acknowledging until it is reconfigured and restarted.
-pub fn sink_stopped(sink: &str, reason: &str) {
-    tracing::error!(
-        sink,
-        reason,
-        "SINK STOPPED: its receiver refuses our configuration. Nothing more is acknowledged to it, so polling stalls and nothing is committed past this point; the data stays in the API for 7 days. Fix the configuration and restart."
-    );
-    count("o365fwd_sink_stopped_total", &[("sink", sink)], 1);
-    health::sink_down(sink, reason);
+/// A write of a feed's coverage files failed (the caller logs it).
+pub fn coverage_write_failed() {
+    metric::COVERAGE_WRITE_ERRORS.with([]).inc();
 }
 
-/// A sink request failed in a way that is retried (receiver down, busy, throttling).
-pub fn sink_retry(sink: &str, what: &str) {
-    count(
-        "o365fwd_sink_retries_total",
-        &[("sink", sink), ("kind", what)],
-        1,
-    );
-}
-
-static LAST_POLL: Mutex<BTreeMap<String, DateTime<Utc>>> = Mutex::new(BTreeMap::new());
-
-/// A feed finished a poll without error.
-pub fn feed_polled(feed: &str, at: DateTime<Utc>) {
-    LAST_POLL
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(feed.to_string(), at);
-}
-
-/// When each feed last finished a poll without error.
-pub fn last_polls() -> BTreeMap<String, DateTime<Utc>> {
-    LAST_POLL.lock().unwrap_or_else(|p| p.into_inner()).clone()
-}
-
-/// Records of a batch a sink's filter did not admit (counted per batch, per reason; not
-/// an error: they count as handled for the delivery contract).
-pub fn records_filtered(f: &FeedShared, sink: &str, reason: &str, n: u64) {
-    tracing::debug!(tenant = %f.tenant, content_type = %f.content_type, sink, reason, records = n, "Records filtered out for a sink.");
-    let [t, c] = feed_labels(f);
-    count(
-        "o365fwd_records_filtered_total",
-        &[t, c, ("sink", sink), ("reason", reason)],
-        n,
-    );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_and_renders() {
-        count("t_x_total", &[("a", "1")], 2);
-        count("t_x_total", &[("a", "1")], 3);
-        count("t_x_total", &[("a", "q\"")], 1);
-        assert_eq!(get("t_x_total", &[("a", "1")]), 5);
-        assert_eq!(sum("t_x_total"), 6);
-        assert!(render().contains("t_x_total{a=\"q\\\"\"} 1"));
-    }
+/// A commit to state failed and is retried (the caller logs it).
+pub fn state_commit_failed() {
+    metric::STATE_COMMIT_ERRORS.with([]).inc();
 }

@@ -243,15 +243,7 @@ impl TenantClient {
                 }
             };
             let code = status.as_u16();
-            telemetry::count(
-                "o365fwd_api_requests_total",
-                &[
-                    ("tenant", &self.name),
-                    ("kind", what),
-                    ("status", status.as_str()),
-                ],
-                1,
-            );
+            telemetry::api_request(&self.name, what, status.as_str());
             if status.is_success() {
                 return Ok((body, headers));
             }
@@ -289,11 +281,7 @@ impl TenantClient {
 
     /// Logs a transient failure and waits before the next attempt, or gives up.
     async fn note_failure(&self, what: &str, last: &str, failures: u32) -> Result<(), ApiError> {
-        telemetry::count(
-            "o365fwd_api_retries_total",
-            &[("tenant", &self.name), ("kind", what)],
-            1,
-        );
+        telemetry::api_retry(&self.name, what);
         if failures >= ATTEMPTS {
             return Err(ApiError::Unavailable {
                 attempts: failures,

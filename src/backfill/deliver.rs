@@ -78,7 +78,7 @@ impl Backfill<'_> {
         let mut out = HashMap::new();
         for ct in &self.content_types {
             let f = progress::slice_feed(&self.plan.tenant, &self.plan.tenant_id, s, *ct);
-            f.set_seen(self.state.load_seen(&f.key)?);
+            f.set_seen(self.state.load_seen(&f.id.key)?);
             out.insert(*ct, Arc::new(f));
         }
         Ok(out)

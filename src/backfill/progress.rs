@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::plan::Slice;
+use crate::feed_id::FeedId;
 use crate::pipeline::{Batch, CommitOp, FeedShared};
 use crate::record::ContentType;
 use crate::state::{ContentEntry, ContentStatus, State, StateError};
@@ -46,16 +47,13 @@ pub fn read(state: &State, s: &Slice) -> Result<Delivered, StateError> {
 
 /// The feed that carries progress entries (its batches have no records).
 pub fn progress_feed(tenant: &str, tenant_id: &str) -> Arc<FeedShared> {
-    let mut f = FeedShared::new(tenant, tenant_id, ContentType::General);
-    f.key = PROGRESS.to_string();
-    Arc::new(f)
+    let id = FeedId::new(tenant, tenant_id, ContentType::General).with_key(PROGRESS.to_string());
+    Arc::new(FeedShared::new(id))
 }
 
 /// The feed records of one content type of one slice are delivered as.
 pub fn slice_feed(tenant: &str, tenant_id: &str, s: &Slice, ct: ContentType) -> FeedShared {
-    let mut f = FeedShared::new(tenant, tenant_id, ct);
-    f.key = slice_key(s, ct);
-    f
+    FeedShared::new(FeedId::new(tenant, tenant_id, ct).with_key(slice_key(s, ct)))
 }
 
 fn slice_key(s: &Slice, ct: ContentType) -> String {

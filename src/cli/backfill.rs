@@ -25,6 +25,7 @@ use crate::api::{http_client, tenant_http};
 use crate::backfill::plan::{Plan, stamp};
 use crate::backfill::{Backfill, BackfillError, LiveFeed, Settings};
 use crate::config::{Config, SinkConfig, TenantConfig};
+use crate::feed_id::FeedId;
 use crate::offline::{OfflineRun, select_sinks};
 use crate::record::ContentType;
 use crate::state::State;
@@ -236,7 +237,7 @@ pub async fn run(a: BackfillArgs) -> anyhow::Result<i32> {
     }
     let feeds: Vec<_> = ContentType::ALL
         .into_iter()
-        .map(|ct| (tenant.name.clone(), tenant.tenant_id.clone(), ct))
+        .map(|ct| FeedId::new(&tenant.name, &tenant.tenant_id, ct))
         .collect();
     let run = OfflineRun::with_state(&cfg, &sinks, &feeds, state.clone())?;
     let stop = CancellationToken::new();

@@ -24,6 +24,7 @@ use super::exit;
 use super::progress::bar;
 use super::subscriptions::select_tenants;
 use crate::config::{Config, TenantConfig};
+use crate::feed_id::FeedId;
 use crate::offline::{OfflineRun, select_sinks};
 use crate::pipeline::FeedShared;
 use crate::record::content_type::content_type_of;
@@ -77,7 +78,7 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<i32> {
         .flat_map(|t| {
             ContentType::ALL
                 .into_iter()
-                .map(|ct| (t.name.clone(), t.tenant_id.clone(), ct))
+                .map(|ct| FeedId::new(&t.name, &t.tenant_id, ct))
         })
         .collect();
     let run = OfflineRun::start(&cfg, &sinks, &feeds)?;

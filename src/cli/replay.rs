@@ -19,6 +19,7 @@ use crate::api::{ContentInfo, TenantClient, http_client, tenant_http};
 use crate::config::Config;
 use crate::feed::MAX_WINDOW;
 use crate::feed::blobs::{Fetched, fetch};
+use crate::feed_id::FeedId;
 use crate::offline::{OfflineRun, select_sinks};
 use crate::record::ContentType;
 
@@ -75,7 +76,7 @@ pub async fn run(a: ReplayArgs) -> anyhow::Result<i32> {
         Err(e) => return usage(e.to_string()),
     };
     let ct = a.content_type;
-    let feeds = [(tenant.name.clone(), tenant.tenant_id.clone(), ct)];
+    let feeds = [FeedId::new(&tenant.name, &tenant.tenant_id, ct)];
     let run = OfflineRun::start(&cfg, &sinks, &feeds)?;
     let feed = run.feed(&tenant.tenant_id, ct).expect("declared above");
 
@@ -104,7 +105,7 @@ pub async fn run(a: ReplayArgs) -> anyhow::Result<i32> {
     let attempts = cfg.agent.blob_attempts.max(1);
     let mut results = futures_util::stream::iter(listing)
         .map(|c| {
-            let (client, stop, key) = (&client, stop.clone(), feed.key.clone());
+            let (client, stop, key) = (&client, stop.clone(), feed.id.key.clone());
             async move {
                 let f = fetch(client, &c, attempts, &key, &stop).await;
                 (c, f)

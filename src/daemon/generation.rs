@@ -12,6 +12,7 @@ use super::{DaemonError, Outcome};
 use crate::api::{TenantClient, http_client, tenant_http};
 use crate::config::Config;
 use crate::feed::Feed;
+use crate::feed_id::FeedId;
 use crate::pipeline::{Committed, FeedShared, Pipeline};
 use crate::sink;
 use crate::state::State;
@@ -44,7 +45,7 @@ impl Generation {
             .flat_map(|t| {
                 t.content_types
                     .iter()
-                    .map(|ct| (t.name.clone(), t.tenant_id.clone(), *ct))
+                    .map(|ct| FeedId::new(&t.name, &t.tenant_id, *ct))
             })
             .collect();
         let enricher = cfg
@@ -72,7 +73,7 @@ impl Generation {
             let http = tenant_http(&http, t, cfg.agent.request_timeout);
             let client = Arc::new(TenantClient::new(http, t, stop.clone()));
             for ct in &t.content_types {
-                let shared = Arc::new(FeedShared::new(&t.name, &t.tenant_id, *ct));
+                let shared = Arc::new(FeedShared::new(FeedId::new(&t.name, &t.tenant_id, *ct)));
                 let feed = Feed::new(
                     shared,
                     client.clone(),

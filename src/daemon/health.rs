@@ -6,7 +6,6 @@
 //! sink is healthy unless its receiver stopped it or it has failed without a single
 //! acknowledgement for longer than `[agent] unhealthy_after`.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -18,13 +17,15 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::feed_id::FeedId;
 use crate::state::State;
-use crate::telemetry::{self, SinkHealth, exposition};
+use crate::telemetry::exposition::{self, Gauges};
+use crate::telemetry::metric as m;
+use crate::telemetry::{self, SinkHealth};
 
 /// What the endpoint reports on; built once per (re)start of the daemon.
 pub struct Observed {
-    /// (state key, tenant name, content type) per feed.
-    feeds: Vec<(String, String, String)>,
+    feeds: Vec<FeedId>,
     sinks: Vec<String>,
     poll_window: Duration,
     unhealthy_after: Duration,
@@ -39,13 +40,9 @@ impl Observed {
             .tenants
             .values()
             .flat_map(|t| {
-                t.content_types.iter().map(|ct| {
-                    (
-                        crate::state::feed_key(&t.tenant_id, ct.as_str()),
-                        t.name.clone(),
-                        ct.as_str().to_string(),
-                    )
-                })
+                t.content_types
+                    .iter()
+                    .map(|ct| FeedId::new(&t.name, &t.tenant_id, *ct))
             })
             .collect();
         Observed {
@@ -65,49 +62,29 @@ impl Observed {
         ((Utc::now() - t).num_milliseconds().max(0) as f64) / 1000.0
     }
 
-    fn gauges(&self) -> BTreeMap<&'static str, Vec<(String, f64)>> {
+    fn gauges(&self) -> Gauges {
         let polls = telemetry::last_polls();
         let commits = telemetry::last_commits();
-        let mut g: BTreeMap<&'static str, Vec<(String, f64)>> = BTreeMap::new();
-        for (key, tenant, ct) in &self.feeds {
-            let labels = [("tenant", tenant.as_str()), ("content_type", ct.as_str())];
-            let poll_age = self.age(polls.get(key));
-            let mut push = |fam: &'static str, v: f64| {
-                g.entry(fam)
-                    .or_default()
-                    .push((exposition::series(fam, &labels), v))
-            };
-            push("o365fwd_seconds_since_last_poll", poll_age);
-            push(
-                "o365fwd_seconds_since_last_commit",
-                self.age(commits.get(key)),
-            );
+        let mut g = Gauges::default();
+        let flag = |b: bool| if b { 1.0 } else { 0.0 };
+        for f in &self.feeds {
+            let labels = [f.tenant.as_str(), f.content_type.as_str()];
+            let poll_age = self.age(polls.get(&f.key));
+            g.set(&m::SECONDS_SINCE_LAST_POLL, labels, poll_age);
+            let commit_age = self.age(commits.get(&f.key));
+            g.set(&m::SECONDS_SINCE_LAST_COMMIT, labels, commit_age);
             let ok = poll_age <= self.poll_window.as_secs_f64();
-            push("o365fwd_feed_healthy", if ok { 1.0 } else { 0.0 });
+            g.set(&m::FEED_HEALTHY, labels, flag(ok));
         }
         for s in &self.sinks {
             let ok = telemetry::sink_health(s, self.unhealthy_after) == SinkHealth::Healthy;
-            g.entry("o365fwd_sink_healthy").or_default().push((
-                exposition::series("o365fwd_sink_healthy", &[("sink", s)]),
-                if ok { 1.0 } else { 0.0 },
-            ));
+            g.set(&m::SINK_HEALTHY, [s], flag(ok));
         }
-        let one = |fam: &'static str, v: f64| (fam, vec![(exposition::series(fam, &[]), v)]);
-        g.extend([
-            one("o365fwd_state_size_bytes", self.state.size_on_disk() as f64),
-            one(
-                "o365fwd_state_commits_failing",
-                if self.state.commits_failing().is_some() {
-                    1.0
-                } else {
-                    0.0
-                },
-            ),
-            one(
-                "o365fwd_up_seconds",
-                self.started.elapsed().as_secs() as f64,
-            ),
-        ]);
+        let size = self.state.size_on_disk() as f64;
+        g.set(&m::STATE_SIZE_BYTES, [], size);
+        let failing = self.state.commits_failing().is_some();
+        g.set(&m::STATE_COMMITS_FAILING, [], flag(failing));
+        g.set(&m::UP_SECONDS, [], self.started.elapsed().as_secs() as f64);
         g
     }
 
@@ -116,8 +93,9 @@ impl Observed {
         let polls = telemetry::last_polls();
         let mut reasons = Vec::new();
         let mut feeds = serde_json::Map::new();
-        for (key, tenant, ct) in &self.feeds {
-            let age = self.age(polls.get(key));
+        for f in &self.feeds {
+            let (tenant, ct) = (&f.tenant, f.content_type);
+            let age = self.age(polls.get(&f.key));
             let ok = age <= self.poll_window.as_secs_f64();
             if !ok {
                 reasons.push(format!(

@@ -11,7 +11,6 @@ use crate::api::{ApiError, ContentInfo};
 use crate::pipeline::{Batch, CommitOp};
 use crate::record::{Record, parse_blob};
 use crate::state::ContentStatus;
-use crate::telemetry;
 
 /// What fetching one blob came to (shared with `replay`).
 pub enum Fetched {
@@ -39,7 +38,7 @@ impl Feed {
                 let shared = shared.clone();
                 let stop = stop.clone();
                 async move {
-                    let f = fetch(&client, &c, attempts, &shared.key, &stop).await;
+                    let f = fetch(&client, &c, attempts, &shared.id.key, &stop).await;
                     (c, skip, f)
                 }
             })
@@ -74,20 +73,23 @@ impl Feed {
         attempts: u32,
         error: &str,
     ) -> Result<(), PollError> {
-        telemetry::blob_failed(&self.shared, &c.content_id, attempts, error);
+        self.shared
+            .metrics
+            .blob_failed(&c.content_id, attempts, error);
         let now = Utc::now();
-        let (first_failed, attempts) = match self.state.content(&self.shared.key, &c.content_id)? {
-            Some(crate::state::ContentEntry {
-                status:
-                    ContentStatus::Failed {
-                        first_failed,
-                        attempts: before,
-                        ..
-                    },
-                ..
-            }) => (first_failed, before + attempts),
-            _ => (now, attempts),
-        };
+        let (first_failed, attempts) =
+            match self.state.content(&self.shared.id.key, &c.content_id)? {
+                Some(crate::state::ContentEntry {
+                    status:
+                        ContentStatus::Failed {
+                            first_failed,
+                            attempts: before,
+                            ..
+                        },
+                    ..
+                }) => (first_failed, before + attempts),
+                _ => (now, attempts),
+            };
         self.submit(Batch {
             feed: self.shared.clone(),
             content_id: c.content_id.as_str().into(),
@@ -147,14 +149,7 @@ impl Feed {
             }
         }
         if repeats > 0 {
-            telemetry::count(
-                "o365fwd_records_repeated_total",
-                &[
-                    ("tenant", &self.shared.tenant),
-                    ("content_type", self.shared.content_type.as_str()),
-                ],
-                repeats,
-            );
+            self.shared.metrics.repeated(repeats);
         }
         self.submit(Batch {
             feed: self.shared.clone(),

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Batch, CommitOp, SinkAck};
 use crate::state::{FeedCommit, Rejection, SinkOffset, State};
-use crate::telemetry;
+use crate::telemetry::{self, FeedsAtSinks};
 
 /// A submitted batch and the acknowledgements it waits for (only from the sinks it was
 /// sent to: a sink whose filter admits none of its records is not waited for).
@@ -52,6 +52,7 @@ pub(super) async fn run(
 ) -> Committed {
     let mut done = Committed::default();
     let mut held: Option<InFlight> = None;
+    let mut counters = FeedsAtSinks::default();
     loop {
         let head = match held.take() {
             Some(h) => h,
@@ -80,7 +81,7 @@ pub(super) async fn run(
                 Err(_) => break,
             }
         }
-        if !commit_group(&state, &group, &abort).await {
+        if !commit_group(&state, &group, &mut counters, &abort).await {
             done.abandoned = true;
             return done;
         }
@@ -140,12 +141,17 @@ fn try_all(f: &mut InFlight) -> Option<Vec<Ack>> {
     None
 }
 
-async fn commit_group(state: &State, group: &[Acked], abort: &CancellationToken) -> bool {
+async fn commit_group(
+    state: &State,
+    group: &[Acked],
+    counters: &mut FeedsAtSinks,
+    abort: &CancellationToken,
+) -> bool {
     let now = Utc::now();
     let mut feeds: BTreeMap<&str, FeedCommit> = BTreeMap::new();
     let mut offsets: BTreeMap<&str, SinkOffset> = BTreeMap::new();
     for (batch, acks) in group {
-        let fc = feeds.entry(batch.feed.key.as_str()).or_default();
+        let fc = feeds.entry(batch.feed.id.key.as_str()).or_default();
         for op in &batch.ops {
             match op {
                 CommitOp::Content { content_id, entry } => {
@@ -161,7 +167,9 @@ async fn commit_group(state: &State, group: &[Acked], abort: &CancellationToken)
                 let Some(rec) = batch.records.get(*idx) else {
                     continue;
                 };
-                telemetry::record_rejected(&batch.feed, sink, rec.id(), &batch.content_id, reason);
+                let feed = &batch.feed.id;
+                let at = counters.get(feed, sink);
+                at.rejected(feed, rec.id(), &batch.content_id, reason);
                 fc.rejections.push(Rejection {
                     record_id: rec.id().to_string(),
                     sink: sink.clone(),
@@ -185,7 +193,7 @@ async fn commit_group(state: &State, group: &[Acked], abort: &CancellationToken)
             Err(e) => {
                 failed = true;
                 tracing::error!(state_dir = %state.dir().display(), error = %e, "Cannot commit progress to state; retrying. Delivery stalls and nothing is acknowledged past this point until it succeeds.");
-                telemetry::count("o365fwd_state_commit_errors_total", &[], 1);
+                telemetry::state_commit_failed();
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
                     _ = abort.cancelled() => return false,
@@ -212,21 +220,14 @@ async fn commit_group(state: &State, group: &[Acked], abort: &CancellationToken)
         if batch.records.is_empty() {
             continue;
         }
-        let f = &batch.feed;
         for (sink, n, bytes, _) in acks {
-            let labels = [
-                ("tenant", f.tenant.as_str()),
-                ("content_type", f.content_type.as_str()),
-                ("sink", sink.as_str()),
-            ];
-            telemetry::count("o365fwd_records_delivered_total", &labels, *n);
-            telemetry::count("o365fwd_bytes_delivered_total", &labels, *bytes);
-            telemetry::sink_acked(sink);
+            let at = counters.get(&batch.feed.id, sink);
+            at.delivered(*n, *bytes);
+            at.sink.acked();
         }
     }
     for (batch, _) in group {
-        telemetry::feed_committed(&batch.feed.key, now);
+        batch.feed.metrics.committed(now);
     }
-    telemetry::set_last_commit(now);
     true
 }

@@ -52,11 +52,11 @@ async fn commits_in_order_only_after_every_sink_acknowledged() {
     ];
     let abort = CancellationToken::new();
     let (p, committer) = Pipeline::start(state.clone(), sinks, 8, abort.clone());
-    let feed = Arc::new(FeedShared::new(
+    let feed = Arc::new(FeedShared::new(crate::feed_id::FeedId::new(
         "t",
         "tid",
         crate::record::ContentType::General,
-    ));
+    )));
     p.submit(batch(
         &feed,
         "c1",
@@ -88,7 +88,7 @@ async fn commits_in_order_only_after_every_sink_acknowledged() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(
-        state.content(&feed.key, "c1").unwrap().is_none(),
+        state.content(&feed.id.key, "c1").unwrap().is_none(),
         "nothing committed while b holds batch 1"
     );
     assert!(feed.id_seen("r1"));
@@ -99,14 +99,14 @@ async fn commits_in_order_only_after_every_sink_acknowledged() {
     assert_eq!(done.records, 3);
     assert!(!done.abandoned);
     assert_eq!(
-        state.content(&feed.key, "c1").unwrap().unwrap().status,
+        state.content(&feed.id.key, "c1").unwrap().unwrap().status,
         ContentStatus::Done { records: 3 }
     );
-    let seen = state.load_seen(&feed.key).unwrap();
+    let seen = state.load_seen(&feed.id.key).unwrap();
     for id in ["r1", "r2", "r3"] {
         assert!(seen.contains(id));
     }
-    let rej = state.rejections(&feed.key).unwrap();
+    let rej = state.rejections(&feed.id.key).unwrap();
     assert_eq!(rej.len(), 1);
     assert_eq!(
         (rej[0].record_id.as_str(), rej[0].sink.as_str()),
@@ -134,11 +134,11 @@ async fn cancelled_submit_leaves_no_orphan_batch() {
         },
     ];
     let (p, _committer) = Pipeline::start(state, sinks, 8, CancellationToken::new());
-    let feed = Arc::new(FeedShared::new(
+    let feed = Arc::new(FeedShared::new(crate::feed_id::FeedId::new(
         "t",
         "tid",
         crate::record::ContentType::General,
-    ));
+    )));
     p.submit(batch(
         &feed,
         "c1",

@@ -9,7 +9,7 @@ use super::*;
 use crate::filter::{Condition, Field, Filter, Rule, Value};
 use crate::record::Record;
 use crate::state::{ContentStatus, State};
-use crate::telemetry;
+use crate::telemetry::metric as m;
 
 fn include_workload(w: &str) -> Arc<Filter> {
     let mut c = Condition::new(Field::Workload);
@@ -52,11 +52,11 @@ async fn filtered_sinks_get_admitted_records_and_never_stall_commits() {
     ];
     let (p, committer) = Pipeline::start(state.clone(), sinks, 8, CancellationToken::new());
     // A tenant name of its own keeps these counters apart from other tests'.
-    let feed = Arc::new(FeedShared::new(
+    let feed = Arc::new(FeedShared::new(crate::feed_id::FeedId::new(
         "route-t",
         "tid",
         crate::record::ContentType::General,
-    ));
+    )));
     let ids = ["r1", "r2", "r3"];
     for id in ids {
         feed.claim_id(id);
@@ -103,7 +103,7 @@ async fn filtered_sinks_get_admitted_records_and_never_stall_commits() {
         .unwrap();
     // Committed without any word from `none`.
     let t0 = std::time::Instant::now();
-    while state.content(&feed.key, "c1").unwrap().is_none() {
+    while state.content(&feed.id.key, "c1").unwrap().is_none() {
         assert!(
             t0.elapsed() < Duration::from_secs(5),
             "commit waits for a sink it skipped"
@@ -113,45 +113,23 @@ async fn filtered_sinks_get_admitted_records_and_never_stall_commits() {
     p.close().await;
     let done = committer.await.unwrap();
     assert_eq!((done.batches, done.records), (1, 3));
-    let rej = state.rejections(&feed.key).unwrap();
+    let rej = state.rejections(&feed.id.key).unwrap();
     assert_eq!(rej.len(), 1);
     assert_eq!(
         (rej[0].record_id.as_str(), rej[0].sink.as_str()),
         ("r3", "crm")
     );
-    let seen = state.load_seen(&feed.key).unwrap();
+    let seen = state.load_seen(&feed.id.key).unwrap();
     assert!(
         ids.iter().all(|id| seen.contains(id)),
         "filtered records count as handled"
     );
 
-    let labels = |sink: &'static str, reason: &'static str| {
-        [
-            ("tenant", "route-t"),
-            ("content_type", "Audit.General"),
-            ("sink", sink),
-            ("reason", reason),
-        ]
-    };
-    let filtered = "o365fwd_records_filtered_total";
-    assert_eq!(
-        telemetry::get(filtered, &labels("crm", "not_included:workload")),
-        1
-    );
-    assert_eq!(
-        telemetry::get(filtered, &labels("none", "not_included:workload")),
-        3
-    );
-    let delivered = |sink| {
-        telemetry::get(
-            "o365fwd_records_delivered_total",
-            &[
-                ("tenant", "route-t"),
-                ("content_type", "Audit.General"),
-                ("sink", sink),
-            ],
-        )
-    };
+    let filtered =
+        |sink, reason| m::RECORDS_FILTERED.get(["route-t", "Audit.General", sink, reason]);
+    assert_eq!(filtered("crm", "not_included:workload"), 1);
+    assert_eq!(filtered("none", "not_included:workload"), 3);
+    let delivered = |sink| m::RECORDS_DELIVERED.get(["route-t", "Audit.General", sink]);
     assert_eq!(
         (delivered("all"), delivered("crm"), delivered("none")),
         (3, 2, 0)

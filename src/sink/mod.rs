@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{SinkConfig, SinkKind};
+use crate::feed_id::FeedId;
 use crate::format::Encoder;
 use crate::pipeline::{SinkInput, SinkJob};
 use crate::state::State;
@@ -57,7 +58,7 @@ pub fn with_enrichment<'a>(
 pub fn start_all<'a>(
     sinks: impl IntoIterator<Item = &'a SinkConfig>,
     state: &State,
-    feeds: &[(String, String, crate::record::ContentType)],
+    feeds: &[FeedId],
     abort: &CancellationToken,
 ) -> Result<(Vec<SinkInput>, Vec<tokio::task::JoinHandle<()>>), SinkError> {
     let mut inputs = Vec::new();
@@ -77,12 +78,11 @@ pub fn start_all<'a>(
     Ok((inputs, tasks))
 }
 
-/// Builds and starts a sink from its config. `feeds` (tenant name, tenant id, content
-/// type) lets a sink check at start what it will write to. `abort` ends delivery attempts at a hard stop.
+/// Builds and starts a sink from its config. `feeds` lets a sink check at start what it will write to. `abort` ends delivery attempts at a hard stop.
 pub fn start(
     cfg: &SinkConfig,
     state: &State,
-    feeds: &[(String, String, crate::record::ContentType)],
+    feeds: &[FeedId],
     abort: CancellationToken,
 ) -> Result<RunningSink, SinkError> {
     let (tx, rx) = mpsc::channel::<SinkJob>(QUEUE);

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::pipeline::{Batch, SinkAck, SinkJob};
 use crate::record::split::{Merged, Reassembler, SplitConfig};
-use crate::telemetry;
+use crate::telemetry::SinkMetrics;
 
 /// Starts the stage; returns the receiver the sink reads from instead of `input`.
 pub fn wrap(
@@ -24,7 +24,7 @@ pub fn wrap(
     mut input: mpsc::Receiver<SinkJob>,
 ) -> mpsc::Receiver<SinkJob> {
     let (tx, rx) = mpsc::channel::<SinkJob>(2);
-    let sink = sink.to_string();
+    let sink = SinkMetrics::new(sink);
     tokio::spawn(async move {
         let mut r = Reassembler::new(cfg);
         let mut last_batch: Option<Arc<Batch>> = None;
@@ -78,7 +78,7 @@ async fn sleep_until(due: Option<Instant>) {
 
 /// Merged views on their own. Nobody waits for this acknowledgement: they are derived
 /// events, and a file sink's next acknowledged length covers them.
-fn side_job(sink: &str, like: &Batch, merged: Vec<Merged>) -> SinkJob {
+fn side_job(sink: &SinkMetrics, like: &Batch, merged: Vec<Merged>) -> SinkJob {
     count(sink, &merged);
     let (ack, _ignored) = oneshot::channel();
     SinkJob::all(
@@ -92,22 +92,18 @@ fn side_job(sink: &str, like: &Batch, merged: Vec<Merged>) -> SinkJob {
     )
 }
 
-fn count(sink: &str, merged: &[Merged]) {
+fn count(sink: &SinkMetrics, merged: &[Merged]) {
     let partial = merged.iter().filter(|m| m.partial).count() as u64;
-    telemetry::count(
-        "o365fwd_split_merged_total",
-        &[("sink", sink)],
-        merged.len() as u64,
-    );
+    sink.split_merged.add(merged.len() as u64);
     if partial > 0 {
-        telemetry::count("o365fwd_split_partial_total", &[("sink", sink)], partial);
+        sink.split_partial.add(partial);
     }
 }
 
 /// A copy of the job's batch with the merged views appended (admitted, when the sink has a
 /// filter: they are made of admitted parts); the acknowledgement is passed back for the
 /// original records only.
-fn extend(sink: &str, job: SinkJob, merged: Vec<Merged>) -> SinkJob {
+fn extend(sink: &SinkMetrics, job: SinkJob, merged: Vec<Merged>) -> SinkJob {
     let original = job.batch.records.len();
     count(sink, &merged);
     let mut records = job.batch.records.clone();
@@ -125,7 +121,7 @@ fn extend(sink: &str, job: SinkJob, merged: Vec<Merged>) -> SinkJob {
     });
     let (inner_tx, inner_rx) = oneshot::channel::<SinkAck>();
     let outer = job.ack;
-    let sink = sink.to_string();
+    let sink = sink.clone();
     let extended = batch.clone();
     tokio::spawn(async move {
         let Ok(mut ack) = inner_rx.await else {
@@ -136,8 +132,8 @@ fn extend(sink: &str, job: SinkJob, merged: Vec<Merged>) -> SinkJob {
                 return true;
             }
             let id = extended.records.get(*i).map(|r| r.id()).unwrap_or("?");
-            tracing::error!(sink = %sink, record_id = id, reason = %reason, "A sink rejected a merged view of split records (its parts were delivered).");
-            telemetry::count("o365fwd_split_rejected_total", &[("sink", &sink)], 1);
+            tracing::error!(sink = %sink.name(), record_id = id, reason = %reason, "A sink rejected a merged view of split records (its parts were delivered).");
+            sink.split_rejected.inc();
             false
         });
         let _ = outer.send(ack);
@@ -163,7 +159,11 @@ mod tests {
     /// rejections still name the original batch's records.
     #[tokio::test]
     async fn extend_keeps_the_filter_and_original_indices() {
-        let feed = Arc::new(FeedShared::new("t", "tid", ContentType::General));
+        let feed = Arc::new(FeedShared::new(crate::feed_id::FeedId::new(
+            "t",
+            "tid",
+            ContentType::General,
+        )));
         let batch = Arc::new(Batch {
             feed,
             content_id: "c".into(),
@@ -181,7 +181,7 @@ mod tests {
             parts: vec!["a".into(), "c".into()],
             partial: false,
         }];
-        let job = extend("s", job, merged);
+        let job = extend(&SinkMetrics::new("s"), job, merged);
         let ids: Vec<(usize, &str)> = job.records().map(|(i, r)| (i, r.id())).collect();
         assert_eq!(ids, [(0, "a"), (2, "c"), (3, "a+m")]);
         job.ack

@@ -261,7 +261,7 @@ async fn a_database_replaced_on_disk_is_picked_up_and_a_broken_one_is_not() {
     }
     assert_eq!(seen, (Some("Madrid".into()), Some(64501)));
     // A broken file in its place: the working database stays in service, and it is counted.
-    let errors = || o365fwd::telemetry::get("o365fwd_enrich_reloads_total", &[("result", "error")]);
+    let errors = || o365fwd::telemetry::metric::ENRICH_RELOADS.get(["error"]);
     let before = errors();
     let tmp = dir.path().join("broken.tmp");
     std::fs::write(&tmp, b"truncated download").unwrap();

@@ -49,7 +49,11 @@ pub fn start_sink(sink_toml: &str) -> SinkUnderTest {
         tx: running.input.tx,
         done: running.done,
         abort,
-        feed: Arc::new(FeedShared::new("t", GUID, ContentType::General)),
+        feed: Arc::new(FeedShared::new(o365fwd::feed_id::FeedId::new(
+            "t",
+            GUID,
+            ContentType::General,
+        ))),
         _dir: dir,
     }
 }
@@ -89,7 +93,7 @@ impl SinkUnderTest {
     }
 
     pub fn stopped(&self) -> u64 {
-        o365fwd::telemetry::get("o365fwd_sink_stopped_total", &[("sink", &self.name)])
+        o365fwd::telemetry::metric::SINK_STOPPED.get([&self.name])
     }
 }
 

@@ -153,7 +153,11 @@ async fn hostile_values_in_every_header_and_sd_field_still_parse() {
             &name,
             &cfg,
             format,
-            FeedShared::new(&tenant, &tenant_id, ContentType::General),
+            FeedShared::new(o365fwd::feed_id::FeedId::new(
+                &tenant,
+                &tenant_id,
+                ContentType::General,
+            )),
         );
         let recs = hostile_records();
         run.send(recs.clone()).await;
@@ -166,8 +170,7 @@ async fn hostile_values_in_every_header_and_sd_field_still_parse() {
         let got = got[before..].to_vec();
         assert_same_messages(got.clone(), want, &r);
         assert!(got.iter().all(|m| m.len() <= cfg.max_message_size));
-        let truncated =
-            o365fwd::telemetry::get("o365fwd_syslog_truncated_total", &[("sink", &name)]);
+        let truncated = o365fwd::telemetry::metric::SYSLOG_TRUNCATED.get([&name]);
         let marked = got
             .iter()
             .filter(|m| m.contains("o365fwd_truncated\":") || m.contains(" o365fwdTruncated="))
@@ -275,7 +278,7 @@ async fn receiver_down_mid_run(name: &str, signal: i32) {
         r.log()
     );
     let dups: usize = seen.values().map(|n| n - 1).sum();
-    let resent = o365fwd::telemetry::get("o365fwd_syslog_resent_records_total", &[("sink", name)]);
+    let resent = o365fwd::telemetry::metric::SYSLOG_RESENT_RECORDS.get([name]);
     assert!(resent > 0, "the break was noticed and the window re-sent");
     assert!(
         dups as u64 <= resent,

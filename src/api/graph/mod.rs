@@ -224,15 +224,7 @@ impl GraphClient {
             let status = resp.status();
             let code = status.as_u16();
             let headers = resp.headers().clone();
-            telemetry::count(
-                "o365fwd_api_requests_total",
-                &[
-                    ("tenant", &self.tenant),
-                    ("kind", what),
-                    ("status", status.as_str()),
-                ],
-                1,
-            );
+            telemetry::api_request(&self.tenant, what, status.as_str());
             let body_cap = if status.is_success() { cap } else { 64 << 10 };
             let body = match read_capped(resp, body_cap).await {
                 Ok(b) => b,

@@ -229,11 +229,7 @@ impl FileSink {
 
 /// Counts a change to the output file that the sink did not make (also logged).
 fn changed(sink: &str, change: &str) {
-    crate::telemetry::count(
-        "o365fwd_file_sink_changes_total",
-        &[("sink", sink), ("change", change)],
-        1,
-    );
+    crate::telemetry::SinkMetrics::new(sink).file_changed(change);
 }
 
 /// Tells the kernel it may drop a range that is on disk (fsynced) from the page cache, as
@@ -260,6 +256,7 @@ pub fn spawn(
     abort: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     tokio::task::spawn_blocking(move || {
+        let metrics = crate::telemetry::SinkMetrics::new(&sink.name);
         let mut jobs = Vec::with_capacity(MAX_COALESCE);
         while let Some(job) = rx.blocking_recv() {
             // Batches already queued share one write and one fsync: per-batch fsyncs were
@@ -278,11 +275,7 @@ pub fn spawn(
                     Err(e) => {
                         tracing::error!(sink = %sink.name, path = %sink.path.display(), error = %e,
                             "Cannot write the output file; retrying. Polling stalls until it works.");
-                        crate::telemetry::count(
-                            "o365fwd_sink_errors_total",
-                            &[("sink", &sink.name)],
-                            1,
-                        );
+                        metrics.error();
                         if abort.is_cancelled() {
                             return;
                         }

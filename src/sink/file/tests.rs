@@ -10,7 +10,11 @@ fn enc() -> Encoder {
 }
 
 fn job(ids: &[&str]) -> SinkJob {
-    let feed = Arc::new(FeedShared::new("t", "tid", ContentType::General));
+    let feed = Arc::new(FeedShared::new(crate::feed_id::FeedId::new(
+        "t",
+        "tid",
+        ContentType::General,
+    )));
     let (ack, _) = tokio::sync::oneshot::channel();
     let records = ids
         .iter()
@@ -146,12 +150,7 @@ async fn follows_rotation_by_rename_and_by_truncation_without_a_hole() {
         std::fs::read(&path).unwrap(),
         b"{\"Id\":\"d\"}\n{\"Id\":\"x\"}\n{\"Id\":\"e\"}\n"
     );
-    assert!(
-        crate::telemetry::get(
-            "o365fwd_file_sink_changes_total",
-            &[("sink", "f"), ("change", "replaced")]
-        ) >= 1
-    );
+    assert!(crate::telemetry::metric::FILE_SINK_CHANGES.get(["f", "replaced"]) >= 1);
 }
 
 #[test]

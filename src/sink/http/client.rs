@@ -149,7 +149,7 @@ pub(crate) struct Answer {
 /// Sends one request and reads the answer. A transport failure is logged, counted and
 /// waited out, and gives `None`: the caller sends again (polling stalls meanwhile).
 pub(crate) async fn exchange(
-    sink: &str,
+    sink: &crate::telemetry::SinkMetrics,
     receiver: &str,
     req: reqwest::RequestBuilder,
     backoff: &mut Backoff,
@@ -158,8 +158,8 @@ pub(crate) async fn exchange(
     let resp = match send(req, abort).await? {
         Ok(r) => r,
         Err(e) => {
-            tracing::warn!(sink, error = %crate::sink::tls::describe(&e), "{receiver} request failed; retrying. Polling stalls meanwhile.");
-            crate::telemetry::sink_retry(sink, "transport");
+            tracing::warn!(sink = %sink.name(), error = %crate::sink::tls::describe(&e), "{receiver} request failed; retrying. Polling stalls meanwhile.");
+            sink.retry("transport");
             backoff.wait(None, abort).await?;
             return Ok(None);
         }

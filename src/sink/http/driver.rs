@@ -139,13 +139,13 @@ pub(crate) fn spawn<S: Deliver>(
 }
 
 async fn run<S: Deliver>(sink: Arc<S>, rx: mpsc::Receiver<SinkJob>, abort: CancellationToken) {
-    let name = sink.name().to_string();
+    let metrics = crate::telemetry::SinkMetrics::new(sink.name());
     match sink.healthcheck(&abort).await {
         Ok(()) => {}
         Err(Halt::Aborted) => return,
         Err(Halt::Stopped(reason)) => {
             // Keep the queue open but unread: submissions wait, polling stalls.
-            crate::telemetry::sink_stopped(&name, &reason);
+            metrics.stopped(&reason);
             let _hold = rx;
             abort.cancelled().await;
             return;
@@ -181,7 +181,7 @@ async fn run<S: Deliver>(sink: Arc<S>, rx: mpsc::Receiver<SinkJob>, abort: Cance
             }
             Err(Halt::Aborted) => return,
             Err(Halt::Stopped(reason)) => {
-                crate::telemetry::sink_stopped(&name, &reason);
+                metrics.stopped(&reason);
                 // Hold the unacknowledged jobs and the queue until the hard stop: nothing
                 // past this point is committed, and the data stays upstream.
                 let _hold = (jobs, delivered);

@@ -77,6 +77,7 @@ pub const LIMITS: BatchLimits = BatchLimits {
 
 pub(crate) struct EsSink {
     name: String,
+    metrics: crate::telemetry::SinkMetrics,
     cfg: EsConfig,
     client: reqwest::Client,
     encoder: Encoder,
@@ -126,6 +127,7 @@ impl EsSink {
         action_end.extend_from_slice(b"}}\n");
         Ok(EsSink {
             name: name.to_string(),
+            metrics: crate::telemetry::SinkMetrics::new(name),
             client,
             encoder,
             auth,
@@ -182,7 +184,7 @@ impl EsSink {
                 hint,
                 body: text,
             }) = exchange(
-                &self.name,
+                &self.metrics,
                 "Elasticsearch",
                 req.body(super::body(raw, compress)),
                 &mut backoff,
@@ -209,7 +211,7 @@ impl EsSink {
                 }
                 408 | 429 | 500 | 502..=599 => {
                     tracing::warn!(sink = %self.name, status, error = %error_text(&text), "Elasticsearch is busy or failing; retrying with backoff.");
-                    crate::telemetry::sink_retry(&self.name, "busy");
+                    self.metrics.retry("busy");
                     backoff.wait(hint, abort).await?;
                     continue;
                 }
@@ -225,14 +227,14 @@ impl EsSink {
                 Err(e) => {
                     // Re-sending is harmless: `create` with the same ids.
                     tracing::warn!(sink = %self.name, error = %e, "Unreadable _bulk response; sending the batch again.");
-                    crate::telemetry::sink_retry(&self.name, "bad_response");
+                    self.metrics.retry("bad_response");
                     backoff.wait(None, abort).await?;
                     continue;
                 }
             };
             if reply.items.len() != group.len() {
                 tracing::warn!(sink = %self.name, sent = group.len(), answered = reply.items.len(), "The _bulk response does not answer every item; sending the batch again.");
-                crate::telemetry::sink_retry(&self.name, "bad_response");
+                self.metrics.retry("bad_response");
                 backoff.wait(None, abort).await?;
                 continue;
             }
@@ -244,11 +246,7 @@ impl EsSink {
                 };
                 match r.status {
                     200..=299 => {}
-                    409 => crate::telemetry::count(
-                        "o365fwd_sink_duplicates_total",
-                        &[("sink", &self.name)],
-                        1,
-                    ),
+                    409 => self.metrics.duplicates.inc(),
                     429 | 500..=599 => again.push(i),
                     401 | 403 | 404 => {
                         return Err(self.stop(format!(
@@ -264,7 +262,7 @@ impl EsSink {
                 return Ok(());
             }
             tracing::warn!(sink = %self.name, items = again.len(), "Elasticsearch rejected some items for now (429/5xx); sending only those again.");
-            crate::telemetry::sink_retry(&self.name, "items");
+            self.metrics.retry("items");
             group = again;
             backoff.wait(None, abort).await?;
         }

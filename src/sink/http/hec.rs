@@ -52,6 +52,7 @@ pub const LIMITS: BatchLimits = BatchLimits {
 
 pub(crate) struct HecSink {
     name: String,
+    metrics: crate::telemetry::SinkMetrics,
     cfg: HecConfig,
     client: reqwest::Client,
     encoder: Encoder,
@@ -106,6 +107,7 @@ impl HecSink {
         }
         Ok(HecSink {
             name: name.to_string(),
+            metrics: crate::telemetry::SinkMetrics::new(name),
             client,
             encoder,
             auth,
@@ -157,7 +159,7 @@ impl HecSink {
                 hint,
                 body: text,
             }) = exchange(
-                &self.name,
+                &self.metrics,
                 "HEC",
                 req.body(super::body(raw, compress)),
                 &mut backoff,
@@ -184,7 +186,7 @@ impl HecSink {
                 Verdict::Retry { taken, reason } => {
                     group.drain(..taken.min(take));
                     tracing::warn!(sink = %self.name, status, reason, "HEC is busy or failing; retrying with backoff. Polling stalls meanwhile.");
-                    crate::telemetry::sink_retry(&self.name, "busy");
+                    self.metrics.retry("busy");
                     backoff.wait(hint, abort).await?;
                 }
                 Verdict::Reject { at, reason } => {
@@ -227,7 +229,7 @@ impl HecSink {
                 }
                 Err(e) => {
                     tracing::warn!(sink = %self.name, error = %e, "HEC ack query failed; polling again.");
-                    crate::telemetry::sink_retry(&self.name, "ack_query");
+                    self.metrics.retry("ack_query");
                 }
             }
             if waiting.is_empty() {
@@ -238,11 +240,7 @@ impl HecSink {
                 again.sort_unstable();
                 tracing::warn!(sink = %self.name, ack_ids = ?ids, events = again.len(), timeout = ?self.cfg.ack_timeout,
                     "Splunk did not confirm indexing in time; sending these events again (Splunk may then hold some twice).");
-                crate::telemetry::count(
-                    "o365fwd_hec_ack_timeouts_total",
-                    &[("sink", &self.name)],
-                    waiting.len() as u64,
-                );
+                self.metrics.hec_ack_timeouts.add(waiting.len() as u64);
                 return Ok(again);
             }
         }

@@ -52,6 +52,7 @@ pub const LIMITS: BatchLimits = BatchLimits {
 
 pub(crate) struct WebhookSink {
     name: String,
+    metrics: crate::telemetry::SinkMetrics,
     cfg: WebhookConfig,
     client: reqwest::Client,
     encoder: Encoder,
@@ -93,6 +94,7 @@ impl WebhookSink {
         }
         Ok(WebhookSink {
             name: name.to_string(),
+            metrics: crate::telemetry::SinkMetrics::new(name),
             cfg: cfg.clone(),
             client,
             encoder,
@@ -152,7 +154,7 @@ impl WebhookSink {
                 hint,
                 body: text,
             }) = exchange(
-                &self.name,
+                &self.metrics,
                 "Webhook",
                 req.body(body.clone()),
                 &mut backoff,
@@ -166,7 +168,7 @@ impl WebhookSink {
                 200..=299 => return Ok(()),
                 408 | 429 | 500 | 502..=599 => {
                     tracing::warn!(sink = %self.name, status, retry_after = ?hint, "The webhook is busy or failing; retrying. Polling stalls meanwhile.");
-                    crate::telemetry::sink_retry(&self.name, "busy");
+                    self.metrics.retry("busy");
                     backoff.wait(hint, abort).await?;
                 }
                 _ => {

@@ -36,7 +36,7 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 pub fn spawn(
     name: &str,
     cfg: &KafkaConfig,
-    feeds: &[(String, String, crate::record::ContentType)],
+    feeds: &[crate::feed_id::FeedId],
     encoder: Encoder,
     rx: mpsc::Receiver<SinkJob>,
     abort: CancellationToken,

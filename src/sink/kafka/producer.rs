@@ -22,7 +22,7 @@ use super::client::{self, Outcome, Producer, Report, Tag};
 use super::config::KafkaConfig;
 use crate::format::Encoder;
 use crate::pipeline::{SinkAck, SinkJob};
-use crate::telemetry::count;
+use crate::telemetry::SinkMetrics;
 
 /// Jobs produced and not yet acknowledged.
 const MAX_JOBS: usize = 4;
@@ -43,6 +43,7 @@ struct InFlight {
 
 pub struct Task {
     name: String,
+    metrics: SinkMetrics,
     cfg: KafkaConfig,
     encoder: Encoder,
     producer: Producer,
@@ -67,6 +68,7 @@ impl Task {
     ) -> Task {
         Task {
             name: name.to_string(),
+            metrics: SinkMetrics::new(name),
             cfg,
             encoder,
             producer,
@@ -189,7 +191,7 @@ impl Task {
             Outcome::Acked => {
                 if let Some(job) = self.job_mut(rep.tag.job) {
                     job.pending = job.pending.saturating_sub(1);
-                    count("o365fwd_kafka_acked_total", &[("sink", &self.name)], 1);
+                    self.metrics.kafka_acked.inc();
                 }
             }
             Outcome::Failed {
@@ -215,16 +217,12 @@ impl Task {
         let attempts = job.attempts.entry(tag.index).or_insert(0);
         *attempts += 1;
         let backoff = backoff(*attempts);
-        count("o365fwd_sink_errors_total", &[("sink", &name)], 1);
-        count("o365fwd_kafka_resent_total", &[("sink", &name)], 1);
+        self.metrics.error();
+        self.metrics.kafka_resent.inc();
         if possibly_persisted {
             // The broker may have this message already: the resend may duplicate it (same
             // key, so consumers can drop it).
-            count(
-                "o365fwd_kafka_possible_duplicates_total",
-                &[("sink", &name)],
-                1,
-            );
+            self.metrics.kafka_possible_duplicates.inc();
         }
         let now = Instant::now();
         if self.last_warn.is_none_or(|t| now - t >= WARN_EVERY) {
@@ -255,11 +253,7 @@ impl Task {
             Ok(p) => {
                 tracing::error!(sink = %self.name, reason,
                     "Fatal Kafka producer error; rebuilding the producer and sending unacknowledged records again.");
-                count(
-                    "o365fwd_kafka_producer_rebuilds_total",
-                    &[("sink", &self.name)],
-                    1,
-                );
+                self.metrics.kafka_producer_rebuilds.inc();
                 let old = std::mem::replace(&mut self.producer, p);
                 // Dropping purges and waits up to 500 ms for the reports: not on this thread.
                 tokio::task::spawn_blocking(move || drop(old));

@@ -35,7 +35,11 @@ fn config(c: &Cluster, topic: &str) -> KafkaConfig {
 }
 
 fn batch(tag: &str, n: usize) -> Arc<Batch> {
-    let feed = Arc::new(FeedShared::new("contoso", "tid-1", ContentType::SharePoint));
+    let feed = Arc::new(FeedShared::new(crate::feed_id::FeedId::new(
+        "contoso",
+        "tid-1",
+        ContentType::SharePoint,
+    )));
     let records = (0..n)
         .map(|i| {
             let json = format!(
@@ -233,13 +237,13 @@ async fn outage_longer_than_delivery_timeout_stalls_then_delivers_everything() {
         .await
         .unwrap()
         .unwrap();
-    let resent0 = crate::telemetry::get("o365fwd_kafka_resent_total", &[("sink", "bus")]);
+    let resent0 = crate::telemetry::metric::KAFKA_RESENT.get(["bus"]);
     c.broker_down(-1).unwrap();
     let mut a = submit(&r, batch("o", 100)).await;
     // Three times the delivery timeout: librdkafka failed the messages, the sink held on.
     let waited = tokio::time::timeout(Duration::from_millis(4500), &mut a).await;
     assert!(waited.is_err(), "acknowledged while every broker was down");
-    assert!(crate::telemetry::get("o365fwd_kafka_resent_total", &[("sink", "bus")]) > resent0);
+    assert!(crate::telemetry::metric::KAFKA_RESENT.get(["bus"]) > resent0);
     c.broker_up(-1).unwrap();
     let ack = tokio::time::timeout(Duration::from_secs(60), a)
         .await

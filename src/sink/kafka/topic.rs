@@ -102,13 +102,9 @@ impl TopicTemplate {
         }
     }
 
-    /// Every topic the template can produce for these feeds (tenant name, tenant id,
-    /// content type), or `None` when it depends on record data (`{workload}`,
+    /// Every topic the template can produce for these feeds, or `None` when it depends on record data (`{workload}`,
     /// `{record_type}`) and cannot be known in advance.
-    pub fn enumerate(
-        &self,
-        feeds: &[(String, String, crate::record::ContentType)],
-    ) -> Option<Vec<String>> {
+    pub fn enumerate(&self, feeds: &[crate::feed_id::FeedId]) -> Option<Vec<String>> {
         if self
             .parts
             .iter()
@@ -117,14 +113,14 @@ impl TopicTemplate {
             return None;
         }
         let mut out: Vec<String> = Vec::new();
-        for (tenant, tenant_id, ct) in feeds {
+        for f in feeds {
             let mut t = String::new();
             for p in &self.parts {
                 match p {
                     Part::Text(s) => t.push_str(s),
-                    Part::ContentType => push_clean(&mut t, ct.as_str()),
-                    Part::Tenant => push_clean(&mut t, tenant),
-                    Part::TenantId => push_clean(&mut t, tenant_id),
+                    Part::ContentType => push_clean(&mut t, f.content_type.as_str()),
+                    Part::Tenant => push_clean(&mut t, &f.tenant),
+                    Part::TenantId => push_clean(&mut t, &f.tenant_id),
                     Part::Workload | Part::RecordType => {}
                 }
             }
@@ -214,11 +210,12 @@ mod tests {
 
     #[test]
     fn enumerates_what_config_decides() {
+        use crate::feed_id::FeedId;
         use crate::record::ContentType::*;
         let feeds = vec![
-            ("a".to_string(), "id-a".to_string(), General),
-            ("a".to_string(), "id-a".to_string(), SharePoint),
-            ("b".to_string(), "id-b".to_string(), General),
+            FeedId::new("a", "id-a", General),
+            FeedId::new("a", "id-a", SharePoint),
+            FeedId::new("b", "id-b", General),
         ];
         let t = TopicTemplate::parse("o365.{content_type}").unwrap();
         assert_eq!(

@@ -16,6 +16,7 @@ pub(super) async fn run(
     mut rx: mpsc::Receiver<SinkJob>,
     abort: CancellationToken,
 ) {
+    let metrics = crate::telemetry::SinkMetrics::new(&name);
     let mut sock: Option<Dgram> = None;
     let mut backoff = Backoff::new();
     let (mut payload, mut msg) = (Vec::new(), Vec::new());
@@ -33,7 +34,7 @@ pub(super) async fn run(
             msg.clear();
             if let Some(original) = formatter.format(rec, &origin, &mut payload, &mut msg) {
                 let max = formatter.max_message_size();
-                crate::telemetry::syslog_truncated(&name, rec.id(), original, max);
+                metrics.syslog_truncated(rec.id(), original, max);
             }
             loop {
                 let r = match &sock {
@@ -62,7 +63,7 @@ pub(super) async fn run(
                         tracing::warn!(sink = %name, address = %connector.address(), error = %e,
                             retry_in_ms = delay.as_millis() as u64,
                             "Cannot send to the syslog receiver; retrying. Polling stalls until it works.");
-                        crate::telemetry::count("o365fwd_sink_errors_total", &[("sink", &name)], 1);
+                        metrics.error();
                         tokio::select! {
                             _ = abort.cancelled() => return,
                             _ = tokio::time::sleep(delay) => {}

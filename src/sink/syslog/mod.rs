@@ -198,6 +198,7 @@ pub fn spawn(
     let name = name.to_string();
     Ok(if cfg.transport.is_stream() {
         let s = stream::Stream {
+            metrics: crate::telemetry::SinkMetrics::new(&name),
             name,
             formatter,
             framing: cfg.framing,

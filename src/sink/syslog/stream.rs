@@ -34,6 +34,7 @@ struct Entry {
 
 pub(super) struct Stream {
     pub name: String,
+    pub metrics: crate::telemetry::SinkMetrics,
     pub formatter: Formatter,
     pub framing: Framing,
     pub connector: Connector,
@@ -107,7 +108,7 @@ pub(super) async fn run(s: Stream, mut rx: mpsc::Receiver<SinkJob>, abort: Cance
             }
             tracing::warn!(sink = %s.name, address = %s.connector.address(), error = %error,
                 "Syslog connection lost; reconnecting. Polling stalls until it is back; unacknowledged records will be sent again.");
-            crate::telemetry::count("o365fwd_sink_errors_total", &[("sink", &s.name)], 1);
+            s.metrics.error();
             conn = None;
             for e in &mut queue {
                 e.end = None;
@@ -128,12 +129,8 @@ impl Stream {
         for (_, rec) in job.records() {
             msg.clear();
             if let Some(original) = self.formatter.format(rec, &origin, &mut payload, &mut msg) {
-                crate::telemetry::syslog_truncated(
-                    &self.name,
-                    rec.id(),
-                    original,
-                    self.formatter.max_message_size(),
-                );
+                let max = self.formatter.max_message_size();
+                self.metrics.syslog_truncated(rec.id(), original, max);
             }
             framing::frame(self.framing, &msg, &mut frames);
         }
@@ -164,7 +161,7 @@ impl Stream {
                     tracing::warn!(sink = %self.name, address = %self.connector.address(),
                         error = %crate::sink::tls::describe(&e), retry_in_ms = delay.as_millis() as u64,
                         "Cannot connect to the syslog receiver; retrying. Polling stalls until it works.");
-                    crate::telemetry::count("o365fwd_sink_errors_total", &[("sink", &self.name)], 1);
+                    self.metrics.error();
                     pause(delay, abort).await;
                     return None;
                 }
@@ -180,7 +177,7 @@ impl Stream {
         }
         tracing::info!(sink = %self.name, address = %self.connector.address(), "Connected to the syslog receiver.");
         if again > 0 {
-            crate::telemetry::syslog_resent(&self.name, again);
+            self.metrics.syslog_resent(again);
         }
         Some(c)
     }

@@ -45,7 +45,7 @@ async fn creates_by_id_and_a_resend_is_a_delivered_duplicate() {
     assert!(ack.rejected.is_empty(), "{:?}", ack.rejected);
     assert_once(&stored(&es), &want);
     assert_eq!(
-        o365fwd::telemetry::get("o365fwd_sink_duplicates_total", &[("sink", "es_once")]),
+        o365fwd::telemetry::metric::SINK_DUPLICATES.get(["es_once"]),
         100
     );
     es.with(|s| {
@@ -116,12 +116,7 @@ async fn throttled_down_and_slow_receiver_loses_nothing() {
         .expect("acked once reachable");
     let want: Vec<String> = ids(&a).into_iter().chain(ids(&b)).collect();
     assert_once(&stored(&es), &want);
-    assert!(
-        o365fwd::telemetry::get(
-            "o365fwd_sink_retries_total",
-            &[("sink", "es_faults"), ("kind", "busy")]
-        ) >= 3
-    );
+    assert!(o365fwd::telemetry::metric::SINK_RETRIES.get(["es_faults", "busy"]) >= 3);
     sink.close().await;
 }
 

@@ -104,7 +104,7 @@ async fn indexer_ack_waits_for_indexing_and_resends_what_is_never_acked() {
     assert!(ack.rejected.is_empty());
     assert_once(&hec.ids(), &want);
     assert!(hec.with(|s| s.ack_queries) >= 3);
-    assert!(o365fwd::telemetry::get("o365fwd_hec_ack_timeouts_total", &[("sink", "hec_ack")]) >= 1);
+    assert!(o365fwd::telemetry::metric::HEC_ACK_TIMEOUTS.get(["hec_ack"]) >= 1);
     sink.close().await;
 }
 
@@ -231,11 +231,6 @@ async fn receiver_down_then_slow_stalls_then_delivers_everything() {
         .expect("acked once up");
     assert!(ack.rejected.is_empty());
     assert_once(&hec.ids(), &want);
-    assert!(
-        o365fwd::telemetry::get(
-            "o365fwd_sink_retries_total",
-            &[("sink", "hec_down"), ("kind", "transport")]
-        ) >= 1
-    );
+    assert!(o365fwd::telemetry::metric::SINK_RETRIES.get(["hec_down", "transport"]) >= 1);
     sink.close().await;
 }

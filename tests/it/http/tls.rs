@@ -168,10 +168,7 @@ async fn mutual_tls_with_a_private_ca() {
             "{name}"
         );
         assert!(
-            o365fwd::telemetry::get(
-                "o365fwd_sink_retries_total",
-                &[("sink", name), ("kind", "transport")]
-            ) >= 1,
+            o365fwd::telemetry::metric::SINK_RETRIES.get([name, "transport"]) >= 1,
             "{name}"
         );
         sink.abort().await;

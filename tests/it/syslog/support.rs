@@ -155,11 +155,11 @@ impl Drop for Run {
 }
 
 pub fn feed() -> FeedShared {
-    FeedShared::new(
+    FeedShared::new(o365fwd::feed_id::FeedId::new(
         "contoso",
         "41463f53-8812-40f4-890f-865bf6e35190",
         ContentType::SharePoint,
-    )
+    ))
 }
 
 pub fn config(address: &str, transport: Transport) -> SyslogConfig {
