@@ -160,4 +160,68 @@ mod tests {
             );
         }
     }
+
+    /// The exposition of a fixed set of events, byte for byte as the agent printed it before
+    /// the typed catalogue (`tests/fixtures/metrics/exposition.txt`, written by the previous
+    /// implementation): every HELP and TYPE line, and the samples these events make.
+    #[test]
+    fn exposition_is_byte_for_byte_the_same() {
+        use super::super::{FeedMetrics, FeedsAtSinks, SinkMetrics};
+        use crate::feed_id::FeedId;
+        use crate::record::ContentType;
+        let id = std::sync::Arc::new(FeedId::new("t_golden", "tid-golden", ContentType::General));
+        let feed = FeedMetrics::new(id.clone());
+        let mut pairs = FeedsAtSinks::default();
+        pairs.get(&id, "golden_b").delivered(5, 1000);
+        pairs.get(&id, "golden_a").delivered(3, 3000);
+        let a = pairs.get(&id, "golden_a");
+        a.filtered(&id, "not_included:workload", 7);
+        a.filtered(&id, "excluded:operation", 2);
+        a.rejected(&id, "id-1", "c-1", "refused");
+        feed.repeated(4);
+        feed.polled(chrono::Utc::now());
+        feed.poll_failed();
+        crate::telemetry::api_request("t_golden", "fetch", "200");
+        crate::telemetry::api_request("t_golden", "list", "503");
+        crate::telemetry::api_retry("t_golden", "list");
+        crate::telemetry::throttled("t_golden", 3);
+        crate::telemetry::hostile_uri("t_golden", "NextPageUri", "evil:443", None);
+        feed.blob_failed("c-2", 3, "bad");
+        feed.gap(chrono::Utc::now(), chrono::Utc::now(), "expired");
+        let (a, b) = (SinkMetrics::new("golden_a"), SinkMetrics::new("golden_b"));
+        a.retry("busy");
+        b.error();
+        b.error();
+        SinkMetrics::new("golden_c").stopped("401");
+        a.duplicates.inc();
+        a.hec_ack_timeouts.inc();
+        let k = SinkMetrics::new("golden_k");
+        k.kafka_acked.add(9);
+        k.kafka_resent.inc();
+        k.kafka_possible_duplicates.inc();
+        k.kafka_producer_rebuilds.inc();
+        let s = SinkMetrics::new("golden_s");
+        s.syslog_truncated("id-3", 9000, 8192);
+        s.syslog_resent(6);
+        a.split_merged.add(2);
+        a.split_partial.inc();
+        a.split_rejected.inc();
+        SinkMetrics::new("golden_f").file_changed("grew");
+        SinkMetrics::new("golden_\"q\\").error();
+        let mut g = Gauges::default();
+        let labels = ["t_golden", "Audit.General"];
+        g.set(&m::SECONDS_SINCE_LAST_POLL, labels, 12.5);
+        g.set(&m::SECONDS_SINCE_LAST_COMMIT, labels, 30.0);
+        g.set(&m::FEED_HEALTHY, labels, 1.0);
+        g.set(&m::SINK_HEALTHY, ["golden_b"], 0.0);
+        g.set(&m::SINK_HEALTHY, ["golden_a"], 1.0);
+        let text = render(&g);
+        let got: String = text
+            .lines()
+            .filter(|l| l.starts_with('#') || l.contains("golden"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let want = include_str!("../../tests/fixtures/metrics/exposition.txt");
+        assert_eq!(got, want);
+    }
 }
