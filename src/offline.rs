@@ -112,7 +112,6 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// A running one-off delivery.
-
 pub struct OfflineRun {
     pipeline: Pipeline,
     committer: tokio::task::JoinHandle<Committed>,

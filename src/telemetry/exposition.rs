@@ -132,7 +132,7 @@ mod tests {
                 && (f.kind == "counter") == f.name.ends_with("_total")
                 && !f.help.is_empty()
         };
-        assert!(FAMILIES.iter().all(|f| sane(f)));
+        assert!(FAMILIES.iter().all(sane));
     }
 
     #[test]
