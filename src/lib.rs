@@ -25,6 +25,7 @@
 //! - [`cli`]: subcommands; the only place that uses `anyhow`.
 //! - [`config`]: TOML schema, defaults, validation with line/column, secrets.
 //! - [`api`]: the Management Activity API client: auth, listing, blobs, rate budget.
+//! - [`bounds`]: clamps on numbers from the network, checked deadlines, capped bodies.
 //! - [`feed`]: the poll loop of one (tenant, content type).
 //! - [`state`]: the sled store; the only writer of durable progress.
 //! - [`record`]: the audit record model (one validating scan per blob indexes every record,
@@ -41,6 +42,7 @@
 //! - [`sim`]: a faithful Management Activity API simulator for tests, benchmarks and `demo`.
 
 pub mod api;
+pub mod bounds;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -151,6 +151,20 @@ pub fn blob_failed(f: &FeedShared, content_id: &str, attempts: u32, error: &str)
     count("o365fwd_blobs_failed_total", &feed_labels(f), 1);
 }
 
+/// A blob was larger than `max_blob_bytes` (besides [`blob_failed`], which logs it).
+pub fn blob_too_large(f: &FeedShared, content_id: &str, error: &str) {
+    tracing::debug!(tenant = %f.tenant, content_type = %f.content_type, content_id, error, "A blob was over the size cap.");
+    count("o365fwd_blobs_too_large_total", &feed_labels(f), 1);
+}
+
+/// A listing entry could not be used; it was set aside (and recorded) and its neighbours
+/// went on.
+pub fn listing_entry_skipped(f: &FeedShared, content_id: &str, reason: &str) {
+    tracing::error!(tenant = %f.tenant, content_type = %f.content_type, content_id, reason,
+        "A content listing entry cannot be used; it is skipped and recorded in state as failed, and the rest of the listing goes on.");
+    count("o365fwd_listing_entries_skipped_total", &feed_labels(f), 1);
+}
+
 /// Data expired upstream before it was delivered.
 pub fn gap(f: &FeedShared, from: DateTime<Utc>, to: DateTime<Utc>, reason: &str) {
     tracing::error!(tenant = %f.tenant, content_type = %f.content_type, from = %from.to_rfc3339(), to = %to.to_rfc3339(), reason, "DATA GAP: audit content in this range can no longer be fetched from the API.");

@@ -10,11 +10,13 @@ mod budget;
 mod certificate;
 mod client;
 mod error;
+mod listing;
 
 pub use auth::TokenSource;
 pub use budget::Budget;
 pub use certificate::{ASSERTION_TYPE, CertError, CertRef, CertificateKey};
-pub use client::{ContentInfo, Subscription, TenantClient, backoff};
+pub use client::{DEFAULT_MAX_BLOB_BYTES, Subscription, TenantClient, backoff};
+pub use listing::{BadEntry, ContentInfo, Listing, MAX_PAGE_BYTES, Page, parse_page};
 pub use error::ApiError;
 
 /// Builds the HTTP client shared by every tenant: no redirects (a redirect could carry the

@@ -58,7 +58,10 @@ impl Generation {
         let mut started = 0;
         for t in cfg.tenants.values() {
             let http = tenant_http(&http, t, cfg.agent.request_timeout);
-            let client = Arc::new(TenantClient::new(http, t, stop.clone()));
+            let client = Arc::new(
+                TenantClient::new(http, t, stop.clone())
+                    .with_max_blob_bytes(cfg.agent.max_blob_bytes),
+            );
             for ct in &t.content_types {
                 let shared = Arc::new(FeedShared::new(&t.name, &t.tenant_id, *ct));
                 let feed = Feed::new(
@@ -93,7 +96,7 @@ impl Generation {
     /// what is not by then is abandoned and redone by the next generation or start.
     pub(super) async fn drain(mut self, timeout: Duration) -> Outcome {
         self.stop.cancel();
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = crate::bounds::later(tokio::time::Instant::now(), timeout);
         while self.feeds.join_next().await.is_some() {}
         self.pipeline.close().await;
         drop(self.pipeline);

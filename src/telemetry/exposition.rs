@@ -99,6 +99,16 @@ pub const FAMILIES: &[Family] = &[
         "Content blobs that could not be fetched or parsed after every attempt.",
     ),
     c(
+        "o365fwd_blobs_too_large_total",
+        FEED,
+        "Content blobs larger than max_blob_bytes (recorded as failed; also in o365fwd_blobs_failed_total).",
+    ),
+    c(
+        "o365fwd_listing_entries_skipped_total",
+        FEED,
+        "Content listing entries that could not be used (no id, a bad date or URI); skipped and recorded as failed.",
+    ),
+    c(
         "o365fwd_gaps_total",
         FEED,
         "Data gaps: content that expired upstream before it was delivered.",
