@@ -8,6 +8,7 @@
 mod generation;
 pub mod health;
 pub mod notify;
+mod supervise;
 
 use std::sync::Arc;
 
@@ -31,6 +32,11 @@ pub enum DaemonError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    /// A sink or the committer died: nothing could be acknowledged any more.
+    #[error(
+        "a task the agent cannot run without failed ({0}); exiting so the service manager restarts the agent"
+    )]
+    TaskFailed(String),
 }
 
 /// What a run did.
@@ -88,6 +94,15 @@ pub async fn run_with_reload(
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = reload.notified() => {}
+            why = running.failed() => {
+                notify::stopping();
+                let grace = cfg.agent.shutdown_timeout.min(std::time::Duration::from_secs(10));
+                total.add(running.drain(grace).await);
+                served.cancel();
+                endpoint.stop().await;
+                finish(total);
+                return Err(DaemonError::TaskFailed(why));
+            }
         }
         let Some(new) = load_for_reload(&cfg) else {
             continue;

@@ -17,6 +17,7 @@ use crate::config::AgentConfig;
 use crate::pipeline::{Batch, CommitOp, FeedShared, Pipeline};
 use crate::state::{ContentEntry, ContentStatus, Cursor, Gap, State};
 use crate::telemetry;
+use crate::telemetry::progress::Progress;
 
 /// The API refuses windows starting more than 7 days back; stay a few minutes inside, as
 /// mature clients do, so a slow request does not cross the line.
@@ -53,6 +54,8 @@ pub struct Feed {
     /// next poll must not report the same gap again or re-list more than it needs to.
     submitted_cursor: Option<DateTime<Utc>>,
     start_delay: Duration,
+    /// What `/health` and the watchdog read to tell a working feed from a stuck one.
+    progress: Arc<Progress>,
 }
 
 /// The first-poll delay of the `i`th feed started together: groups of 32 feeds, 100 ms
@@ -87,7 +90,14 @@ impl Feed {
             last_prune: None,
             submitted_cursor: None,
             start_delay: Duration::ZERO,
+            progress: Arc::default(),
         }
+    }
+
+    /// Reports progress to this handle (the one `/health` and the watchdog watch).
+    pub fn with_progress(mut self, progress: Arc<Progress>) -> Feed {
+        self.progress = progress;
+        self
     }
 
     /// Delays the first poll: feeds started together are staggered (see
@@ -108,11 +118,8 @@ impl Feed {
                 return;
             }
         }
-        if !self.start_delay.is_zero() {
-            tokio::select! {
-                _ = tokio::time::sleep(self.start_delay) => {}
-                _ = self.stop.cancelled() => return,
-            }
+        if !self.start_delay.is_zero() && !self.pause(self.start_delay).await {
+            return;
         }
         let labels = [
             ("tenant", self.shared.tenant.clone()),
@@ -123,7 +130,9 @@ impl Feed {
         ];
         loop {
             let started = Instant::now();
-            match self.poll_once().await {
+            let polled = self.poll_once().await;
+            self.progress.tick();
+            match polled {
                 Ok(()) => {
                     telemetry::feed_polled(&self.shared.key, Utc::now());
                     telemetry::count(
@@ -147,11 +156,21 @@ impl Feed {
                 tracing::error!(feed = %self.shared.key, error = %e, "Pruning state failed.");
             }
             let wait = self.cfg.poll_interval.saturating_sub(started.elapsed());
-            tokio::select! {
-                _ = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
-                _ = self.stop.cancelled() => return,
+            if !self.pause(wait.max(Duration::from_millis(10))).await {
+                return;
             }
         }
+    }
+
+    /// Sleeps (a wait, not a stall); false when stopped meanwhile.
+    async fn pause(&self, d: Duration) -> bool {
+        let sleep = async {
+            tokio::select! {
+                _ = tokio::time::sleep(d) => true,
+                _ = self.stop.cancelled() => false,
+            }
+        };
+        self.progress.waiting(sleep).await
     }
 
     /// One pass: from the cursor (minus overlap) to now, in windows of at most 24 h.
@@ -202,13 +221,19 @@ impl Feed {
     ) -> Result<(), PollError> {
         let client = self.client.clone();
         let ct = self.shared.content_type;
-        let mut listing = client.list_content(ct, start, end)?;
+        let progress = self.progress.clone();
+        let list = || {
+            client
+                .list_content(ct, start, end)
+                .map(|l| l.observed(progress.clone()))
+        };
+        let mut listing = list()?;
         let mut first = true;
         loop {
             let page = match listing.next_page().await {
                 Err(e) if first && matches!(e.code(), Some("AF20022") | Some("AF20023")) => {
                     self.ensure_subscription(&e).await?;
-                    listing = client.list_content(ct, start, end)?;
+                    listing = list()?;
                     first = false;
                     continue;
                 }
@@ -259,7 +284,10 @@ impl Feed {
     /// A listing entry the agent cannot use: named, counted and recorded as failed (no URI:
     /// nothing to retry unless it is listed correctly), once; its neighbours go on.
     async fn bad_entry(&mut self, b: BadEntry, now: DateTime<Utc>) -> Result<(), PollError> {
-        if self.state.content(&self.shared.key, &b.content_id)?.is_some()
+        if self
+            .state
+            .content(&self.shared.key, &b.content_id)?
+            .is_some()
             || !self.shared.claim_content(&b.content_id)
         {
             tracing::debug!(feed = %self.shared.key, content_id = %b.content_id, reason = %b.reason,
@@ -268,9 +296,7 @@ impl Feed {
         }
         telemetry::listing_entry_skipped(&self.shared, &b.content_id, &b.reason);
         // Kept until the content would have expired upstream, then pruned as usual.
-        let expiration = now
-            .checked_add_signed(MAX_AGE)
-            .unwrap_or(now);
+        let expiration = now.checked_add_signed(MAX_AGE).unwrap_or(now);
         self.submit(Batch {
             feed: self.shared.clone(),
             content_id: b.content_id.as_str().into(),
@@ -424,11 +450,16 @@ impl Feed {
         Ok(())
     }
 
+    /// Hands a batch to the pipeline; waiting for room there (a slow sink) is a wait for
+    /// others, not a stall of this feed.
     async fn submit(&self, batch: Batch) -> Result<(), PollError> {
-        tokio::select! {
-            r = self.pipeline.submit(batch) => r.map_err(|_| PollError::Stopped),
-            _ = self.stop.cancelled() => Err(PollError::Stopped),
-        }
+        let submitted = async {
+            tokio::select! {
+                r = self.pipeline.submit(batch) => r.map_err(|_| PollError::Stopped),
+                _ = self.stop.cancelled() => Err(PollError::Stopped),
+            }
+        };
+        self.progress.waiting(submitted).await
     }
 
     async fn maybe_prune(&mut self) -> Result<(), PollError> {

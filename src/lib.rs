@@ -36,6 +36,7 @@
 //! - [`pipeline`]: batches from feeds to sinks, acknowledgements to state, in order.
 //! - [`daemon`]: process lifecycle: signals (stop, SIGHUP reload), start, drain, stop;
 //!   sd_notify and the watchdog; the `/metrics` and `/health` endpoint.
+//! - [`failpoint`]: panics on request, in debug builds, for the supervision tests.
 //! - [`offline`]: one-off delivery for `replay` and `import`, with a private temporary state.
 //! - [`telemetry`]: logging setup, the counters behind every loud event, their Prometheus
 //!   exposition, and feed and sink health.
@@ -46,6 +47,7 @@ pub mod bounds;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod failpoint;
 pub mod feed;
 pub mod filter;
 pub mod format;

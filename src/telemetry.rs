@@ -15,6 +15,7 @@ use crate::pipeline::FeedShared;
 
 pub mod exposition;
 mod health;
+pub mod progress;
 pub use health::*;
 
 static COUNTERS: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
@@ -163,6 +164,24 @@ pub fn listing_entry_skipped(f: &FeedShared, content_id: &str, reason: &str) {
     tracing::error!(tenant = %f.tenant, content_type = %f.content_type, content_id, reason,
         "A content listing entry cannot be used; it is skipped and recorded in state as failed, and the rest of the listing goes on.");
     count("o365fwd_listing_entries_skipped_total", &feed_labels(f), 1);
+}
+
+/// A feed task died (a panic, or it ended on its own); the supervisor restarts it.
+pub fn feed_restarting(f: &FeedShared, why: &str, wait: std::time::Duration) {
+    tracing::error!(tenant = %f.tenant, content_type = %f.content_type, error = why, restart_in_ms = wait.as_millis() as u64,
+        "FEED TASK FAILED: restarting it once nothing it submitted is in flight; it resumes from what state committed.");
+    count("o365fwd_feed_restarts_total", &feed_labels(f), 1);
+}
+
+/// A task the agent cannot run without (a sink, the committer) died: the agent stops with
+/// an error so the service manager restarts it.
+pub fn task_failed(task: &str, why: &str) {
+    tracing::error!(
+        task,
+        error = why,
+        "TASK FAILED: nothing can be acknowledged or committed without it; stopping with an error so the service manager restarts the agent (unacknowledged work is redone)."
+    );
+    count("o365fwd_task_failures_total", &[("task", task)], 1);
 }
 
 /// Data expired upstream before it was delivered.

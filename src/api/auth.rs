@@ -242,8 +242,14 @@ mod tests {
             let (_, d, asked) = parse_token(body.as_bytes()).unwrap();
             (d.as_secs(), asked)
         };
-        assert_eq!(lifetime(r#"{"access_token":"a","expires_in":3599}"#), (3599, None));
-        assert_eq!(lifetime(r#"{"access_token":"a","expires_in":"3599"}"#), (3599, None));
+        assert_eq!(
+            lifetime(r#"{"access_token":"a","expires_in":3599}"#),
+            (3599, None)
+        );
+        assert_eq!(
+            lifetime(r#"{"access_token":"a","expires_in":"3599"}"#),
+            (3599, None)
+        );
         assert_eq!(lifetime(r#"{"access_token":"a"}"#), (3599, None));
         for huge in [
             r#"18446744073709551615"#,
@@ -259,7 +265,11 @@ mod tests {
         assert_eq!(lifetime(r#"{"access_token":"a","expires_in":-5}"#).0, 1);
         assert_eq!(lifetime(r#"{"access_token":"a","expires_in":0}"#).0, 1);
         // The renewal time the cache computes from any of them is a checked sum.
-        for d in [Duration::ZERO, Duration::from_secs(1), crate::bounds::MAX_TOKEN_LIFETIME] {
+        for d in [
+            Duration::ZERO,
+            Duration::from_secs(1),
+            crate::bounds::MAX_TOKEN_LIFETIME,
+        ] {
             let _ = crate::bounds::later(Instant::now(), renew_after(d));
         }
     }

@@ -15,6 +15,7 @@ use crate::bounds;
 use crate::config::TenantConfig;
 use crate::record::ContentType;
 use crate::telemetry;
+use crate::telemetry::progress::Progress;
 
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -40,6 +41,8 @@ pub(super) struct Call {
     limit: u64,
     feed: Option<String>,
     content_id: Option<String>,
+    /// The feed's progress: every answer shows some; a throttle pause is a wait.
+    progress: Option<Arc<Progress>>,
 }
 
 impl Call {
@@ -49,6 +52,18 @@ impl Call {
             limit,
             feed: None,
             content_id: None,
+            progress: None,
+        }
+    }
+
+    pub(super) fn observed(mut self, p: Option<Arc<Progress>>) -> Call {
+        self.progress = p;
+        self
+    }
+
+    fn tick(&self) {
+        if let Some(p) = &self.progress {
+            p.tick();
         }
     }
 }
@@ -160,12 +175,13 @@ impl TenantClient {
         &self,
         ct: ContentType,
         c: &ContentInfo,
+        progress: Option<&Arc<Progress>>,
     ) -> Result<bytes::Bytes, ApiError> {
         let u = self.check_origin(&c.content_uri, "contentUri", Some(&c.content_id))?;
         let call = Call {
             feed: Some(crate::state::feed_key(&self.tenant_id, ct.as_str())),
             content_id: Some(c.content_id.clone()),
-            ..Call::new("blob", self.max_blob_bytes)
+            ..Call::new("blob", self.max_blob_bytes).observed(progress.cloned())
         };
         let (body, _) = self.call_get(u, &call).await?;
         Ok(body)
@@ -209,7 +225,7 @@ impl TenantClient {
             &Call::new("stop", MAX_SMALL_BODY),
         )
         .await
-            .map(|_| ())
+        .map(|_| ())
     }
 
     pub async fn list_subscriptions(&self) -> Result<Vec<Subscription>, ApiError> {
@@ -235,10 +251,17 @@ impl TenantClient {
         let mut throttles = 0u32;
         let mut reauth = false;
         loop {
-            if !self.budget.acquire(&self.cancel).await {
+            let slot = self.budget.acquire(&self.cancel);
+            let acquired = match &call.progress {
+                Some(p) => p.waiting(slot).await,
+                None => slot.await,
+            };
+            if !acquired {
                 return Err(ApiError::Cancelled);
             }
-            let token = self.tokens.token().await?;
+            let token = self.tokens.token().await;
+            call.tick();
+            let token = token?;
             let req = match method {
                 Method::Get => self.http.get(url.clone()),
                 Method::Post => self
@@ -252,6 +275,7 @@ impl TenantClient {
                 r = sent => r,
                 _ = self.cancel.cancelled() => return Err(ApiError::Cancelled),
             };
+            call.tick();
             let resp = match resp {
                 Ok(r) => r,
                 Err(e) => {
@@ -273,6 +297,7 @@ impl TenantClient {
                 r = read => r,
                 _ = self.cancel.cancelled() => return Err(ApiError::Cancelled),
             };
+            call.tick();
             let body = match body {
                 Ok(b) => b,
                 Err(bounds::BodyError::TooLarge(t)) => return Err(ApiError::TooLarge(t)),

@@ -3,13 +3,16 @@
 //! object) is set aside with its reason, and the rest of the page goes on. Memory is one
 //! page, however many entries a window lists.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::client::{Call, TenantClient};
 use super::ApiError;
+use super::client::{Call, TenantClient};
+use crate::telemetry::progress::Progress;
 
 /// Largest listing page read (decoded). Pages of the real API hold a few hundred entries of
 /// about 350 bytes; 16 MiB is some 45,000 entries.
@@ -80,7 +83,9 @@ fn entry(raw: &RawValue) -> Result<ContentInfo, BadEntry> {
         expiration,
     };
     let id = match field("contentId") {
-        Some(id) if id.is_empty() => return Err(fail(unidentified(text), "contentId is empty".into())),
+        Some(id) if id.is_empty() => {
+            return Err(fail(unidentified(text), "contentId is empty".into()));
+        }
         Some(id) if id.len() > MAX_ID_LEN || id.chars().any(|c| c.is_control()) => {
             return Err(fail(
                 unidentified(text),
@@ -146,6 +151,7 @@ pub struct Listing<'a> {
     client: &'a TenantClient,
     next: Option<Url>,
     pages: u32,
+    progress: Option<Arc<Progress>>,
 }
 
 impl<'a> Listing<'a> {
@@ -154,7 +160,14 @@ impl<'a> Listing<'a> {
             client,
             next: Some(first),
             pages: 0,
+            progress: None,
         }
+    }
+
+    /// Reports the feed's progress as pages come back (see `telemetry::progress`).
+    pub fn observed(mut self, p: Arc<Progress>) -> Listing<'a> {
+        self.progress = Some(p);
+        self
     }
 
     /// The next page, or `None` once the last page was read.
@@ -168,7 +181,7 @@ impl<'a> Listing<'a> {
                 "more than {MAX_PAGES} listing pages in one window"
             )));
         }
-        let call = Call::new("list", MAX_PAGE_BYTES);
+        let call = Call::new("list", MAX_PAGE_BYTES).observed(self.progress.clone());
         let (body, headers) = self.client.call_get(url, &call).await?;
         let page = parse_page(&body)?;
         let next = headers
@@ -210,7 +223,9 @@ mod tests {
         assert_eq!(p.bad.len(), 5, "{:?}", p.bad);
         assert_eq!(p.bad[0].content_id, "x1");
         assert!(
-            p.bad[0].reason.contains("contentExpiration \"not-a-date\" is not a date"),
+            p.bad[0]
+                .reason
+                .contains("contentExpiration \"not-a-date\" is not a date"),
             "{:?}",
             p.bad[0]
         );

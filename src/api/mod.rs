@@ -16,8 +16,8 @@ pub use auth::TokenSource;
 pub use budget::Budget;
 pub use certificate::{ASSERTION_TYPE, CertError, CertRef, CertificateKey};
 pub use client::{DEFAULT_MAX_BLOB_BYTES, Subscription, TenantClient, backoff};
-pub use listing::{BadEntry, ContentInfo, Listing, MAX_PAGE_BYTES, Page, parse_page};
 pub use error::ApiError;
+pub use listing::{BadEntry, ContentInfo, Listing, MAX_PAGE_BYTES, Page, parse_page};
 
 /// Builds the HTTP client shared by every tenant: no redirects (a redirect could carry the
 /// bearer token to another host), bounded timeouts, gzip.

@@ -85,7 +85,8 @@ pub async fn run(a: ReplayArgs) -> anyhow::Result<i32> {
         tenant,
         cfg.agent.request_timeout,
     );
-    let client = TenantClient::new(http, tenant, stop.clone()).with_max_blob_bytes(cfg.agent.max_blob_bytes);
+    let client =
+        TenantClient::new(http, tenant, stop.clone()).with_max_blob_bytes(cfg.agent.max_blob_bytes);
     // Replay de-duplicates record ids over the whole range, so it holds the range anyway;
     // the listing is collected first to size the progress bar.
     let mut listing: Vec<ContentInfo> = Vec::new();
@@ -116,7 +117,7 @@ pub async fn run(a: ReplayArgs) -> anyhow::Result<i32> {
         .map(|c| {
             let (client, stop) = (&client, stop.clone());
             async move {
-                let f = fetch(client, ct, &c, attempts, &stop).await;
+                let f = fetch(client, ct, &c, attempts, &stop, None).await;
                 (c, f)
             }
         })

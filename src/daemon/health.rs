@@ -2,9 +2,11 @@
 //! and `/health` for load balancers and monitoring.
 //!
 //! Health rules (documented in the README): a feed is healthy when its last successful poll
-//! (or the agent's start, before the first one) is within max(3 × poll_interval, 5 min); a
-//! sink is healthy unless its receiver stopped it or it has failed without a single
-//! acknowledgement for longer than `[agent] unhealthy_after`.
+//! (or the agent's start, before the first one) is within max(3 × poll_interval, 5 min), its
+//! task is running (not waiting to be restarted after a panic) and it is not stuck (some
+//! progress within `stall_timeout`, see `telemetry::progress`); a sink is healthy unless its
+//! receiver stopped it or it has failed without a single acknowledgement for longer than
+//! `[agent] unhealthy_after`.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -19,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::state::State;
-use crate::telemetry::{self, SinkHealth, exposition};
+use crate::telemetry::{self, SinkHealth, exposition, progress};
 
 /// What the endpoint reports on; built once per (re)start of the daemon.
 pub struct Observed {
@@ -68,6 +70,7 @@ impl Observed {
     fn gauges(&self) -> BTreeMap<&'static str, Vec<(String, f64)>> {
         let polls = telemetry::last_polls();
         let commits = telemetry::last_commits();
+        let troubles = progress::troubles();
         let mut g: BTreeMap<&'static str, Vec<(String, f64)>> = BTreeMap::new();
         for (key, tenant, ct) in &self.feeds {
             let labels = [("tenant", tenant.as_str()), ("content_type", ct.as_str())];
@@ -82,7 +85,7 @@ impl Observed {
                 "o365fwd_seconds_since_last_commit",
                 self.age(commits.get(key)),
             );
-            let ok = poll_age <= self.poll_window.as_secs_f64();
+            let ok = poll_age <= self.poll_window.as_secs_f64() && !troubles.contains_key(key);
             push("o365fwd_feed_healthy", if ok { 1.0 } else { 0.0 });
         }
         for s in &self.sinks {
@@ -106,6 +109,7 @@ impl Observed {
     /// Every reason the agent is unhealthy (empty when healthy), and the details.
     pub fn health(&self) -> (Vec<String>, serde_json::Value) {
         let polls = telemetry::last_polls();
+        let troubles = progress::troubles();
         let mut reasons = Vec::new();
         let mut feeds = serde_json::Map::new();
         for (key, tenant, ct) in &self.feeds {
@@ -117,10 +121,13 @@ impl Observed {
                     self.poll_window.as_secs()
                 ));
             }
-            feeds.insert(
-                format!("{tenant}/{ct}"),
-                serde_json::json!({ "healthy": ok, "seconds_since_last_poll": age }),
-            );
+            let mut detail = serde_json::json!({ "healthy": ok, "seconds_since_last_poll": age });
+            if let Some(t) = troubles.get(key) {
+                reasons.push(format!("feed {tenant}/{ct}: {t}"));
+                detail["healthy"] = false.into();
+                detail["trouble"] = t.to_string().into();
+            }
+            feeds.insert(format!("{tenant}/{ct}"), detail);
         }
         let mut sinks = serde_json::Map::new();
         for s in &self.sinks {

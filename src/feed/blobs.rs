@@ -38,13 +38,24 @@ impl Feed {
         let client = self.client.clone();
         let shared = self.shared.clone();
         let stop = self.stop.clone();
+        let progress = self.progress.clone();
         let mut results = futures_util::stream::iter(todo)
             .map(|(c, skip)| {
                 let client = client.clone();
                 let shared = shared.clone();
                 let stop = stop.clone();
+                let progress = progress.clone();
                 async move {
-                    let f = fetch(&client, shared.content_type, &c, attempts, &stop).await;
+                    let f = fetch(
+                        &client,
+                        shared.content_type,
+                        &c,
+                        attempts,
+                        &stop,
+                        Some(&progress),
+                    )
+                    .await;
+                    progress.tick();
                     (c, skip, f)
                 }
             })
@@ -143,6 +154,7 @@ impl Feed {
             } else {
                 batch.push(rec);
             }
+            crate::failpoint::panic_once("feed", &self.shared.key);
             let upto = skip + index;
             if batch.len() >= batch_size && upto < total {
                 let status = ContentStatus::Partial { acked: upto };
@@ -191,11 +203,12 @@ pub async fn fetch(
     c: &ContentInfo,
     attempts: u32,
     stop: &tokio_util::sync::CancellationToken,
+    progress: Option<&std::sync::Arc<crate::telemetry::progress::Progress>>,
 ) -> Result<Fetched, PollError> {
     let feed = crate::state::feed_key(client.tenant_id(), ct.as_str());
     let mut last = String::new();
     for attempt in 1..=attempts {
-        match client.fetch_blob(ct, c).await {
+        match client.fetch_blob(ct, c, progress).await {
             Ok(body) => match parse_blob(&c.content_id, body) {
                 Ok(recs) => return Ok(Fetched::Records(recs)),
                 Err(e) => last = e.to_string(),

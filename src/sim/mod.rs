@@ -18,6 +18,7 @@
 mod api;
 mod clock;
 mod faults;
+mod hostile;
 mod model;
 mod records;
 mod rng;
@@ -39,6 +40,7 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::record::ContentType;
+pub use hostile::{Hostile, bad_entries};
 use model::Feed;
 pub use sample::{Sample, sample};
 use server::Shared;
@@ -111,6 +113,8 @@ pub struct SimConfig {
     /// of that app are verified against it (signature, thumbprint). An app without one
     /// refuses every assertion (AADSTS700027).
     pub certificates: std::collections::BTreeMap<String, Vec<u8>>,
+    /// Hostile answers for the first tenant (all off by default; see [`Hostile`]).
+    pub hostile: Hostile,
 }
 
 impl Default for SimConfig {
@@ -145,6 +149,7 @@ impl Default for SimConfig {
             subscriptions_enabled: true,
             content_retention: Duration::from_secs(7 * 24 * 3600),
             certificates: Default::default(),
+            hostile: Hostile::default(),
         }
     }
 }
@@ -263,6 +268,18 @@ impl SimHandle {
     /// Moves simulated time forward (late blobs appear, tokens expire, live blobs accrue).
     pub fn advance(&self, d: Duration) {
         self.shared.clock.advance(d);
+    }
+
+    /// While on, listing requests of the first tenant are held without an answer.
+    pub fn set_hang_listings(&self, on: bool) {
+        self.shared.set_hang_listings(on);
+    }
+
+    /// The content id of blob `index` of (tenant, ct), as listed.
+    pub fn content_id_at(&self, tenant_id: &str, ct: ContentType, index: u64) -> Option<String> {
+        let m = &self.shared.model;
+        let f = m.tenant_index(tenant_id).and_then(|t| m.feed(t, ct))?;
+        Some(m.content_id(&f, index))
     }
 
     /// Runs simulated time `speed` times faster than real time.

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::clock::SimClock;
 use super::faults::Load;
+use super::hostile::HostileState;
 use super::model::{Feed, Model};
 use super::{RequestLog, SimConfig, api, lock, token};
 use crate::record::ContentType;
@@ -58,6 +59,7 @@ pub(crate) struct Shared {
     pub hostile_page_sent: Mutex<HashSet<(usize, ContentType)>>,
     pub log: Mutex<VecDeque<RequestLog>>,
     pub evil_log: Mutex<VecDeque<RequestLog>>,
+    pub hostile: HostileState,
 }
 
 impl Shared {
@@ -94,6 +96,7 @@ impl Shared {
             hostile_page_sent: Mutex::default(),
             log: Mutex::default(),
             evil_log: Mutex::default(),
+            hostile: HostileState::default(),
             cfg,
         }
     }
@@ -101,6 +104,7 @@ impl Shared {
     /// Whether a correct client can ever obtain this blob's records.
     pub(crate) fn reachable(&self, f: &Feed, i: u64) -> bool {
         !self.model.is_hostile(f, i)
+            && !self.is_bomb(f.tenant, i)
             && (self.model.malformed(f, i).is_none() || self.cfg.malformed_heal_after.is_some())
     }
 
@@ -179,6 +183,10 @@ pub(crate) struct Reply {
     pub headers: Vec<(&'static str, String)>,
     pub error_code: Option<String>,
     pub retry_after: Option<Duration>,
+    /// A binary body, sent instead of `body` (hostile knobs).
+    pub bytes: Option<bytes::Bytes>,
+    /// Cut the connection after this many bytes of `body` (hostile knobs).
+    pub cut_after: Option<usize>,
 }
 
 pub(crate) const JSON: &str = "application/json; charset=utf-8";
@@ -192,6 +200,8 @@ impl Reply {
             headers: Vec::new(),
             error_code: None,
             retry_after: None,
+            bytes: None,
+            cut_after: None,
         }
     }
 
@@ -227,7 +237,26 @@ impl Reply {
     }
 
     fn into_response(self) -> Response {
-        let mut resp = Response::new(Body::from(self.body));
+        let len = self.body.len();
+        let body = match (self.bytes, self.cut_after) {
+            (Some(b), _) => Body::from(b),
+            (None, Some(n)) => {
+                // Half the body, then an error: hyper drops the connection mid-body.
+                let head = bytes::Bytes::from(self.body).slice(..n.min(len));
+                let parts: Vec<Result<bytes::Bytes, std::io::Error>> = vec![
+                    Ok(head),
+                    Err(std::io::Error::other("connection cut (hostile knob)")),
+                ];
+                Body::from_stream(futures_util::stream::iter(parts))
+            }
+            (None, None) => Body::from(self.body),
+        };
+        let cut = self.cut_after.is_some();
+        let mut resp = Response::new(body);
+        if cut {
+            resp.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        }
         *resp.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
         let h = resp.headers_mut();
         h.insert(
@@ -306,6 +335,7 @@ fn push_log(log: &Mutex<VecDeque<RequestLog>>, entry: RequestLog) {
 
 async fn serve_api(State(s): State<Arc<Shared>>, req: Request) -> Response {
     let inc = read(req).await;
+    s.maybe_hang(&inc.path).await;
     let params = Params::parse(&inc.query);
     let segs: Vec<String> = inc
         .path

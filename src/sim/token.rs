@@ -167,6 +167,9 @@ fn issue(s: &Shared, tenant: usize, v: Version, now: DateTime<Utc>) -> Reply {
             },
         );
     }
+    if let Some(body) = s.hostile_token(tenant, &token) {
+        return Reply::json(200, body);
+    }
     let body = match v {
         Version::V1 => json!({
             "token_type": "Bearer",

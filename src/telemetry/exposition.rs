@@ -184,6 +184,16 @@ pub const FAMILIES: &[Family] = &[
         "Reassembled records a sink refused.",
     ),
     c(
+        "o365fwd_feed_restarts_total",
+        FEED,
+        "Feed tasks restarted after a panic or an unexpected end.",
+    ),
+    c(
+        "o365fwd_task_failures_total",
+        &["task"],
+        "Sink or committer tasks that died (the agent then exits with an error to be restarted).",
+    ),
+    c(
         "o365fwd_state_commit_errors_total",
         &[],
         "Failed attempts to commit progress to state (retried).",

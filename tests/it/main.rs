@@ -6,6 +6,7 @@ mod delivery;
 mod faults;
 mod formats;
 mod harness;
+mod hostile;
 mod http;
 mod import;
 mod kafka;
