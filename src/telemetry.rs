@@ -191,11 +191,18 @@ pub fn gap(f: &FeedShared, from: DateTime<Utc>, to: DateTime<Utc>, reason: &str)
 }
 
 /// A URI from the server pointed at another host; it was not followed.
-pub fn hostile_uri(tenant: &str, what: &str, uri_host: &str, content_id: Option<&str>) {
+pub fn hostile_uri(
+    tenant: &str,
+    what: &str,
+    uri_host: &str,
+    feed: Option<&str>,
+    content_id: Option<&str>,
+) {
     tracing::error!(
         tenant,
         what,
         host = uri_host,
+        feed,
         content_id,
         "Refused a URI from the API that points at another host; the bearer token is only sent to the configured API host."
     );

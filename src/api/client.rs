@@ -61,6 +61,11 @@ impl Call {
         self
     }
 
+    pub(super) fn for_feed(mut self, feed: &str) -> Call {
+        self.feed = Some(feed.to_string());
+        self
+    }
+
     fn tick(&self) {
         if let Some(p) = &self.progress {
             p.tick();
@@ -140,6 +145,7 @@ impl TenantClient {
         &self,
         uri: &str,
         what: &'static str,
+        feed: &str,
         content_id: Option<&str>,
     ) -> Result<Url, ApiError> {
         let u = Url::parse(uri).map_err(|e| ApiError::Invalid(format!("{what} {e}")))?;
@@ -149,7 +155,7 @@ impl TenantClient {
                 u.host_str().unwrap_or("?"),
                 u.port_or_known_default().unwrap_or(0)
             );
-            telemetry::hostile_uri(&self.name, what, &host, content_id);
+            telemetry::hostile_uri(&self.name, what, &host, Some(feed), content_id);
             return Err(ApiError::HostileUri { what, host });
         }
         Ok(u)
@@ -167,7 +173,8 @@ impl TenantClient {
             .append_pair("contentType", ct.as_str())
             .append_pair("startTime", &start.format("%Y-%m-%dT%H:%M:%S").to_string())
             .append_pair("endTime", &end.format("%Y-%m-%dT%H:%M:%S").to_string());
-        Ok(Listing::new(self, url))
+        let feed = crate::state::feed_key(&self.tenant_id, ct.as_str());
+        Ok(Listing::new(self, url, feed))
     }
 
     /// Fetches one blob's body, at most `max_blob_bytes` of it decoded.
@@ -177,9 +184,10 @@ impl TenantClient {
         c: &ContentInfo,
         progress: Option<&Arc<Progress>>,
     ) -> Result<bytes::Bytes, ApiError> {
-        let u = self.check_origin(&c.content_uri, "contentUri", Some(&c.content_id))?;
+        let feed = crate::state::feed_key(&self.tenant_id, ct.as_str());
+        let u = self.check_origin(&c.content_uri, "contentUri", &feed, Some(&c.content_id))?;
         let call = Call {
-            feed: Some(crate::state::feed_key(&self.tenant_id, ct.as_str())),
+            feed: Some(feed),
             content_id: Some(c.content_id.clone()),
             ..Call::new("blob", self.max_blob_bytes).observed(progress.cloned())
         };

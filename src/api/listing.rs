@@ -152,15 +152,18 @@ pub struct Listing<'a> {
     next: Option<Url>,
     pages: u32,
     progress: Option<Arc<Progress>>,
+    /// The feed's state key, for log lines.
+    feed: String,
 }
 
 impl<'a> Listing<'a> {
-    pub(super) fn new(client: &'a TenantClient, first: Url) -> Listing<'a> {
+    pub(super) fn new(client: &'a TenantClient, first: Url, feed: String) -> Listing<'a> {
         Listing {
             client,
             next: Some(first),
             pages: 0,
             progress: None,
+            feed,
         }
     }
 
@@ -181,7 +184,9 @@ impl<'a> Listing<'a> {
                 "more than {MAX_PAGES} listing pages in one window"
             )));
         }
-        let call = Call::new("list", MAX_PAGE_BYTES).observed(self.progress.clone());
+        let call = Call::new("list", MAX_PAGE_BYTES)
+            .observed(self.progress.clone())
+            .for_feed(&self.feed);
         let (body, headers) = self.client.call_get(url, &call).await?;
         let page = parse_page(&body)?;
         let next = headers
@@ -194,7 +199,10 @@ impl<'a> Listing<'a> {
             .map(str::trim)
             .filter(|s| !s.is_empty());
         if let Some(n) = next {
-            self.next = Some(self.client.check_origin(n, "NextPageUri", None)?);
+            self.next = Some(
+                self.client
+                    .check_origin(n, "NextPageUri", &self.feed, None)?,
+            );
         }
         Ok(Some(page))
     }

@@ -12,7 +12,7 @@ mod client;
 mod error;
 mod listing;
 
-pub use auth::TokenSource;
+pub use auth::{TokenSource, parse_token};
 pub use budget::Budget;
 pub use certificate::{ASSERTION_TYPE, CertError, CertRef, CertificateKey};
 pub use client::{DEFAULT_MAX_BLOB_BYTES, Subscription, TenantClient, backoff};

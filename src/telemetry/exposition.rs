@@ -211,7 +211,7 @@ pub const FAMILIES: &[Family] = &[
     g(
         "o365fwd_feed_healthy",
         FEED,
-        "1 when the feed polled recently enough for /health, else 0.",
+        "1 when the feed passes the /health rule (polled recently, running, not stuck), else 0.",
     ),
     g(
         "o365fwd_sink_healthy",
