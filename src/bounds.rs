@@ -138,12 +138,10 @@ pub async fn read_capped(
         .into());
     }
     let cap = usize::try_from(limit).unwrap_or(usize::MAX);
-    let mut buf = bytes::BytesMut::with_capacity(
-        resp.content_length()
-            .map_or(0, |n| n as usize)
-            .min(cap)
-            .min(1 << 20),
-    );
+    // A declared length (at most the cap, checked above) is allocated once; a body of
+    // unknown length grows as it comes.
+    let declared = resp.content_length().map_or(0, |n| n as usize);
+    let mut buf = bytes::BytesMut::with_capacity(declared.min(cap));
     while let Some(chunk) = resp.chunk().await? {
         if buf.len().saturating_add(chunk.len()) > cap {
             return Err(TooLarge {
