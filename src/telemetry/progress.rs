@@ -121,7 +121,9 @@ pub fn watch(
 /// The default `stall_timeout`: a request and a token request may each take a whole
 /// `request_timeout`, and a retry waits at most a minute in between.
 pub fn default_stall_timeout(request_timeout: Duration) -> Duration {
-    request_timeout.saturating_mul(2) + Duration::from_secs(120)
+    request_timeout
+        .saturating_mul(2)
+        .saturating_add(Duration::from_secs(120))
 }
 
 /// A feed as `/health` and the watchdog see it, if it is not well.

@@ -235,7 +235,7 @@ impl Reassembler {
             let aged = self
                 .groups
                 .get(&key)
-                .is_some_and(|g| g.first + self.cfg.max_age < g.last + self.cfg.horizon);
+                .is_some_and(|g| later(g.first, self.cfg.max_age) < later(g.last, self.cfg.horizon));
             out.extend(self.take(&key, aged));
         }
         out
