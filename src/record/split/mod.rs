@@ -232,10 +232,9 @@ impl Reassembler {
                 self.due.remove(&(due, seq));
                 continue;
             };
-            let aged = self
-                .groups
-                .get(&key)
-                .is_some_and(|g| later(g.first, self.cfg.max_age) < later(g.last, self.cfg.horizon));
+            let aged = self.groups.get(&key).is_some_and(|g| {
+                later(g.first, self.cfg.max_age) < later(g.last, self.cfg.horizon)
+            });
             out.extend(self.take(&key, aged));
         }
         out

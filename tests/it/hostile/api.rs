@@ -23,11 +23,7 @@ async fn an_overflowing_retry_after_is_clamped_and_the_neighbours_go_on() {
     let other = env.sim.expected_ids(&tenant(2).tenant_id, GENERAL);
     assert!(!paused.is_empty() && !other.is_empty());
     let agent = env.spawn();
-    assert!(
-        env.wait_for(&other, Duration::from_secs(90)).await,
-        "{}",
-        tail(&env.log(), 30)
-    );
+    super::await_delivery(&env, &other).await;
     let log = env.log();
     let warned = lines_with(
         &log,
@@ -48,11 +44,7 @@ async fn an_overflowing_retry_after_is_clamped_and_the_neighbours_go_on() {
     finish(&env, agent);
     let agent = env.spawn();
     let want = env.expected();
-    assert!(
-        env.wait_for(&want, Duration::from_secs(90)).await,
-        "{}",
-        tail(&env.log(), 30)
-    );
+    super::await_delivery(&env, &want).await;
     finish(&env, agent);
     env.assert_exactly_once(&want);
 }
@@ -66,11 +58,7 @@ async fn an_overflowing_token_lifetime_is_clamped() {
     let env = Env::start(sim, "").await;
     let want = env.expected();
     let agent = env.spawn();
-    assert!(
-        env.wait_for(&want, Duration::from_secs(90)).await,
-        "{}",
-        tail(&env.log(), 30)
-    );
+    super::await_delivery(&env, &want).await;
     let log = env.log();
     assert!(
         !lines_with(&log, &["expires_in=18446744073709551615", "over 24 hours"]).is_empty(),
@@ -102,11 +90,7 @@ async fn a_gzip_bomb_stops_at_the_cap_and_is_recorded() {
     assert!(!want.is_empty());
     assert!(env.sim.unreachable_content_ids(&t, GENERAL).contains(&bomb));
     let agent = env.spawn();
-    assert!(
-        env.wait_for(&want, Duration::from_secs(90)).await,
-        "{}",
-        tail(&env.log(), 30)
-    );
+    super::await_delivery(&env, &want).await;
     let counted = super::eventually(Duration::from_secs(20), || async {
         counter(port, "o365fwd_blobs_too_large_total", "tenant=\"t0\"").await == 1
     })
@@ -153,11 +137,7 @@ async fn a_blob_cut_mid_body_is_retried_and_named() {
     let cut = env.sim.content_id_at(&t, GENERAL, 2).unwrap();
     let want = env.expected();
     let agent = env.spawn();
-    assert!(
-        env.wait_for(&want, Duration::from_secs(90)).await,
-        "{}",
-        tail(&env.log(), 30)
-    );
+    super::await_delivery(&env, &want).await;
     let log = env.log();
     let feed = format!("{t}/Audit.General");
     let named = lines_with(&log, &["API request failed; retrying", &cut, &feed]);

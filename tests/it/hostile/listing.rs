@@ -21,11 +21,7 @@ async fn bad_listing_entries_are_skipped_named_and_recorded() {
     let env = Env::start(sim, &format!("listen = \"127.0.0.1:{port}\"")).await;
     let want = env.expected();
     let agent = env.spawn();
-    assert!(
-        env.wait_for(&want, Duration::from_secs(90)).await,
-        "the neighbours of bad entries are delivered; log:\n{}",
-        tail(&env.log(), 30)
-    );
+    super::await_delivery(&env, &want).await;
     // bad date, no id, bad URI, not an object: each once, however often it is listed.
     let skipped = eventually(Duration::from_secs(20), || async {
         counter(
@@ -112,11 +108,7 @@ async fn a_huge_listing_is_processed_page_by_page() {
     let env = Env::start(sim, &format!("listen = \"127.0.0.1:{port}\"")).await;
     let want = env.expected();
     let agent = env.spawn();
-    assert!(
-        env.wait_for(&want, Duration::from_secs(120)).await,
-        "{}",
-        tail(&env.log(), 30)
-    );
+    super::await_delivery(&env, &want).await;
     // The whole listing was read: a poll finished.
     assert!(
         eventually(Duration::from_secs(120), || async {

@@ -48,6 +48,24 @@ pub async fn counter(port: u16, name: &str, filter: &str) -> u64 {
         .sum::<f64>() as u64
 }
 
+/// Waits (up to two minutes) until the output holds every id of `want`.
+pub async fn await_delivery(env: &Env, want: &std::collections::BTreeSet<String>) {
+    assert!(
+        env.wait_for(want, Duration::from_secs(120)).await,
+        "not everything delivered; log:\n{}",
+        tail(&env.log(), 30)
+    );
+}
+
+/// Waits (up to 30 s) until `/health` answers 200.
+pub async fn await_healthy(port: u16) {
+    let ok = eventually(Duration::from_secs(30), || async {
+        get(port, "/health").await.0 == 200
+    })
+    .await;
+    assert!(ok, "{}", get(port, "/health").await.1);
+}
+
 /// Polls `f` until it holds or `timeout` passes.
 pub async fn eventually<F, Fut>(timeout: Duration, mut f: F) -> bool
 where

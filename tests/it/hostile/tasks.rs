@@ -3,13 +3,12 @@
 //! no progress turns `/health` and the watchdog against the agent.
 
 use std::os::unix::net::UnixDatagram;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use o365fwd::record::ContentType;
 
 use super::{counter, eventually, free_port, get, lines_with};
-use crate::harness::{Agent, BIN, Env, sim_config, tail, tenant};
+use crate::harness::{Env, sim_config, tail, tenant};
 
 const GENERAL: ContentType = ContentType::General;
 
@@ -24,11 +23,7 @@ async fn a_panicking_feed_is_restarted_and_loses_nothing() {
     let env = Env::start(sim, &format!("listen = \"127.0.0.1:{port}\"")).await;
     let want = env.expected();
     let agent = env.spawn_env(&[("O365FWD_TEST_PANIC", "feed")]);
-    assert!(
-        env.wait_for(&want, Duration::from_secs(90)).await,
-        "{}",
-        tail(&env.log(), 30)
-    );
+    super::await_delivery(&env, &want).await;
     let restarts = eventually(Duration::from_secs(10), || async {
         counter(port, "o365fwd_feed_restarts_total", "").await == 2
     })
@@ -38,14 +33,7 @@ async fn a_panicking_feed_is_restarted_and_loses_nothing() {
     let failed = lines_with(&log, &["FEED TASK FAILED", "injected failure at feed/"]);
     assert_eq!(failed.len(), 2, "{}", tail(&log, 30));
     // Both feeds poll again: /health is ok.
-    assert!(
-        eventually(Duration::from_secs(30), || async {
-            get(port, "/health").await.0 == 200
-        })
-        .await,
-        "{}",
-        get(port, "/health").await.1
-    );
+    super::await_healthy(port).await;
     assert!(agent.peak_rss_kb() < super::PEAK_KB);
     agent.stop();
     env.assert_exactly_once(&want);
@@ -75,11 +63,7 @@ async fn a_dead_sink_or_committer_ends_the_process_with_an_error() {
         assert_eq!(named.len(), 1, "{point}:\n{}", tail(&log, 30));
     }
     let agent = env.spawn();
-    assert!(
-        env.wait_for(&want, Duration::from_secs(90)).await,
-        "{}",
-        tail(&env.log(), 30)
-    );
+    super::await_delivery(&env, &want).await;
     agent.stop();
     env.assert_exactly_once(&want);
 }
@@ -128,26 +112,13 @@ async fn a_stuck_feed_fails_health_and_starves_the_watchdog() {
     env.sim.set_hang_listings(true);
     let path = env.dir.path().join("notify.sock");
     let sock = UnixDatagram::bind(&path).unwrap();
-    let log = std::fs::File::create(env.log_path()).unwrap();
-    let child = Command::new(BIN)
-        .args(["run", "--config"])
-        .arg(&env.config)
-        .env("RUST_LOG", "info")
-        .env("NOTIFY_SOCKET", &path)
-        .env("WATCHDOG_USEC", "200000")
-        .env_remove("WATCHDOG_PID")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let agent = Agent { child };
+    let agent = env.spawn_env(&[
+        ("NOTIFY_SOCKET", path.to_str().unwrap()),
+        ("WATCHDOG_USEC", "200000"),
+    ]);
     let notices = Notices::listen(sock);
     let other = env.sim.expected_ids(&tenant(2).tenant_id, GENERAL);
-    assert!(
-        env.wait_for(&other, Duration::from_secs(90)).await,
-        "{}",
-        tail(&env.log(), 30)
-    );
+    super::await_delivery(&env, &other).await;
     let reason = "feed t0/Audit.General: no progress";
     let unhealthy = eventually(Duration::from_secs(30), || async {
         let (code, body) = get(port, "/health").await;
@@ -168,19 +139,8 @@ async fn a_stuck_feed_fails_health_and_starves_the_watchdog() {
     // The answer comes: the feed moves again, and so do /health and the watchdog.
     env.sim.set_hang_listings(false);
     let want = env.expected();
-    assert!(
-        env.wait_for(&want, Duration::from_secs(90)).await,
-        "{}",
-        tail(&env.log(), 30)
-    );
-    assert!(
-        eventually(Duration::from_secs(30), || async {
-            get(port, "/health").await.0 == 200
-        })
-        .await,
-        "{}",
-        get(port, "/health").await.1
-    );
+    super::await_delivery(&env, &want).await;
+    super::await_healthy(port).await;
     let since = std::time::Instant::now();
     assert!(
         eventually(Duration::from_secs(30), || async {
