@@ -83,7 +83,7 @@ fn entry(raw: &RawValue) -> Result<ContentInfo, BadEntry> {
         expiration,
     };
     let id = match field("contentId") {
-        Some(id) if id.is_empty() => {
+        Some("") => {
             return Err(fail(unidentified(text), "contentId is empty".into()));
         }
         Some(id) if id.len() > MAX_ID_LEN || id.chars().any(|c| c.is_control()) => {

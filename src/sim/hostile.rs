@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::lock;
-use super::server::{Reply, Shared};
+use super::server::{Reply, Shared, Unusual};
 use crate::record::ContentType;
 
 /// The hostile knobs (all off by default).
@@ -89,13 +89,13 @@ impl Shared {
         if let Some((at, size)) = h.gzip_bomb.filter(|(at, _)| *at == i) {
             debug_assert_eq!(at, i);
             return Some(Reply {
-                bytes: Some(bomb(size)),
+                unusual: Some(Box::new(Unusual::Bytes(bomb(size)))),
                 ..Reply::json(200, String::new()).with_header("content-encoding", "gzip".into())
             });
         }
         if h.cut_blob == Some(i) && fetches == 1 {
             return Some(Reply {
-                cut_after: Some(body.len() / 2),
+                unusual: Some(Box::new(Unusual::CutAfter(body.len() / 2))),
                 ..Reply::json(200, body.to_string())
             });
         }

@@ -183,10 +183,17 @@ pub(crate) struct Reply {
     pub headers: Vec<(&'static str, String)>,
     pub error_code: Option<String>,
     pub retry_after: Option<Duration>,
-    /// A binary body, sent instead of `body` (hostile knobs).
-    pub bytes: Option<bytes::Bytes>,
-    /// Cut the connection after this many bytes of `body` (hostile knobs).
-    pub cut_after: Option<usize>,
+    /// A hostile knob's way of sending (boxed: replies are passed by value everywhere).
+    pub unusual: Option<Box<Unusual>>,
+}
+
+/// How a hostile knob sends a reply.
+#[derive(Debug)]
+pub(crate) enum Unusual {
+    /// This binary body instead of `body`.
+    Bytes(bytes::Bytes),
+    /// `body`'s length declared, the connection cut after this many bytes of it.
+    CutAfter(usize),
 }
 
 pub(crate) const JSON: &str = "application/json; charset=utf-8";
@@ -200,8 +207,7 @@ impl Reply {
             headers: Vec::new(),
             error_code: None,
             retry_after: None,
-            bytes: None,
-            cut_after: None,
+            unusual: None,
         }
     }
 
@@ -238,9 +244,10 @@ impl Reply {
 
     fn into_response(self) -> Response {
         let len = self.body.len();
-        let body = match (self.bytes, self.cut_after) {
-            (Some(b), _) => Body::from(b),
-            (None, Some(n)) => {
+        let cut = matches!(self.unusual.as_deref(), Some(Unusual::CutAfter(_)));
+        let body = match self.unusual.map(|u| *u) {
+            Some(Unusual::Bytes(b)) => Body::from(b),
+            Some(Unusual::CutAfter(n)) => {
                 // Half the body, then an error: hyper drops the connection mid-body.
                 let head = bytes::Bytes::from(self.body).slice(..n.min(len));
                 let parts: Vec<Result<bytes::Bytes, std::io::Error>> = vec![
@@ -249,9 +256,8 @@ impl Reply {
                 ];
                 Body::from_stream(futures_util::stream::iter(parts))
             }
-            (None, None) => Body::from(self.body),
+            None => Body::from(self.body),
         };
-        let cut = self.cut_after.is_some();
         let mut resp = Response::new(body);
         if cut {
             resp.headers_mut()

@@ -178,7 +178,7 @@ pub fn stuck() -> BTreeMap<String, Trouble> {
         .into_iter()
         .filter_map(|(k, p)| {
             let stalled = p.stalled_for();
-            (stalled > limit).then(|| (k, Trouble::Stalled(stalled, limit)))
+            (stalled > limit).then_some((k, Trouble::Stalled(stalled, limit)))
         })
         .collect()
 }
