@@ -77,7 +77,7 @@ pub enum Command {
         /// How long to run (Ctrl-C stops earlier).
         #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
         duration: Duration,
-        /// Output format: text, raw, ecs or cef.
+        /// Output format: text, raw, ecs, cef or ocsf.
         #[arg(long, default_value = "text")]
         format: crate::format::Format,
     },
@@ -335,5 +335,6 @@ fn demo_config(
         },
         tenants,
         sinks,
+        enrich: None,
     }
 }

@@ -49,6 +49,8 @@ pub struct Config {
     pub agent: AgentConfig,
     pub tenants: BTreeMap<String, TenantConfig>,
     pub sinks: BTreeMap<String, SinkConfig>,
+    /// `[enrich]`: GeoIP/ASN and user-agent enrichment (off when absent).
+    pub enrich: Option<crate::format::enrich::EnrichConfig>,
 }
 
 /// `[agent]`

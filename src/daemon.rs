@@ -25,6 +25,8 @@ pub enum DaemonError {
     State(#[from] crate::state::StateError),
     #[error(transparent)]
     Sink(#[from] crate::sink::SinkError),
+    #[error("enrichment: {0}")]
+    Enrich(String),
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
     #[error("cannot listen on {addr} for /metrics and /health: {source}")]

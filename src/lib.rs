@@ -30,7 +30,8 @@
 //! - [`state`]: the sled store; the only writer of durable progress.
 //! - [`record`]: the audit record model (one validating scan per blob indexes every record,
 //!   `record::scan`), classification, Dynamics 365 specifics.
-//! - [`format`]: raw, ECS, CEF and text encodings of a record.
+//! - [`format`]: raw, ECS, CEF, OCSF and text encodings of a record, and the optional enrichment
+//!   (GeoIP/ASN, user agents) they write.
 //! - [`filter`]: per-sink filters: which records a sink receives.
 //! - [`sink`]: file, stdout (and the network sinks).
 //! - [`pipeline`]: batches from feeds to sinks, acknowledgements to state, in order.

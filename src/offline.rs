@@ -36,6 +36,8 @@ pub enum OfflineError {
     OutputAmbiguous(usize),
     #[error("--output {0} is the file of configured sink {1}; choose another path")]
     OutputInUse(PathBuf, String),
+    #[error("enrichment: {0}")]
+    Enrich(String),
     #[error("cannot create a temporary state directory: {0}")]
     TempDir(std::io::Error),
     #[error(transparent)]
@@ -154,7 +156,21 @@ impl OfflineRun {
             }
         };
         let abort = CancellationToken::new();
-        let (inputs, tasks) = match sink::start_all(sinks, &state, feeds, &abort) {
+        let enricher = match cfg
+            .enrich
+            .as_ref()
+            .map(|c| crate::format::enrich::Enricher::open(c).map(Arc::new))
+            .transpose()
+        {
+            Ok(e) => e,
+            Err(e) => {
+                drop(state);
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(OfflineError::Enrich(e));
+            }
+        };
+        let sinks = sink::with_enrichment(sinks, enricher.as_ref());
+        let (inputs, tasks) = match sink::start_all(&sinks, &state, feeds, &abort) {
             Ok(started) => started,
             Err(e) => {
                 drop(state);

@@ -8,6 +8,8 @@
 
 mod checks;
 mod credential;
+mod enrich;
+mod es_integration;
 mod filter;
 mod format;
 mod kafka;
@@ -110,6 +112,9 @@ pub(crate) fn parse_with_env(
             sinks.insert(name, parsed.cfg);
         }
     }
+    let enrich = root
+        .table(&mut ctx, "enrich")
+        .map(|t| enrich::enrich(&mut ctx, t, &base));
     root.finish(&mut ctx);
 
     // Two feeds for one tenant would deliver every record twice.
@@ -123,6 +128,7 @@ pub(crate) fn parse_with_env(
             agent,
             tenants,
             sinks,
+            enrich,
         });
     }
     let mut problems = ctx.problems;

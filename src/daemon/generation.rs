@@ -51,12 +51,22 @@ impl Generation {
                     .map(|ct| (t.name.clone(), t.tenant_id.clone(), *ct))
             })
             .collect();
-        let sink_names: Vec<String> = cfg.sinks.keys().cloned().collect();
-        let (inputs, sinks) = sink::start_all(cfg.sinks.values(), state, &feed_ids, &abort)?;
+        let enricher = cfg
+            .enrich
+            .as_ref()
+            .map(|c| crate::format::enrich::Enricher::open(c).map(Arc::new))
+            .transpose()
+            .map_err(DaemonError::Enrich)?;
+        if let Some(e) = &enricher {
+            // Ends with the generation; a reload (SIGHUP) opens the databases anew.
+            e.watch(stop.clone());
+        }
+        let sink_cfgs = sink::with_enrichment(cfg.sinks.values(), enricher.as_ref());
+        let (inputs, sinks) = sink::start_all(&sink_cfgs, state, &feed_ids, &abort)?;
         let sinks = sinks
             .into_iter()
-            .zip(sink_names)
-            .map(|(h, name)| watch(format!("sink {name}"), h, stop.clone(), fatal.clone()))
+            .zip(&sink_cfgs)
+            .map(|(h, c)| watch(format!("sink {}", c.name), h, stop.clone(), fatal.clone()))
             .collect();
         let (pipeline, committer) = Pipeline::start(
             state.clone(),

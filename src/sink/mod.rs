@@ -35,6 +35,21 @@ pub struct RunningSink {
     pub done: tokio::task::JoinHandle<()>,
 }
 
+/// The sinks with the generation's enricher in their format options (`[enrich]`).
+pub fn with_enrichment<'a>(
+    sinks: impl IntoIterator<Item = &'a SinkConfig>,
+    enrich: Option<&std::sync::Arc<crate::format::enrich::Enricher>>,
+) -> Vec<SinkConfig> {
+    sinks
+        .into_iter()
+        .map(|s| {
+            let mut s = s.clone();
+            s.format_options.enrich = enrich.cloned();
+            s
+        })
+        .collect()
+}
+
 /// Starts every sink, or none: when one cannot start, `abort` is cancelled so the ones
 /// already started stop (they have been given nothing).
 #[allow(clippy::type_complexity)]

@@ -159,6 +159,11 @@ pub const FAMILIES: &[Family] = &[
         "Kafka producers rebuilt after a fatal error.",
     ),
     c(
+        "o365fwd_enrich_reloads_total",
+        &["result"],
+        "GeoIP/ASN databases reopened after their file changed (result ok or error).",
+    ),
+    c(
         "o365fwd_syslog_truncated_total",
         SINK,
         "Syslog messages cut to the sink's maximum size.",

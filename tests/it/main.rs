@@ -3,6 +3,7 @@
 mod cert;
 mod cli;
 mod delivery;
+mod enrich;
 mod faults;
 mod formats;
 mod harness;
@@ -10,6 +11,8 @@ mod hostile;
 mod http;
 mod import;
 mod kafka;
+mod ocsf;
+mod parity;
 mod receivers;
 mod reload;
 mod replay;

@@ -44,7 +44,7 @@ pub(super) fn splunk_hec(
         // The Splunk Add-on for Microsoft Office 365's own sourcetype: its field extractions
         // and CIM mappings apply to the records unchanged.
         Format::Raw => hec::O365_SOURCETYPE,
-        Format::Ecs => "_json",
+        Format::Ecs | Format::Ocsf => "_json",
         Format::Cef => "cef",
         Format::Text => "o365fwd:text",
     };
@@ -84,16 +84,24 @@ pub(super) fn elasticsearch(
         "endpoint",
         "the Elasticsearch address, e.g. https://es.example:9200",
     );
-    if matches!(format, Format::Cef | Format::Text) {
+    let (integration, pipeline) =
+        super::es_integration::parse(ctx, t, format, format_span.is_some());
+    if integration.is_none() && matches!(format, Format::Cef | Format::Text) {
         ctx.report(
             &t.key("format"),
             format_span.as_ref(),
-            "Elasticsearch stores JSON documents: use format = \"ecs\" or \"raw\"",
+            "Elasticsearch stores JSON documents: use format = \"ecs\", \"ocsf\" or \"raw\"",
         );
     }
     let ds = t.str(ctx, "data_stream");
     let index = t.str(ctx, "index");
     let target = match (ds, index) {
+        _ if integration.is_some() => EsTarget::DataStream(
+            integration
+                .as_ref()
+                .map(|i| i.data_stream())
+                .unwrap_or_default(),
+        ),
         (Some(_), Some((_, span))) => {
             ctx.report(
                 &t.key("index"),
@@ -112,13 +120,16 @@ pub(super) fn elasticsearch(
         }
         (None, None) => EsTarget::DataStream(es::DEFAULT_DATA_STREAM.into()),
     };
-    if matches!(target, EsTarget::DataStream(_)) && format == Format::Raw {
+    if integration.is_none()
+        && matches!(target, EsTarget::DataStream(_))
+        && matches!(format, Format::Raw | Format::Ocsf)
+    {
         let span = format_span.or_else(|| t.span.clone());
         ctx.report(
             &t.key("format"),
             span.as_ref(),
-            "a data stream needs @timestamp in every document, which raw records do not have: \
-             use format = \"ecs\", or index = \"...\" to store raw records",
+            "a data stream needs @timestamp in every document, which raw records and OCSF events do not have: \
+             use format = \"ecs\", or index = \"...\" to store them",
         );
     }
     let api_keys = ["api_key", "api_key_file", "api_key_env"];
@@ -164,6 +175,8 @@ pub(super) fn elasticsearch(
         target,
         auth,
         http: common(ctx, t, base, true, es::LIMITS),
+        pipeline,
+        integration,
     })
 }
 

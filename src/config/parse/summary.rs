@@ -147,5 +147,19 @@ fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
             None => writeln!(out, "    receives all records")?,
         }
     }
+    if let Some(e) = &cfg.enrich {
+        let path = |p: &Option<std::path::PathBuf>| {
+            p.as_ref()
+                .map_or("off".to_string(), |p| p.display().to_string())
+        };
+        writeln!(out, "enrich:")?;
+        writeln!(out, "  geoip_city     {}", path(&e.city))?;
+        writeln!(out, "  geoip_asn      {}", path(&e.asn))?;
+        writeln!(
+            out,
+            "  user_agent     {}",
+            if e.user_agent { "on" } else { "off" }
+        )?;
+    }
     Ok(())
 }

@@ -12,6 +12,7 @@
 //! and the data is still upstream for when the operator fixes the configuration.
 
 pub mod elasticsearch;
+pub mod es_integration;
 pub mod hec;
 pub mod webhook;
 
@@ -131,7 +132,7 @@ pub(crate) fn push_json_value(
     match enc.format {
         // The record as the API sent it: already validated JSON (a RawValue).
         Format::Raw => enc.encode(rec, origin, out),
-        Format::Ecs => {
+        Format::Ecs | Format::Ocsf => {
             let start = out.len();
             enc.encode(rec, origin, out);
             if serde_json::from_slice::<serde::de::IgnoredAny>(&out[start..]).is_err() {
