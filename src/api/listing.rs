@@ -68,8 +68,23 @@ pub fn parse_page(body: &[u8]) -> Result<Page, ApiError> {
     Ok(page)
 }
 
+/// One entry: a well-formed one is read straight into [`ContentInfo`]; anything else is
+/// taken apart field by field to say what is wrong with it.
 fn entry(raw: &RawValue) -> Result<ContentInfo, BadEntry> {
     let text = raw.get();
+    if let Ok(c) = serde_json::from_str::<ContentInfo>(text) {
+        if usable_id(&c.content_id) && Url::parse(&c.content_uri).is_ok() {
+            return Ok(c);
+        }
+    }
+    diagnose(text)
+}
+
+fn usable_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_ID_LEN && !id.chars().any(char::is_control)
+}
+
+fn diagnose(text: &str) -> Result<ContentInfo, BadEntry> {
     let Ok(obj) = serde_json::from_str::<Map<String, Value>>(text) else {
         return Err(bad(unidentified(text), "the entry is not a JSON object"));
     };

@@ -55,6 +55,10 @@ pub struct SimulateArgs {
     /// `state_dir` of the printed configuration.
     #[arg(long, default_value = "o365fwd-sim-state")]
     state_dir: PathBuf,
+    /// Every listing repeats its first blob this many more times (a hostile upstream, for
+    /// the memory benchmark of long listings, `bench/bounds`).
+    #[arg(long, default_value_t = 0)]
+    repeat_listing: u64,
     /// `poll_interval` of the printed configuration.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     poll_interval: Duration,
@@ -82,6 +86,7 @@ impl SimulateArgs {
             // The agent may relist a whole page at once; big pages keep listing cheap.
             cfg.page_size = 1000;
         }
+        cfg.hostile.repeat_listing = self.repeat_listing;
         if let Some(total) = self.records {
             let feeds = (cfg.tenants.len() * cfg.content_types.len()).max(1) as u64;
             let mean = (cfg.records_per_blob.0 + cfg.records_per_blob.1) as u64 / 2;
