@@ -145,6 +145,7 @@ pub async fn run_with_reload(
         "Stopping: no new polls; draining what is in flight."
     );
     total.add(running.drain(cfg.agent.shutdown_timeout).await);
+    state.mark(true);
     served.cancel();
     endpoint.stop().await;
     Ok(finish(total))
@@ -170,6 +171,9 @@ fn load_for_reload(cfg: &Config) -> Option<Config> {
             return None;
         }
     };
+    for w in &new.warnings {
+        tracing::warn!(warning = %w, "Configuration warning.");
+    }
     if new.agent.state_dir != cfg.agent.state_dir {
         tracing::error!(
             running = %cfg.agent.state_dir.display(),

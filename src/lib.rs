@@ -24,7 +24,8 @@
 //! # Modules
 //! - [`cli`]: subcommands; the only place that uses `anyhow`.
 //! - [`config`]: TOML schema, defaults, validation with line/column, secrets.
-//! - [`api`]: the Management Activity API client: auth, listing, blobs, rate budget.
+//! - [`api`]: the Management Activity API client: auth, listing, blobs, rate budget; and the
+//!   Graph audit log search (`api::graph`).
 //! - [`bounds`]: clamps on numbers from the network, checked deadlines, capped bodies.
 //! - [`feed`]: the poll loop of one (tenant, content type).
 //! - [`state`]: the sled store; the only writer of durable progress.
@@ -38,15 +39,21 @@
 //! - [`daemon`]: process lifecycle: signals (stop, SIGHUP reload), start, drain, stop;
 //!   sd_notify and the watchdog; the `/metrics` and `/health` endpoint.
 //! - [`failpoint`]: panics on request, in debug builds, for the supervision tests.
-//! - [`offline`]: one-off delivery for `replay` and `import`, with a private temporary state.
+//! - [`offline`]: one-off delivery for `replay`, `import` and `backfill`, outside the
+//!   daemon's state.
+//! - [`backfill`]: history beyond the API's 7 days, through the Graph audit log search;
+//!   resumable, and meeting the live feed where it begins ([`coverage`]).
+//! - [`coverage`]: where each live feed begins, published beside the daemon's state.
 //! - [`telemetry`]: logging setup, the counters behind every loud event, their Prometheus
 //!   exposition, and feed and sink health.
 //! - [`sim`]: a faithful Management Activity API simulator for tests, benchmarks and `demo`.
 
 pub mod api;
+pub mod backfill;
 pub mod bounds;
 pub mod cli;
 pub mod config;
+pub mod coverage;
 pub mod daemon;
 pub mod failpoint;
 pub mod feed;

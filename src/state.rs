@@ -12,17 +12,33 @@
 //! r 0 feed 0 record_id 0 sink   record rejected by a sink (JSON)
 //! k 0 sink                      committed length of a file sink (JSON)
 //! f 0 feed 0 content_id         index of failed content, so polls need not scan all of `p`
+//! n                             commits so far (u64, big-endian), to detect a rollback
 //! ```
+//!
+//! The `meta` tree holds the format version and the state's id; `open` explains how a
+//! damaged directory is told from a new one.
 
 mod model;
+mod open;
+mod reset;
 pub mod seen;
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-pub use model::{ContentEntry, ContentStatus, Cursor, FeedSummary, Gap, Rejection, SinkOffset};
+pub use model::{
+    ContentEntry, ContentStatus, Cursor, FeedSummary, FileId, Gap, Rejection, SinkOffset,
+};
+pub(crate) use open::write_atomically;
+pub use reset::{FeedReset, reset_damaged};
 pub use seen::SeenSet;
+
+use open::{COMMITS_KEY, Handles};
 
 /// The on-disk format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -40,10 +56,19 @@ pub enum StateError {
         "the state directory {dir} was written in format {found}, this o365fwd reads format {FORMAT_VERSION}; use the matching o365fwd version or move the directory away (the agent would then start over from its initial lookback)"
     )]
     Version { dir: String, found: String },
+    #[error(
+        "the state directory {dir} is damaged: {what}. The agent cannot tell what it already delivered, so it does not start. \
+         To go on, run `o365fwd state reset --all` (with the same --config): it moves the damaged files aside (kept for inspection) and the next start begins a new state, \
+         which fetches again what the API still holds (the last initial_lookback, at most 7 days); \
+         Kafka, Elasticsearch and Splunk HEC receive those records again under the same ids, file sinks append them and never cut what they hold"
+    )]
+    Damaged { dir: String, what: String },
     #[error("state storage error: {0}")]
     Storage(#[from] sled::Error),
     #[error("corrupt state entry {key}: {error}")]
     Corrupt { key: String, error: String },
+    #[error("the state store in {dir} is being reopened after a storage error")]
+    Unavailable { dir: String },
 }
 
 /// Identifies a feed in state: the tenant GUID and the content type, so renaming a tenant
@@ -62,11 +87,35 @@ pub struct FeedCommit {
     pub rejections: Vec<Rejection>,
 }
 
-/// The durable store. Cheap to clone (sled handles are reference counted).
+/// The durable store. Cheap to clone: every clone shares one sled database, which a failed
+/// commit may replace by reopening it (sled stays failed after an I/O error such as a full
+/// disk until it is opened again).
 #[derive(Clone)]
 pub struct State {
-    db: sled::Db,
-    tree: sled::Tree,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    dir: PathBuf,
+    /// The state's identity (see `open`); file sinks record it beside their files.
+    id: String,
+    /// `None` only while the database is being reopened.
+    handles: RwLock<Option<Handles>>,
+    /// Commits known to be on disk.
+    commits: AtomicU64,
+    /// When the identity file was last brought up to date.
+    marked: Mutex<Instant>,
+    /// Since when commits fail, and the last error; `None` while they succeed.
+    failing: Mutex<Option<(Instant, String)>>,
+    /// Each file sink's offset as last durably committed.
+    durable_offsets: Mutex<BTreeMap<String, SinkOffset>>,
+}
+
+/// How often, at most, a commit brings the identity file's commit count up to date.
+const MARK_EVERY: Duration = Duration::from_secs(60);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn key(kind: u8, parts: &[&[u8]]) -> Vec<u8> {
@@ -98,57 +147,51 @@ fn unjson<T: serde::de::DeserializeOwned>(k: &[u8], v: &[u8]) -> Result<T, State
 }
 
 impl State {
-    /// Opens (or creates) the store, refusing one written in another format version.
+    /// Opens (or creates) the store, refusing one written in another format version or one
+    /// that lost durable progress ([`StateError::Damaged`]).
     pub fn open(dir: &Path) -> Result<State, StateError> {
-        let d = dir.display().to_string();
-        std::fs::create_dir_all(dir).map_err(|e| StateError::Open {
-            dir: d.clone(),
-            source: sled::Error::Io(e),
-        })?;
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(16 * 1024 * 1024)
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                    StateError::Locked { dir: d.clone() }
-                }
-                sled::Error::Io(ref io) if io.to_string().contains("lock") => {
-                    StateError::Locked { dir: d.clone() }
-                }
-                e => StateError::Open {
-                    dir: d.clone(),
-                    source: e,
-                },
-            })?;
-        let meta = db.open_tree("meta")?;
-        let tree = db.open_tree("v1")?;
-        match meta.get(VERSION_KEY)? {
-            Some(v) if v.as_ref() == FORMAT_VERSION.to_string().as_bytes() => {}
-            Some(v) => {
-                return Err(StateError::Version {
-                    dir: d,
-                    found: String::from_utf8_lossy(&v).into_owned(),
-                });
-            }
-            None => {
-                if !tree.is_empty() || db.tree_names().len() > 3 {
-                    return Err(StateError::Version {
-                        dir: d,
-                        found: "unknown (no version marker)".into(),
-                    });
-                }
-                meta.insert(VERSION_KEY, FORMAT_VERSION.to_string().as_bytes())?;
-                db.flush()?;
-            }
-        }
-        Ok(State { db, tree })
+        let o = open::open(dir)?;
+        let offsets = sink_offsets(&o.handles.tree)?;
+        Ok(State {
+            shared: Arc::new(Shared {
+                dir: dir.to_path_buf(),
+                id: o.id,
+                handles: RwLock::new(Some(o.handles)),
+                commits: AtomicU64::new(o.commits),
+                marked: Mutex::new(Instant::now()),
+                failing: Mutex::new(None),
+                durable_offsets: Mutex::new(offsets),
+            }),
+        })
+    }
+
+    /// The state's identity.
+    pub fn id(&self) -> &str {
+        &self.shared.id
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.shared.dir
+    }
+
+    fn handles(&self) -> Result<Handles, StateError> {
+        self.shared
+            .handles
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| StateError::Unavailable {
+                dir: self.shared.dir.display().to_string(),
+            })
+    }
+
+    fn tree(&self) -> Result<sled::Tree, StateError> {
+        Ok(self.handles()?.tree)
     }
 
     pub fn cursor(&self, feed: &str) -> Result<Option<Cursor>, StateError> {
         let k = key(b'c', &[feed.as_bytes()]);
-        self.tree.get(&k)?.map(|v| unjson(&k, &v)).transpose()
+        self.tree()?.get(&k)?.map(|v| unjson(&k, &v)).transpose()
     }
 
     pub fn content(
@@ -157,14 +200,14 @@ impl State {
         content_id: &str,
     ) -> Result<Option<ContentEntry>, StateError> {
         let k = key(b'p', &[feed.as_bytes(), content_id.as_bytes()]);
-        self.tree.get(&k)?.map(|v| unjson(&k, &v)).transpose()
+        self.tree()?.get(&k)?.map(|v| unjson(&k, &v)).transpose()
     }
 
     /// Content entries of a feed (done, partial and failed).
     pub fn contents(&self, feed: &str) -> Result<Vec<(String, ContentEntry)>, StateError> {
         let p = prefix(b'p', feed);
         let mut out = Vec::new();
-        for kv in self.tree.scan_prefix(&p) {
+        for kv in self.tree()?.scan_prefix(&p) {
             let (k, v) = kv?;
             let id = String::from_utf8_lossy(&k[p.len()..]).into_owned();
             out.push((id, unjson(&k, &v)?));
@@ -181,7 +224,7 @@ impl State {
     ) -> Result<Vec<(String, ContentEntry)>, StateError> {
         let p = prefix(b'f', feed);
         let mut out = Vec::new();
-        for kv in self.tree.scan_prefix(&p).take(limit) {
+        for kv in self.tree()?.scan_prefix(&p).take(limit) {
             let (k, _) = kv?;
             let id = String::from_utf8_lossy(&k[p.len()..]).into_owned();
             if let Some(e) = self.content(feed, &id)? {
@@ -197,7 +240,7 @@ impl State {
     pub fn load_seen(&self, feed: &str) -> Result<SeenSet, StateError> {
         let p = prefix(b's', feed);
         let mut set = SeenSet::default();
-        for kv in self.tree.scan_prefix(&p) {
+        for kv in self.tree()?.scan_prefix(&p) {
             let (k, v) = kv?;
             let ts = k
                 .get(p.len()..p.len() + 8)
@@ -215,7 +258,7 @@ impl State {
 
     pub fn gaps(&self, feed: &str) -> Result<Vec<Gap>, StateError> {
         let p = prefix(b'g', feed);
-        self.tree
+        self.tree()?
             .scan_prefix(&p)
             .map(|kv| {
                 let (k, v) = kv?;
@@ -226,7 +269,7 @@ impl State {
 
     pub fn rejections(&self, feed: &str) -> Result<Vec<Rejection>, StateError> {
         let p = prefix(b'r', feed);
-        self.tree
+        self.tree()?
             .scan_prefix(&p)
             .map(|kv| {
                 let (k, v) = kv?;
@@ -237,7 +280,7 @@ impl State {
 
     pub fn sink_offset(&self, sink: &str) -> Result<Option<SinkOffset>, StateError> {
         let k = key(b'k', &[sink.as_bytes()]);
-        self.tree.get(&k)?.map(|v| unjson(&k, &v)).transpose()
+        self.tree()?.get(&k)?.map(|v| unjson(&k, &v)).transpose()
     }
 
     /// Every feed that has anything in state.
@@ -245,7 +288,7 @@ impl State {
         let mut feeds = std::collections::BTreeSet::new();
         for kind in [b'c', b'p', b'g', b'r'] {
             let mut last: Option<String> = None;
-            for kv in self.tree.scan_prefix([kind, 0]) {
+            for kv in self.tree()?.scan_prefix([kind, 0]) {
                 let (k, _) = kv?;
                 let rest = &k[2..];
                 let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
@@ -267,6 +310,33 @@ impl State {
         sinks: &[(&str, SinkOffset)],
         now: DateTime<Utc>,
     ) -> Result<(), StateError> {
+        let r = self.try_commit(feeds, sinks, now).await;
+        match &r {
+            Ok(()) => {
+                *lock(&self.shared.failing) = None;
+                let mut d = lock(&self.shared.durable_offsets);
+                for (sink, off) in sinks {
+                    d.insert(sink.to_string(), off.clone());
+                }
+                drop(d);
+                self.mark(false);
+            }
+            Err(e) => {
+                lock(&self.shared.failing)
+                    .get_or_insert_with(|| (Instant::now(), String::new()))
+                    .1 = e.to_string();
+            }
+        }
+        r
+    }
+
+    async fn try_commit(
+        &self,
+        feeds: &[(&str, FeedCommit)],
+        sinks: &[(&str, SinkOffset)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        let h = self.handles()?;
         let mut b = sled::Batch::default();
         let ts = now.timestamp().max(0) as u64;
         for (feed, c) in feeds {
@@ -290,7 +360,7 @@ impl State {
             if !c.seen.is_empty() {
                 let mut k = prefix(b's', feed);
                 k.extend_from_slice(&ts.to_be_bytes());
-                k.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
+                k.extend_from_slice(&h.db.generate_id()?.to_be_bytes());
                 b.insert(k, c.seen.as_bytes());
             }
             for r in &c.rejections {
@@ -303,8 +373,87 @@ impl State {
         for (sink, off) in sinks {
             b.insert(key(b'k', &[sink.as_bytes()]), json(off));
         }
-        self.tree.apply_batch(b)?;
-        self.db.flush_async().await?;
+        let n = self.shared.commits.load(Ordering::Acquire) + 1;
+        b.insert(COMMITS_KEY, &n.to_be_bytes());
+        h.tree.apply_batch(b)?;
+        h.db.flush_async().await?;
+        self.shared.commits.fetch_max(n, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Brings the identity file's count of durable commits up to date (unless `force`, at
+    /// most once a minute): the next open refuses a store that comes back with fewer.
+    pub fn mark(&self, force: bool) {
+        let mut at = lock(&self.shared.marked);
+        if !force && at.elapsed() < MARK_EVERY {
+            return;
+        }
+        *at = Instant::now();
+        let n = self.shared.commits.load(Ordering::Acquire);
+        if let Err(e) = open::write_identity(&self.shared.dir, &self.shared.id, n) {
+            tracing::warn!(state_dir = %self.shared.dir.display(), error = %e, "Cannot update the state's identity file.");
+        }
+    }
+
+    /// Since when commits have been failing, and the last error (`None` while they work).
+    pub fn commits_failing(&self) -> Option<(Duration, String)> {
+        lock(&self.shared.failing)
+            .as_ref()
+            .map(|(t, e)| (t.elapsed(), e.clone()))
+    }
+
+    /// A file sink's offset as last durably committed (what its recovery may trust).
+    pub fn durable_sink_offset(&self, sink: &str) -> Option<SinkOffset> {
+        lock(&self.shared.durable_offsets).get(sink).cloned()
+    }
+
+    /// Opens the database again after a storage error: sled stays failed after an I/O error
+    /// (a full disk) until it is reopened. What it had applied but not written is dropped
+    /// and the failed commit is applied again by its caller. Blocks (sled's recovery reads
+    /// its log); other users get [`StateError::Unavailable`] meanwhile.
+    pub fn reopen(&self) -> Result<(), StateError> {
+        let slot = || {
+            self.shared
+                .handles
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+        };
+        // Readers meanwhile get `Unavailable` at once rather than waiting for sled's
+        // recovery; sled's lock is held until every clone of the old handles is gone, and
+        // readers hold theirs only for one call, so a few tries suffice.
+        slot().take();
+        let mut tries = 0;
+        let o = loop {
+            match open::open(&self.shared.dir) {
+                Err(StateError::Locked { .. }) if tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                r => break r?,
+            }
+        };
+        if o.id != self.shared.id {
+            return Err(StateError::Damaged {
+                dir: self.shared.dir.display().to_string(),
+                what: format!(
+                    "it was replaced while the agent ran (state {} instead of {})",
+                    o.id, self.shared.id
+                ),
+            });
+        }
+        let durable = self.shared.commits.load(Ordering::Acquire);
+        if o.commits < durable {
+            return Err(StateError::Damaged {
+                dir: self.shared.dir.display().to_string(),
+                what: format!(
+                    "reopened after a storage error, it holds {} commits where {durable} were durable",
+                    o.commits
+                ),
+            });
+        }
+        self.shared.commits.store(o.commits, Ordering::Release);
+        *slot() = Some(o.handles);
+        tracing::info!(state_dir = %self.shared.dir.display(), "Reopened the state store after a storage error.");
         Ok(())
     }
 
@@ -324,13 +473,13 @@ impl State {
         let sp = prefix(b's', feed);
         let mut end = sp.clone();
         end.extend_from_slice(&cutoff.to_be_bytes());
-        for kv in self.tree.range(sp..end) {
+        for kv in self.tree()?.range(sp..end) {
             let (k, _) = kv?;
             b.remove(k);
             n += 1;
         }
         let pp = prefix(b'p', feed);
-        for kv in self.tree.scan_prefix(&pp) {
+        for kv in self.tree()?.scan_prefix(&pp) {
             let (k, v) = kv?;
             let e: ContentEntry = unjson(&k, &v)?;
             if e.expiration < now && e.created < relist_from {
@@ -343,7 +492,7 @@ impl State {
         let old = now - chrono::Duration::days(30);
         for kind in [b'g', b'r'] {
             let p = prefix(kind, feed);
-            for kv in self.tree.scan_prefix(&p) {
+            for kv in self.tree()?.scan_prefix(&p) {
                 let (k, v) = kv?;
                 let at = if kind == b'g' {
                     unjson::<Gap>(&k, &v)?.detected_at
@@ -357,8 +506,9 @@ impl State {
             }
         }
         if n > 0 {
-            self.tree.apply_batch(b)?;
-            self.db.flush_async().await?;
+            let h = self.handles()?;
+            h.tree.apply_batch(b)?;
+            h.db.flush_async().await?;
         }
         Ok(n)
     }
@@ -379,24 +529,41 @@ impl State {
 
     /// Size of the store on disk, in bytes.
     pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+        self.handles()
+            .ok()
+            .and_then(|h| h.db.size_on_disk().ok())
+            .unwrap_or(0)
     }
 
     /// Records where a file sink starts, before it writes anything: without it, output
     /// written before the first commit could not be truncated after a crash.
     pub fn set_sink_offset(&self, sink: &str, off: &SinkOffset) -> Result<(), StateError> {
-        self.tree.insert(key(b'k', &[sink.as_bytes()]), json(off))?;
-        self.db.flush()?;
+        let h = self.handles()?;
+        h.tree.insert(key(b'k', &[sink.as_bytes()]), json(off))?;
+        h.db.flush()?;
+        lock(&self.shared.durable_offsets).insert(sink.to_string(), off.clone());
         Ok(())
     }
 
     /// Test and repair hook: sets a feed's cursor directly (used by tests to age a cursor).
     pub async fn set_cursor(&self, feed: &str, cursor: &Cursor) -> Result<(), StateError> {
-        self.tree
-            .insert(key(b'c', &[feed.as_bytes()]), json(cursor))?;
-        self.db.flush_async().await?;
+        let h = self.handles()?;
+        h.tree.insert(key(b'c', &[feed.as_bytes()]), json(cursor))?;
+        h.db.flush_async().await?;
         Ok(())
     }
+}
+
+/// Every file sink's committed offset.
+fn sink_offsets(tree: &sled::Tree) -> Result<BTreeMap<String, SinkOffset>, StateError> {
+    let p = [b'k', 0];
+    let mut out = BTreeMap::new();
+    for kv in tree.scan_prefix(p) {
+        let (k, v) = kv?;
+        let name = String::from_utf8_lossy(&k[p.len()..]).into_owned();
+        out.insert(name, unjson(&k, &v)?);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

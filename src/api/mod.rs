@@ -10,6 +10,7 @@ mod budget;
 mod certificate;
 mod client;
 mod error;
+pub mod graph;
 mod listing;
 
 pub use auth::{TokenSource, parse_token};

@@ -33,6 +33,8 @@ mod tests_good;
 #[cfg(test)]
 mod tests_http;
 #[cfg(test)]
+mod tests_hygiene;
+#[cfg(test)]
 mod tests_kafka;
 #[cfg(test)]
 mod tests_syslog;
@@ -128,6 +130,7 @@ pub(crate) fn parse_with_env(
             agent,
             tenants,
             sinks,
+            warnings: ctx.warnings.iter().map(|w| w.located(source)).collect(),
             enrich,
         });
     }

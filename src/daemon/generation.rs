@@ -29,6 +29,7 @@ pub(super) struct Generation {
     feeds: JoinSet<()>,
     /// Raised when a sink or the committer dies.
     fatal: Fatal,
+    state: State,
 }
 
 impl Generation {
@@ -137,6 +138,7 @@ impl Generation {
             sinks,
             feeds,
             fatal,
+            state: state.clone(),
         })
     }
 
@@ -167,6 +169,10 @@ impl Generation {
             r = &mut committer => Some(r.ok().flatten().unwrap_or_else(died)),
             _ = tokio::time::sleep_until(deadline) => None,
             _ = self.abort.cancelled() => None,
+            _ = commits_failing(&self.state) => {
+                tracing::warn!("Commits to state are failing: not waiting for them during the drain.");
+                None
+            }
         };
         let committed = match committed {
             Some(c) => c,
@@ -194,5 +200,13 @@ impl Generation {
             abandoned: committed.abandoned,
             reloads: 0,
         }
+    }
+}
+
+/// Resolves once commits to state fail: a drain then cannot finish, and waiting for its
+/// timeout would only delay the stop (what is not committed is redone at the next start).
+async fn commits_failing(state: &State) {
+    while state.commits_failing().is_none() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

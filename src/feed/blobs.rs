@@ -141,6 +141,7 @@ impl Feed {
         records: Vec<Record>,
         skip: u64,
     ) -> Result<(), PollError> {
+        self.coverage.note(c.content_created, &records);
         let total = records.len() as u64;
         let batch_size = self.cfg.batch_size.max(1);
         let mut batch = Vec::with_capacity(batch_size.min(records.len()));

@@ -179,19 +179,35 @@ async fn commit_group(state: &State, group: &[Acked], abort: &CancellationToken)
     let feeds: Vec<(&str, FeedCommit)> = feeds.into_iter().collect();
     let offsets: Vec<(&str, SinkOffset)> = offsets.into_iter().collect();
     let mut delay = Duration::from_millis(200);
+    let mut failed = false;
     loop {
         match state.commit(&feeds, &offsets, now).await {
             Ok(()) => break,
             Err(e) => {
-                tracing::error!(error = %e, "Cannot commit progress to state; retrying. Nothing is acknowledged past this point until it succeeds.");
+                failed = true;
+                tracing::error!(state_dir = %state.dir().display(), error = %e, "Cannot commit progress to state; retrying. Delivery stalls and nothing is acknowledged past this point until it succeeds.");
                 telemetry::count("o365fwd_state_commit_errors_total", &[], 1);
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
                     _ = abort.cancelled() => return false,
                 }
-                delay = (delay * 2).min(Duration::from_secs(30));
+                delay = (delay * 2).min(Duration::from_secs(10));
+                // sled stays failed after an I/O error (a full disk) until it is opened
+                // again; what it applied without writing is dropped and applied again by
+                // the next try, so nothing counts as committed that is not on disk.
+                let s = state.clone();
+                match tokio::task::spawn_blocking(move || s.reopen()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::error!(state_dir = %state.dir().display(), error = %e, "Cannot reopen the state store; retrying.")
+                    }
+                    Err(e) => tracing::error!(error = %e, "Reopening the state store failed."),
+                }
             }
         }
+    }
+    if failed {
+        tracing::info!(state_dir = %state.dir().display(), "Commits to state work again; delivery resumes.");
     }
     for (batch, acks) in group {
         if batch.records.is_empty() {

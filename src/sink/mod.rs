@@ -9,6 +9,7 @@ pub mod kafka;
 pub mod reassemble;
 pub mod stdout;
 pub mod syslog;
+pub mod tls;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -92,12 +93,7 @@ pub fn start(
     let encoder = Encoder::new(cfg.format, cfg.format_options.clone());
     let done = match &cfg.kind {
         SinkKind::File { path } => {
-            let committed = state.sink_offset(&cfg.name)?;
-            let sink = file::FileSink::open(&cfg.name, path, committed.clone(), encoder)?;
-            let start = sink.offset();
-            if committed.as_ref() != Some(&start) {
-                state.set_sink_offset(&cfg.name, &start)?;
-            }
+            let sink = file::FileSink::open(&cfg.name, path, state, encoder)?;
             file::spawn(sink, rx, abort)
         }
         SinkKind::Stdout => stdout::spawn(&cfg.name, encoder, rx),

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real binary against the simulator and real receivers.
 
+mod backfill;
 mod cert;
 mod cli;
 mod delivery;
@@ -7,6 +8,7 @@ mod enrich;
 mod faults;
 mod formats;
 mod harness;
+mod host;
 mod hostile;
 mod http;
 mod import;

@@ -54,6 +54,7 @@ fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
         writeln!(out, "    api            {}", t.api_url)?;
         writeln!(out, "    login          {}", t.login_url)?;
         writeln!(out, "    resource       {}", t.resource)?;
+        writeln!(out, "    graph          {} (backfill)", t.graph_url)?;
         writeln!(out, "    content_types  {}", types.join(", "))?;
         match &t.certificate {
             Some(c) => writeln!(
@@ -127,7 +128,18 @@ fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
                     format!(" {} (headers: {})", c.url, names.join(", "))
                 }
             }
-            SinkKind::Kafka(k) => format!(" {} topic {}", k.brokers, k.topic),
+            SinkKind::Kafka(k) => {
+                let given = k.librdkafka.iter().find(|(p, _)| p == "security.protocol");
+                let protocol = match (given, &k.security_protocol) {
+                    (Some((_, v)), _) => v.expose().to_ascii_lowercase(),
+                    (None, Some(p)) => p.clone(),
+                    (None, None) => "plaintext (loopback brokers only)".into(),
+                };
+                format!(
+                    " {} topic {} (security.protocol {protocol})",
+                    k.brokers, k.topic
+                )
+            }
         };
         let keep = if s.format_options.keep_original {
             ", keep_original"

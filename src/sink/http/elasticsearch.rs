@@ -302,7 +302,7 @@ impl Deliver for EsSink {
         let req = self.authed(self.client.get(self.cfg.endpoint.as_str()));
         match super::send(req, abort).await? {
             Err(e) => {
-                tracing::warn!(sink = %self.name, error = %e, "Elasticsearch is not reachable; delivery will retry.")
+                tracing::warn!(sink = %self.name, error = %crate::sink::tls::describe(&e), "Elasticsearch is not reachable; delivery will retry.")
             }
             Ok(resp) => {
                 let status = resp.status().as_u16();

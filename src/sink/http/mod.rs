@@ -37,6 +37,9 @@ pub struct TlsConfig {
     /// PEM client certificate (chain) and its PEM private key, for mutual TLS.
     pub cert_file: Option<PathBuf>,
     pub key_file: Option<PathBuf>,
+    /// The receiver's own certificate (PEM), trusted exactly instead of a CA and name
+    /// check (`sink::tls`).
+    pub pinned_cert_file: Option<PathBuf>,
     pub verify: bool,
 }
 
@@ -46,6 +49,7 @@ impl Default for TlsConfig {
             ca_file: None,
             cert_file: None,
             key_file: None,
+            pinned_cert_file: None,
             verify: true,
         }
     }
