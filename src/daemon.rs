@@ -96,14 +96,15 @@ pub async fn run_with_reload(
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = reload.notified() => {}
-            why = running.failed() => {
+            fatal = running.failed() => {
                 notify::stopping();
                 let grace = cfg.agent.shutdown_timeout.min(std::time::Duration::from_secs(10));
                 total.add(running.drain(grace).await);
                 served.cancel();
                 endpoint.stop().await;
                 finish(total);
-                return Err(DaemonError::TaskFailed(why));
+                // Read after the drain: the task that died first may not be the first seen.
+                return Err(DaemonError::TaskFailed(fatal.reason()));
             }
         }
         let Some(new) = load_for_reload(&cfg) else {

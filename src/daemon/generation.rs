@@ -142,9 +142,10 @@ impl Generation {
         })
     }
 
-    /// Resolves when a sink or the committer died, with why.
-    pub(super) async fn failed(&self) -> String {
-        self.fatal.wait().await
+    /// Resolves when a sink or the committer died.
+    pub(super) async fn failed(&self) -> Fatal {
+        self.fatal.wait().await;
+        self.fatal.clone()
     }
 
     pub(super) fn feeds(&self) -> usize {

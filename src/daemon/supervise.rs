@@ -105,26 +105,33 @@ async fn settle(t: &FeedTask, wait: Duration) -> bool {
 #[derive(Clone, Default)]
 pub(super) struct Fatal {
     raised: CancellationToken,
-    reason: Arc<Mutex<Option<String>>>,
+    /// The reason to report, and whether it is a panic: a sink's panic also ends the
+    /// committer (its acknowledgement is gone), and the panic is the cause to name.
+    reason: Arc<Mutex<Option<(bool, String)>>>,
 }
 
 impl Fatal {
-    fn raise(&self, task: &str, why: &str) {
+    fn raise(&self, task: &str, why: &str, panicked: bool) {
         telemetry::task_failed(task, why);
-        self.reason
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_or_insert_with(|| format!("{task}: {why}"));
+        let mut r = self.reason.lock().unwrap_or_else(|p| p.into_inner());
+        if r.as_ref().is_none_or(|(p, _)| panicked && !p) {
+            *r = Some((panicked, format!("{task}: {why}")));
+        }
         self.raised.cancel();
     }
 
-    /// Resolves with the first reason once a task died.
-    pub(super) async fn wait(&self) -> String {
+    /// Resolves once a task died.
+    pub(super) async fn wait(&self) {
         self.raised.cancelled().await;
+    }
+
+    /// Why: the first panic, else the first task that ended.
+    pub(super) fn reason(&self) -> String {
         self.reason
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .as_ref()
+            .map(|(_, r)| r.clone())
             .unwrap_or_default()
     }
 }
@@ -141,17 +148,13 @@ pub(super) fn watch<T: Send + 'static>(
         match h.await {
             Ok(v) => {
                 if !stop.is_cancelled() {
-                    fatal.raise(&task, "ended while the agent was running");
+                    fatal.raise(&task, "ended while the agent was running", false);
                 }
                 Some(v)
             }
+            // A panic is a failure even while stopping (when it is often what stopped us).
             Err(e) => {
-                let why = panic_message(e);
-                if stop.is_cancelled() {
-                    tracing::error!(task = %task, error = %why, "A task failed while stopping.");
-                } else {
-                    fatal.raise(&task, &why);
-                }
+                fatal.raise(&task, &panic_message(e), true);
                 None
             }
         }
@@ -172,22 +175,28 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_dead_task_raises_fatal_with_its_panic_message() {
+    async fn a_dead_task_raises_fatal_naming_the_panic_first() {
         let stop = CancellationToken::new();
         let fatal = Fatal::default();
+        // The committer ends first (its sink's acknowledgement is gone) ...
+        let h = tokio::spawn(async { 0 });
+        let w = watch("committer".into(), h, stop.clone(), fatal.clone());
+        assert_eq!(w.await.unwrap(), Some(0));
+        fatal.wait().await;
+        assert_eq!(
+            fatal.reason(),
+            "committer: ended while the agent was running"
+        );
+        // ... then the sink's panic is seen, after the stop began: it is the reason.
+        stop.cancel();
         let h = tokio::spawn(async { panic!("boom {}", 7) });
         let w = watch("sink s".into(), h, stop.clone(), fatal.clone());
         assert_eq!(w.await.unwrap(), None::<()>);
-        assert_eq!(fatal.wait().await, "sink s: panicked: boom 7");
-        // While stopping, the end of a task is expected.
+        assert_eq!(fatal.reason(), "sink s: panicked: boom 7");
+        // While stopping, a task that ends is expected.
         let quiet = Fatal::default();
-        stop.cancel();
-        let w = watch(
-            "sink t".into(),
-            tokio::spawn(async { 1 }),
-            stop,
-            quiet.clone(),
-        );
+        let h = tokio::spawn(async { 1 });
+        let w = watch("sink t".into(), h, stop, quiet.clone());
         assert_eq!(w.await.unwrap(), Some(1));
         assert!(!quiet.raised.is_cancelled());
     }

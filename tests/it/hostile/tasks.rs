@@ -22,7 +22,8 @@ async fn a_panicking_feed_is_restarted_and_loses_nothing() {
     let port = free_port();
     let env = Env::start(sim, &format!("listen = \"127.0.0.1:{port}\"")).await;
     let want = env.expected();
-    let agent = env.spawn_env(&[("O365FWD_TEST_PANIC", "feed")]);
+    // No backtrace: resolving one reads the debug binary's symbols (hundreds of MB).
+    let agent = env.spawn_env(&[("O365FWD_TEST_PANIC", "feed"), ("RUST_BACKTRACE", "0")]);
     super::await_delivery(&env, &want).await;
     let restarts = eventually(Duration::from_secs(10), || async {
         counter(port, "o365fwd_feed_restarts_total", "").await == 2
@@ -47,11 +48,19 @@ async fn a_dead_sink_or_committer_ends_the_process_with_an_error() {
     let sim = sim_config(1, &[GENERAL]);
     let env = Env::start_with_sinks(sim, "", "[sinks.console]\ntype = \"stdout\"\n").await;
     let want = env.expected();
-    for (point, task) in [
-        ("sink", "task=\"sink console\""),
-        ("committer", "task=\"committer\""),
+    for (point, task, exit) in [
+        (
+            "sink",
+            "task=\"sink console\"",
+            "failed (sink console: panicked: injected failure",
+        ),
+        (
+            "committer",
+            "task=\"committer\"",
+            "failed (committer: panicked: injected failure",
+        ),
     ] {
-        let mut agent = env.spawn_env(&[("O365FWD_TEST_PANIC", point)]);
+        let mut agent = env.spawn_env(&[("O365FWD_TEST_PANIC", point), ("RUST_BACKTRACE", "0")]);
         assert_eq!(
             agent.wait(Duration::from_secs(60)),
             Some(1),
@@ -61,6 +70,8 @@ async fn a_dead_sink_or_committer_ends_the_process_with_an_error() {
         let log = env.log();
         let named = lines_with(&log, &["TASK FAILED", task, "injected failure"]);
         assert_eq!(named.len(), 1, "{point}:\n{}", tail(&log, 30));
+        // The exit names the task that died first, not one that ended because of it.
+        assert_eq!(log.matches(exit).count(), 1, "{point}:\n{}", tail(&log, 30));
     }
     let agent = env.spawn();
     super::await_delivery(&env, &want).await;
