@@ -122,7 +122,8 @@ impl TokenSource {
         let bytes = crate::bounds::read_capped(resp, MAX_TOKEN_BODY, "token response")
             .await
             .map_err(|e| match e {
-                crate::bounds::BodyError::TooLarge(t) => ApiError::TooLarge(t),
+                // The token endpoint's fault, not the content's: never a blob's size.
+                crate::bounds::BodyError::TooLarge(t) => ApiError::Malformed(t.to_string()),
                 crate::bounds::BodyError::Transport(e) => ApiError::Unavailable {
                     attempts: 1,
                     last: format!("token endpoint: {}", without_url(&e)),

@@ -324,6 +324,9 @@ fn content(s: &Shared, t: usize, r: &Req<'_>) -> Result<Reply, Reply> {
     let Some(f) = s.model.feed(t, ct) else {
         return Ok(Reply::json(200, "[]".into()));
     };
+    if let Some(reply) = s.hostile_listing_bomb(t) {
+        return Ok(reply);
+    }
     let m = &s.model;
     let range = m.window(&f, w.from_ms, w.to_ms, now);
     let mut cursor = range.start;

@@ -33,6 +33,10 @@ pub struct Hostile {
     pub bad_entries: bool,
     /// Every listing repeats its first blob this many more times, paged as usual.
     pub repeat_listing: u64,
+    /// The first token answer is gzip-encoded and inflates to this many bytes.
+    pub token_bomb: Option<u64>,
+    /// The first listing page is gzip-encoded and inflates to this many bytes.
+    pub listing_bomb: Option<u64>,
 }
 
 /// What the hostile knobs remember while the simulator runs.
@@ -40,6 +44,8 @@ pub struct Hostile {
 pub(crate) struct HostileState {
     throttled: AtomicBool,
     hang_listings: AtomicBool,
+    token_bombed: AtomicBool,
+    listing_bombed: AtomicBool,
 }
 
 impl Shared {
@@ -71,6 +77,18 @@ impl Shared {
         ))
     }
 
+    /// The once-only inflating token answer, if it is due.
+    pub(crate) fn hostile_token_bomb(&self, tenant: usize) -> Option<Reply> {
+        let size = self.hostile_tenant(tenant)?.token_bomb?;
+        (!self.hostile.token_bombed.swap(true, Ordering::SeqCst)).then(|| bomb_reply(size))
+    }
+
+    /// The once-only inflating listing page, if it is due.
+    pub(crate) fn hostile_listing_bomb(&self, tenant: usize) -> Option<Reply> {
+        let size = self.hostile_tenant(tenant)?.listing_bomb?;
+        (!self.hostile.listing_bombed.swap(true, Ordering::SeqCst)).then(|| bomb_reply(size))
+    }
+
     pub(crate) fn is_bomb(&self, tenant: usize, i: u64) -> bool {
         self.hostile_tenant(tenant)
             .and_then(|h| h.gzip_bomb)
@@ -88,10 +106,7 @@ impl Shared {
         let h = self.hostile_tenant(tenant)?;
         if let Some((at, size)) = h.gzip_bomb.filter(|(at, _)| *at == i) {
             debug_assert_eq!(at, i);
-            return Some(Reply {
-                unusual: Some(Box::new(Unusual::Bytes(bomb(size)))),
-                ..Reply::json(200, String::new()).with_header("content-encoding", "gzip".into())
-            });
+            return Some(bomb_reply(size));
         }
         if h.cut_blob == Some(i) && fetches == 1 {
             return Some(Reply {
@@ -174,6 +189,14 @@ pub fn bad_entries(
                "contentUri": uri(evil, "evil"), "contentCreated": created,
                "contentExpiration": "2099-01-01T00:00:00.000Z"}),
     ]
+}
+
+/// A 200 answer whose gzip body inflates to `size` bytes (see [`bomb`]).
+fn bomb_reply(size: u64) -> Reply {
+    Reply {
+        unusual: Some(Box::new(Unusual::Bytes(bomb(size)))),
+        ..Reply::json(200, String::new()).with_header("content-encoding", "gzip".into())
+    }
 }
 
 /// A gzip body that inflates to `size` bytes of `[`, spaces and `]`; made once per size.

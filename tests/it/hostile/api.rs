@@ -126,6 +126,36 @@ async fn a_gzip_bomb_stops_at_the_cap_and_is_recorded() {
     assert!(out.contains("once max_blob_bytes is above"), "{out}");
 }
 
+/// The token and listing answers were read whole too: one that inflates without end took
+/// the agent's memory with it. Now each stops at its cap (1 MiB for a token, 16 MiB for a
+/// listing page): the request fails with the size in the log, the feed's cursor stays, the
+/// next poll succeeds, and everything is delivered exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inflating_token_or_listing_answer_stops_at_its_cap() {
+    let mut sim = sim_config(2, &[GENERAL]);
+    // The size the gzip-bomb test uses: the simulator makes the body once.
+    sim.hostile.token_bomb = Some(192 << 20);
+    sim.hostile.listing_bomb = Some(192 << 20);
+    let env = Env::start(sim, "").await;
+    let want = env.expected();
+    let agent = env.spawn();
+    super::await_delivery(&env, &want).await;
+    let log = env.log();
+    for what in [
+        format!("token response larger than {} bytes", 1 << 20),
+        format!("list larger than {} bytes", o365fwd::api::MAX_PAGE_BYTES),
+    ] {
+        assert_eq!(
+            lines_with(&log, &["Poll failed", "tenant=t0", &what]).len(),
+            1,
+            "{what}:\n{}",
+            tail(&log, 30)
+        );
+    }
+    finish(&env, agent);
+    env.assert_exactly_once(&want);
+}
+
 /// A connection cut in the middle of a blob was retried with a log line that named only
 /// the tenant. Now the line names the feed and the content id, and the blob is delivered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
