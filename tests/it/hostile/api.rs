@@ -180,3 +180,58 @@ async fn a_blob_cut_mid_body_is_retried_and_named() {
     finish(&env, agent);
     env.assert_exactly_once(&want);
 }
+
+/// Every log line about a blob that failed, whatever the cause (a 5xx answer or a cut
+/// connection retried by the client, a body that is not a blob retried by the feed, a blob
+/// given up on), names the feed and the content id; each blob that never heals is named in
+/// the line that gives up on it, and everything else is delivered exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_failed_blob_line_names_its_content() {
+    let mut sim = sim_config(1, &[GENERAL]);
+    sim.error_rate = 0.2;
+    sim.malformed_rate = 0.2;
+    sim.malformed_heal_after = None;
+    let env = Env::start(sim, "blob_attempts = 2").await;
+    let t = tenant(1).tenant_id;
+    let broken = env.sim.unreachable_content_ids(&t, GENERAL);
+    assert!(!broken.is_empty());
+    let want = env.expected();
+    let agent = env.spawn();
+    super::await_delivery(&env, &want).await;
+    let gave_up = "A content blob failed";
+    let named = super::eventually(Duration::from_secs(30), || async {
+        let log = env.log();
+        broken
+            .iter()
+            .all(|id| !lines_with(&log, &[gave_up, id]).is_empty())
+    })
+    .await;
+    let log = env.log();
+    assert!(named, "each broken blob named:\n{}", tail(&log, 30));
+    let feed = format!("{t}/Audit.General");
+    let blob_lines: Vec<&str> = log
+        .lines()
+        .filter(|l| {
+            (l.contains("API request failed; retrying") && l.contains("request=\"blob\""))
+                || l.contains("Blob fetch failed; retrying")
+                || l.contains(gave_up)
+        })
+        .collect();
+    let retried = lines_with(&log, &["API request failed; retrying", "request=\"blob\""]);
+    assert!(
+        !retried.is_empty(),
+        "a 5xx blob answer was retried:\n{}",
+        tail(&log, 30)
+    );
+    assert!(!lines_with(&log, &["Blob fetch failed; retrying"]).is_empty());
+    for l in blob_lines {
+        assert!(l.contains("content_id="), "no content id: {l}");
+        assert!(
+            l.contains(&feed)
+                || (l.contains("tenant=t0") && l.contains("content_type=Audit.General")),
+            "no feed: {l}"
+        );
+    }
+    finish(&env, agent);
+    env.assert_exactly_once(&want);
+}
