@@ -39,6 +39,13 @@ pub struct Hostile {
     pub listing_bomb: Option<u64>,
 }
 
+impl Hostile {
+    /// Whether blob `i` of a feed of `tenant` is the gzip bomb (it serves no records).
+    pub(crate) fn is_bomb(&self, tenant: usize, i: u64) -> bool {
+        tenant == 0 && self.gzip_bomb.is_some_and(|(at, _)| at == i)
+    }
+}
+
 /// What the hostile knobs remember while the simulator runs.
 #[derive(Debug, Default)]
 pub(crate) struct HostileState {
@@ -90,9 +97,7 @@ impl Shared {
     }
 
     pub(crate) fn is_bomb(&self, tenant: usize, i: u64) -> bool {
-        self.hostile_tenant(tenant)
-            .and_then(|h| h.gzip_bomb)
-            .is_some_and(|(at, _)| at == i)
+        self.cfg.hostile.is_bomb(tenant, i)
     }
 
     /// The hostile answer for blob `i`, if it has one (`fetches` counts this fetch).

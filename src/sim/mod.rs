@@ -481,7 +481,7 @@ fn ndjson<W: std::io::Write>(
                 continue;
             };
             for i in m.window(&f, i64::MIN / 4, now, now) {
-                if !m.is_available(&f, i, now) {
+                if !m.is_available(&f, i, now) || cfg.hostile.is_bomb(tenant, i) {
                     continue;
                 }
                 let layout = m.layout(&f, i);
