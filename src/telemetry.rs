@@ -13,6 +13,7 @@ mod counter;
 pub mod exposition;
 mod feed;
 pub mod metric;
+pub mod progress;
 mod sink;
 
 pub use counter::Counter;
@@ -63,11 +64,18 @@ fn stderr_is_journal() -> bool {
 // ---- Events that are both logged and counted -------------------------------------------
 
 /// A URI from the server pointed at another host; it was not followed.
-pub fn hostile_uri(tenant: &str, what: &str, uri_host: &str, content_id: Option<&str>) {
+pub fn hostile_uri(
+    tenant: &str,
+    what: &str,
+    uri_host: &str,
+    feed: Option<&str>,
+    content_id: Option<&str>,
+) {
     tracing::error!(
         tenant,
         what,
         host = uri_host,
+        feed,
         content_id,
         "Refused a URI from the API that points at another host; the bearer token is only sent to the configured API host."
     );
@@ -115,4 +123,15 @@ pub fn coverage_write_failed() {
 /// A commit to state failed and is retried (the caller logs it).
 pub fn state_commit_failed() {
     metric::STATE_COMMIT_ERRORS.with([]).inc();
+}
+
+/// A task the agent cannot run without (a sink, the committer) died: the agent stops with
+/// an error so the service manager restarts it.
+pub fn task_failed(task: &str, why: &str) {
+    tracing::error!(
+        task,
+        error = why,
+        "TASK FAILED: nothing can be acknowledged or committed without it; stopping with an error so the service manager restarts the agent (unacknowledged work is redone)."
+    );
+    metric::TASK_FAILURES.with([task]).inc();
 }

@@ -15,7 +15,12 @@ use crate::state::ContentStatus;
 /// What fetching one blob came to (shared with `replay`).
 pub enum Fetched {
     Records(Vec<Record>),
-    Failed { attempts: u32, error: String },
+    Failed {
+        attempts: u32,
+        error: String,
+        /// The cap a blob exceeded (not fetched again under the same cap).
+        too_large: Option<u64>,
+    },
     Expired,
 }
 
@@ -32,13 +37,24 @@ impl Feed {
         let client = self.client.clone();
         let shared = self.shared.clone();
         let stop = self.stop.clone();
+        let progress = self.progress.clone();
         let mut results = futures_util::stream::iter(todo)
             .map(|(c, skip)| {
                 let client = client.clone();
                 let shared = shared.clone();
                 let stop = stop.clone();
+                let progress = progress.clone();
                 async move {
-                    let f = fetch(&client, &c, attempts, &shared.id.key, &stop).await;
+                    let f = fetch(
+                        &client,
+                        shared.id.content_type,
+                        &c,
+                        attempts,
+                        &stop,
+                        Some(&progress),
+                    )
+                    .await;
+                    progress.tick();
                     (c, skip, f)
                 }
             })
@@ -52,7 +68,11 @@ impl Feed {
             }
             let r = match fetched {
                 Ok(Fetched::Records(recs)) => self.deliver(&c, recs, skip).await,
-                Ok(Fetched::Failed { attempts, error }) => self.failed(&c, attempts, &error).await,
+                Ok(Fetched::Failed {
+                    attempts,
+                    error,
+                    too_large,
+                }) => self.failed(&c, attempts, &error, too_large).await,
                 Ok(Fetched::Expired) => self.expired(&c, Utc::now()).await,
                 Err(e) => Err(e),
             };
@@ -72,10 +92,13 @@ impl Feed {
         c: &ContentInfo,
         attempts: u32,
         error: &str,
+        too_large: Option<u64>,
     ) -> Result<(), PollError> {
-        self.shared
-            .metrics
-            .blob_failed(&c.content_id, attempts, error);
+        let metrics = &self.shared.metrics;
+        metrics.blob_failed(&c.content_id, attempts, error);
+        if too_large.is_some() {
+            metrics.blob_too_large(&c.content_id, error);
+        }
         let now = Utc::now();
         let (first_failed, attempts) =
             match self.state.content(&self.shared.id.key, &c.content_id)? {
@@ -103,6 +126,7 @@ impl Feed {
                         error: error.to_string(),
                         first_failed,
                         last_failed: now,
+                        too_large,
                     },
                 ),
             }],
@@ -132,6 +156,7 @@ impl Feed {
             } else {
                 batch.push(rec);
             }
+            crate::failpoint::panic_once("feed", &self.shared.id.key);
             let upto = skip + index;
             if batch.len() >= batch_size && upto < total {
                 let status = ContentStatus::Partial { acked: upto };
@@ -165,27 +190,38 @@ impl Feed {
 }
 
 /// Fetches and parses a blob, retrying with backoff; a blob that stays broken is reported
-/// as failed (and retried on later polls), never skipped silently.
+/// as failed (and retried on later polls), never skipped silently. A blob over the size cap
+/// or on a foreign host fails at once: trying again would meet the same answer.
 pub async fn fetch(
     client: &crate::api::TenantClient,
+    ct: crate::record::ContentType,
     c: &ContentInfo,
     attempts: u32,
-    feed: &str,
     stop: &tokio_util::sync::CancellationToken,
+    progress: Option<&std::sync::Arc<crate::telemetry::progress::Progress>>,
 ) -> Result<Fetched, PollError> {
+    let feed = crate::state::feed_key(client.tenant_id(), ct.as_str());
     let mut last = String::new();
     for attempt in 1..=attempts {
-        match client.fetch_blob(c).await {
+        match client.fetch_blob(ct, c, progress).await {
             Ok(body) => match parse_blob(&c.content_id, body) {
                 Ok(recs) => return Ok(Fetched::Records(recs)),
                 Err(e) => last = e.to_string(),
             },
             Err(ApiError::Cancelled) => return Err(PollError::Stopped),
             Err(e) if e.code() == Some("AF20051") => return Ok(Fetched::Expired),
+            Err(ApiError::TooLarge(t)) => {
+                return Ok(Fetched::Failed {
+                    attempts: attempt,
+                    error: t.to_string(),
+                    too_large: Some(t.limit),
+                });
+            }
             Err(e @ ApiError::HostileUri { .. }) => {
                 return Ok(Fetched::Failed {
                     attempts: attempt,
                     error: e.to_string(),
+                    too_large: None,
                 });
             }
             Err(e) => last = e.to_string(),
@@ -202,5 +238,6 @@ pub async fn fetch(
     Ok(Fetched::Failed {
         attempts,
         error: last,
+        too_large: None,
     })
 }

@@ -185,7 +185,7 @@ mod tests {
         crate::telemetry::api_request("t_golden", "list", "503");
         crate::telemetry::api_retry("t_golden", "list");
         crate::telemetry::throttled("t_golden", 3);
-        crate::telemetry::hostile_uri("t_golden", "NextPageUri", "evil:443", None);
+        crate::telemetry::hostile_uri("t_golden", "NextPageUri", "evil:443", None, None);
         feed.blob_failed("c-2", 3, "bad");
         feed.gap(chrono::Utc::now(), chrono::Utc::now(), "expired");
         let (a, b) = (SinkMetrics::new("golden_a"), SinkMetrics::new("golden_b"));

@@ -21,6 +21,9 @@ pub struct FeedMetrics {
     poll_errors: Counter,
     repeated: Counter,
     blobs_failed: Counter,
+    blobs_too_large: Counter,
+    listing_entries_skipped: Counter,
+    restarts: Counter,
     gaps: Counter,
     clock: Arc<Clock>,
 }
@@ -84,6 +87,9 @@ impl FeedMetrics {
             poll_errors: m::POLL_ERRORS.with(labels),
             repeated: m::RECORDS_REPEATED.with(labels),
             blobs_failed: m::BLOBS_FAILED.with(labels),
+            blobs_too_large: m::BLOBS_TOO_LARGE.with(labels),
+            listing_entries_skipped: m::LISTING_ENTRIES_SKIPPED.with(labels),
+            restarts: m::FEED_RESTARTS.with(labels),
             gaps: m::GAPS.with(labels),
             clock,
             id,
@@ -120,6 +126,31 @@ impl FeedMetrics {
         let f = &self.id;
         tracing::error!(tenant = %f.tenant, content_type = %f.content_type, content_id, attempts, error, "A content blob failed; it is recorded in state and retried on later polls until it expires.");
         self.blobs_failed.inc();
+    }
+
+    /// A blob was larger than `max_blob_bytes` (besides [`FeedMetrics::blob_failed`], which
+    /// logs it).
+    pub fn blob_too_large(&self, content_id: &str, error: &str) {
+        let f = &self.id;
+        tracing::debug!(tenant = %f.tenant, content_type = %f.content_type, content_id, error, "A blob was over the size cap.");
+        self.blobs_too_large.inc();
+    }
+
+    /// A listing entry could not be used; it was set aside (and recorded) and its
+    /// neighbours went on.
+    pub fn listing_entry_skipped(&self, content_id: &str, reason: &str) {
+        let f = &self.id;
+        tracing::error!(tenant = %f.tenant, content_type = %f.content_type, content_id, reason,
+            "A content listing entry cannot be used; it is skipped and recorded in state as failed, and the rest of the listing goes on.");
+        self.listing_entries_skipped.inc();
+    }
+
+    /// The feed's task died (a panic, or it ended on its own); the supervisor restarts it.
+    pub fn restarting(&self, why: &str, wait: std::time::Duration) {
+        let f = &self.id;
+        tracing::error!(tenant = %f.tenant, content_type = %f.content_type, error = why, restart_in_ms = wait.as_millis() as u64,
+            "FEED TASK FAILED: restarting it once nothing it submitted is in flight; it resumes from what state committed.");
+        self.restarts.inc();
     }
 
     /// Data expired upstream before it was delivered.

@@ -140,6 +140,12 @@ catalogue! {
     counter BLOBS_FAILED: FEED,
         "o365fwd_blobs_failed_total",
         "Content blobs that could not be fetched or parsed after every attempt.";
+    counter BLOBS_TOO_LARGE: FEED,
+        "o365fwd_blobs_too_large_total",
+        "Content blobs larger than max_blob_bytes (recorded as failed; also in o365fwd_blobs_failed_total).";
+    counter LISTING_ENTRIES_SKIPPED: FEED,
+        "o365fwd_listing_entries_skipped_total",
+        "Content listing entries that could not be used (no id, a bad date or URI); skipped and recorded as failed.";
     counter GAPS: FEED,
         "o365fwd_gaps_total",
         "Data gaps: content that expired upstream before it was delivered.";
@@ -188,6 +194,12 @@ catalogue! {
     counter SPLIT_REJECTED: SINK,
         "o365fwd_split_rejected_total",
         "Reassembled records a sink refused.";
+    counter FEED_RESTARTS: FEED,
+        "o365fwd_feed_restarts_total",
+        "Feed tasks restarted after a panic or an unexpected end.";
+    counter TASK_FAILURES: &["task"],
+        "o365fwd_task_failures_total",
+        "Sink or committer tasks that died (the agent then exits with an error to be restarted).";
     counter STATE_COMMIT_ERRORS: NONE,
         "o365fwd_state_commit_errors_total",
         "Failed attempts to commit progress to state (retried).";
@@ -205,7 +217,7 @@ catalogue! {
         "Seconds since the feed last had a batch committed (since start-up if it has not yet).";
     gauge FEED_HEALTHY: FEED,
         "o365fwd_feed_healthy",
-        "1 when the feed polled recently enough for /health, else 0.";
+        "1 when the feed passes the /health rule (polled recently, running, not stuck), else 0.";
     gauge SINK_HEALTHY: SINK,
         "o365fwd_sink_healthy",
         "1 when the sink is delivering, else 0.";
