@@ -192,14 +192,14 @@ impl FeedAtSink {
 
     /// The sink refused a record for good.
     pub fn rejected(&self, feed: &FeedId, id: &str, content_id: &str, reason: &str) {
-        tracing::error!(tenant = %feed.tenant, content_type = %feed.content_type, sink = %self.sink.name(), record_id = id, content_id, reason, "A sink rejected a record; it is recorded in state as rejected.");
+        tracing::error!(tenant = %feed.tenant, content_type = %feed.content_type, sink = self.sink.name(), record_id = id, content_id, reason, "A sink rejected a record; it is recorded in state as rejected.");
         self.rejected.inc();
     }
 
     /// Records of a batch the sink's filter did not admit (counted per batch, per reason;
     /// not an error: they count as handled for the delivery contract).
     pub fn filtered(&mut self, feed: &FeedId, reason: &'static str, n: u64) {
-        tracing::debug!(tenant = %feed.tenant, content_type = %feed.content_type, sink = %self.sink.name(), reason, records = n, "Records filtered out for a sink.");
+        tracing::debug!(tenant = %feed.tenant, content_type = %feed.content_type, sink = self.sink.name(), reason, records = n, "Records filtered out for a sink.");
         if let Some((_, c)) = self.filtered.iter().find(|(r, _)| *r == reason) {
             return c.add(n);
         }

@@ -122,7 +122,7 @@ impl SinkMetrics {
     /// request): the sink stops acknowledging until it is reconfigured and restarted.
     pub fn stopped(&self, reason: &str) {
         tracing::error!(
-            sink = %self.name,
+            sink = self.name.as_str(),
             reason,
             "SINK STOPPED: its receiver refuses our configuration. Nothing more is acknowledged to it, so polling stalls and nothing is committed past this point; the data stays in the API for 7 days. Fix the configuration and restart."
         );
@@ -142,7 +142,7 @@ impl SinkMetrics {
     /// A syslog message was longer than the sink's limit; its payload was cut, with a marker.
     pub fn syslog_truncated(&self, record_id: &str, original: usize, max: usize) {
         tracing::warn!(
-            sink = %self.name,
+            sink = self.name.as_str(),
             record_id,
             payload_bytes = original,
             max_message_size = max,
@@ -154,7 +154,7 @@ impl SinkMetrics {
     /// Records sent again on a new syslog connection; the receiver may get them twice.
     pub fn syslog_resent(&self, records: usize) {
         tracing::warn!(
-            sink = %self.name,
+            sink = self.name.as_str(),
             records,
             "Re-sent records written before the syslog connection broke (at-least-once: the receiver may see them twice)."
         );

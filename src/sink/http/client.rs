@@ -158,7 +158,7 @@ pub(crate) async fn exchange(
     let resp = match send(req, abort).await? {
         Ok(r) => r,
         Err(e) => {
-            tracing::warn!(sink = %sink.name(), error = %crate::sink::tls::describe(&e), "{receiver} request failed; retrying. Polling stalls meanwhile.");
+            tracing::warn!(sink = sink.name(), error = %crate::sink::tls::describe(&e), "{receiver} request failed; retrying. Polling stalls meanwhile.");
             sink.retry("transport");
             backoff.wait(None, abort).await?;
             return Ok(None);
