@@ -104,7 +104,7 @@ impl Encoder {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sim"))]
 mod robustness;
 
 #[doc(hidden)]
