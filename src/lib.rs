@@ -58,6 +58,7 @@ pub mod format;
 pub mod offline;
 pub mod pipeline;
 pub mod record;
+pub mod secret;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod sink;

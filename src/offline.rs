@@ -18,10 +18,11 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, SinkConfig, SinkKind};
+use crate::config::Config;
 use crate::pipeline::{Batch, Committed, FeedShared, Pipeline};
 use crate::record::{ContentType, Record};
 use crate::sink;
+use crate::sink::config::{SinkConfig, SinkKind};
 use crate::state::State;
 
 #[derive(Debug, thiserror::Error)]

@@ -9,8 +9,8 @@ use url::Url;
 
 use super::auth::without_url;
 use super::error::{parse_error_body, retry_after};
+use super::tenant::TenantConfig;
 use super::{ApiError, Budget, TokenSource, same_origin};
-use crate::config::TenantConfig;
 use crate::record::ContentType;
 use crate::telemetry;
 

@@ -11,12 +11,14 @@ mod certificate;
 mod client;
 mod error;
 pub mod graph;
+pub mod tenant;
 
 pub use auth::TokenSource;
 pub use budget::Budget;
 pub use certificate::{ASSERTION_TYPE, CertError, CertRef, CertificateKey};
 pub use client::{ContentInfo, Subscription, TenantClient, backoff};
 pub use error::ApiError;
+pub use tenant::{Cloud, TenantConfig};
 
 /// Builds the HTTP client shared by every tenant: no redirects (a redirect could carry the
 /// bearer token to another host), bounded timeouts, gzip.
@@ -31,7 +33,7 @@ pub fn http_client(timeout: std::time::Duration) -> reqwest::Client {
 /// loopback simulator, is sent in absolute form).
 pub fn tenant_http(
     shared: &reqwest::Client,
-    t: &crate::config::TenantConfig,
+    t: &TenantConfig,
     timeout: std::time::Duration,
 ) -> reqwest::Client {
     let Some(proxy) = &t.proxy else {

@@ -20,13 +20,15 @@ use super::exit;
 use super::progress::bar;
 use super::replay::parse_time;
 use super::subscriptions::select_tenants;
+use crate::api::TenantConfig;
 use crate::api::graph::{GraphClient, PERMISSION_HELP, graph_record_type};
 use crate::api::{http_client, tenant_http};
 use crate::backfill::plan::{Plan, stamp};
 use crate::backfill::{Backfill, BackfillError, LiveFeed, Settings};
-use crate::config::{Config, SinkConfig, TenantConfig};
+use crate::config::Config;
 use crate::offline::{OfflineRun, select_sinks};
 use crate::record::ContentType;
+use crate::sink::config::SinkConfig;
 use crate::state::State;
 
 #[derive(Args, Debug)]

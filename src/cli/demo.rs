@@ -63,7 +63,10 @@ fn demo_config(
     dir: &std::path::Path,
     format: crate::format::Format,
 ) -> Config {
-    use crate::config::*;
+    use crate::api::{Cloud, TenantConfig};
+    use crate::config::AgentConfig;
+    use crate::secret::{Secret, SecretOrigin};
+    use crate::sink::config::{SinkConfig, SinkKind};
     let base: url::Url = sim.base_url().parse().expect("simulator URL");
     let mut tenants = std::collections::BTreeMap::new();
     for (i, t) in sim_cfg.tenants.iter().enumerate() {

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::config::{Config, TenantConfig};
+use crate::api::TenantConfig;
+use crate::config::Config;
 use crate::filter::Filter;
 use crate::format::Origin;
 use crate::record::{ContentType, Record};

@@ -7,8 +7,9 @@ use clap::{Args, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use super::exit;
+use crate::api::TenantConfig;
 use crate::api::{TenantClient, http_client, tenant_http};
-use crate::config::{Config, TenantConfig};
+use crate::config::Config;
 use crate::record::ContentType;
 
 #[derive(Subcommand, Debug)]

@@ -3,6 +3,7 @@
 //! once the receiver has it durably. A sink retries transient failures itself and never
 //! acknowledges what it has not delivered: while it cannot deliver, the pipeline stalls.
 
+pub mod config;
 pub mod file;
 pub mod http;
 pub mod kafka;
@@ -14,7 +15,7 @@ pub mod tls;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{SinkConfig, SinkKind};
+use self::config::{SinkConfig, SinkKind};
 use crate::format::Encoder;
 use crate::pipeline::{SinkInput, SinkJob};
 use crate::state::State;

@@ -365,7 +365,7 @@ async fn mutual_tls_delivers_with_the_client_certificate_and_never_acks_without(
 
     cfg.tls.cert_file = Some(files.client_cert.clone());
     let key = std::fs::read_to_string(&files.client_key).unwrap();
-    cfg.tls.key = Some(o365fwd::config::Secret::new(key));
+    cfg.tls.key = Some(o365fwd::secret::Secret::new(key));
     let mut run = Run::start(name, &cfg, Format::Cef, feed());
     let recs = records(0, 30);
     run.send(recs.clone()).await;

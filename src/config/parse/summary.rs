@@ -4,7 +4,8 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::config::{Config, SinkKind};
+use crate::config::Config;
+use crate::sink::config::SinkKind;
 
 pub fn summary(cfg: &Config) -> String {
     let mut out = String::new();
@@ -100,7 +101,7 @@ fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
                 c.endpoint, c.token_origin, c.indexer_ack, c.sourcetype
             ),
             SinkKind::Elasticsearch(c) => {
-                use crate::sink::http::elasticsearch::{EsAuth, EsTarget};
+                use crate::sink::http::config::{EsAuth, EsTarget};
                 let target = match &c.target {
                     EsTarget::DataStream(d) => format!("data stream {d}"),
                     EsTarget::Index(i) => format!("index {i}"),

@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use super::parse_with_env;
 use super::tests::{GUID_A, GUID_B, SECRET, minimal, no_env, ok, source};
-use crate::config::{Cloud, SecretOrigin, SinkKind};
+use crate::api::Cloud;
 use crate::format::Format;
 use crate::record::ContentType;
+use crate::secret::SecretOrigin;
+use crate::sink::config::SinkKind;
 
 #[test]
 fn minimal_config_gets_every_default() {

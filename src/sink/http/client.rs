@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use tokio_util::sync::CancellationToken;
 
-use super::HttpCommon;
+use super::config::HttpCommon;
 use crate::sink::SinkError;
 
 /// Why a delivery ended without every item delivered or refused.

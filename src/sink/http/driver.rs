@@ -8,7 +8,8 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{BatchLimits, Halt};
+use super::Halt;
+use super::config::BatchLimits;
 use crate::format::Origin;
 use crate::pipeline::{SinkAck, SinkJob};
 use crate::record::Record;

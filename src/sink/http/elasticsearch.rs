@@ -7,73 +7,18 @@
 //! sink.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
-use url::Url;
 
 use super::client::{Answer, exchange, read_body};
-use super::es_integration::{self, EsIntegration};
-use super::{Backoff, BatchLimits, Deliver, Halt, HttpCommon, Item};
-use crate::config::{Secret, SecretOrigin};
+use super::config::{BatchLimits, EsAuth, EsConfig};
+use super::es_integration;
+use super::{Backoff, Deliver, Halt, Item};
 use crate::format::{Encoder, Origin};
 use crate::record::Record;
 use crate::sink::SinkError;
-
-pub const DEFAULT_DATA_STREAM: &str = "logs-o365.audit-default";
-
-/// Where documents go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EsTarget {
-    /// A data stream: `create` only, every document needs `@timestamp`.
-    DataStream(String),
-    Index(String),
-}
-
-impl EsTarget {
-    pub fn name(&self) -> &str {
-        match self {
-            EsTarget::DataStream(s) | EsTarget::Index(s) => s,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EsAuth {
-    None,
-    /// `Authorization: ApiKey <encoded>` (the base64 `id:key` Elasticsearch hands out).
-    ApiKey {
-        key: Secret,
-        origin: SecretOrigin,
-    },
-    Basic {
-        username: String,
-        password: Secret,
-        origin: SecretOrigin,
-    },
-}
-
-/// `[sinks.NAME] type = "elasticsearch"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EsConfig {
-    pub endpoint: Url,
-    pub target: EsTarget,
-    pub auth: EsAuth,
-    pub http: HttpCommon,
-    /// `pipeline`: the ingest pipeline named on every action (else the target's default).
-    pub pipeline: Option<String>,
-    /// `integration = true`: documents shaped as Elastic Agent's o365 input sends them.
-    pub integration: Option<EsIntegration>,
-}
-
-/// Default batch limits: well under Elastic's "a few tens of MB" guidance.
-pub const LIMITS: BatchLimits = BatchLimits {
-    max_events: 2000,
-    max_bytes: 5_000_000,
-    timeout: Duration::from_secs(1),
-};
 
 pub(crate) struct EsSink {
     name: String,
@@ -403,6 +348,9 @@ mod tests {
     use super::*;
     use crate::format::{Format, FormatOptions};
     use crate::record::{ContentType, parse_blob};
+    use crate::secret::{Secret, SecretOrigin};
+    use crate::sink::http::config::{ES_LIMITS as LIMITS, EsTarget, HttpCommon};
+    use url::Url;
 
     #[test]
     fn action_and_source_lines() {

@@ -9,46 +9,17 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
-use url::Url;
 
 use super::client::{Answer, exchange, read_body};
-use super::{Backoff, BatchLimits, Deliver, Halt, HttpCommon, Item};
-use crate::config::{Secret, SecretOrigin};
+use super::config::{BatchLimits, HecConfig};
+use super::{Backoff, Deliver, Halt, Item};
 use crate::format::{Encoder, Origin};
 use crate::record::Record;
 use crate::sink::SinkError;
-
-/// The sourcetype of the Splunk Add-on for Microsoft Office 365 (raw records only).
-pub const O365_SOURCETYPE: &str = "o365:management:activity";
-
-/// `[sinks.NAME] type = "splunk_hec"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HecConfig {
-    /// Base URL (`https://splunk.example:8088`); the collector paths are appended.
-    pub endpoint: Url,
-    pub token: Secret,
-    pub token_origin: SecretOrigin,
-    pub indexer_ack: bool,
-    pub ack_poll_interval: Duration,
-    pub ack_timeout: Duration,
-    pub index: Option<String>,
-    pub source: Option<String>,
-    pub host: Option<String>,
-    pub sourcetype: String,
-    pub http: HttpCommon,
-}
-
-/// Default batch limits: Vector's 1 MB, and a count that keeps ack lists short.
-pub const LIMITS: BatchLimits = BatchLimits {
-    max_events: 1000,
-    max_bytes: 1_000_000,
-    timeout: Duration::from_secs(1),
-};
 
 pub(crate) struct HecSink {
     name: String,

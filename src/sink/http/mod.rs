@@ -11,6 +11,7 @@
 //! [`Halt::Stopped`] the sink: nothing more is acknowledged, so nothing is committed past it,
 //! and the data is still upstream for when the operator fixes the configuration.
 
+pub mod config;
 pub mod elasticsearch;
 pub mod es_integration;
 pub mod hec;
@@ -19,81 +20,12 @@ pub mod webhook;
 mod client;
 mod driver;
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use crate::format::{Encoder, Format, Origin};
 use crate::record::Record;
 
 pub use client::build_client;
 pub(crate) use client::{Backoff, Halt, body, send};
 pub(crate) use driver::{Deliver, Item, chunks, spawn};
-
-/// TLS settings of an HTTP sink. Verification is on unless `verify` is turned off.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsConfig {
-    /// PEM bundle of extra trusted CAs (added to the system roots).
-    pub ca_file: Option<PathBuf>,
-    /// PEM client certificate (chain) and its PEM private key, for mutual TLS.
-    pub cert_file: Option<PathBuf>,
-    pub key_file: Option<PathBuf>,
-    /// The receiver's own certificate (PEM), trusted exactly instead of a CA and name
-    /// check (`sink::tls`).
-    pub pinned_cert_file: Option<PathBuf>,
-    pub verify: bool,
-}
-
-impl Default for TlsConfig {
-    fn default() -> Self {
-        TlsConfig {
-            ca_file: None,
-            cert_file: None,
-            key_file: None,
-            pinned_cert_file: None,
-            verify: true,
-        }
-    }
-}
-
-/// When a flush is sent: whichever limit is reached first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BatchLimits {
-    /// Records per request.
-    pub max_events: usize,
-    /// Encoded bytes per request (before compression); one larger record is sent alone.
-    pub max_bytes: usize,
-    /// How long the first batch of a flush waits for more to join it.
-    pub timeout: Duration,
-}
-
-/// Settings every HTTP sink has.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpCommon {
-    pub tls: TlsConfig,
-    /// Per request, connection included.
-    pub request_timeout: Duration,
-    /// gzip request bodies.
-    pub compression: bool,
-    pub batch: BatchLimits,
-    /// Flushes in flight at once (acknowledgements still go out in order).
-    pub concurrency: usize,
-    /// Upper bound of the backoff between retries.
-    pub retry_max_backoff: Duration,
-}
-
-impl HttpCommon {
-    /// Defaults shared by the three sinks; each sink adjusts batch size and compression.
-    pub fn new(compression: bool, batch: BatchLimits) -> HttpCommon {
-        HttpCommon {
-            tls: TlsConfig::default(),
-            request_timeout: Duration::from_secs(30),
-            compression,
-            batch,
-            concurrency: 2,
-            retry_max_backoff: Duration::from_secs(30),
-        }
-    }
-}
 
 /// Joins an endpoint (which may carry a path prefix, e.g. behind a proxy) and an API path.
 pub(crate) fn join(endpoint: &url::Url, path: &str) -> String {

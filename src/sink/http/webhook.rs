@@ -4,51 +4,15 @@
 //! asks; any other answer (4xx, a redirect, which is never followed) is a configuration
 //! problem that stops the sink loudly while the data stays upstream.
 
-use std::time::Duration;
-
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderName, HeaderValue};
 use tokio_util::sync::CancellationToken;
-use url::Url;
 
 use super::client::{Answer, exchange};
-use super::{Backoff, BatchLimits, Deliver, Halt, HttpCommon, Item};
-use crate::config::{Secret, SecretOrigin};
+use super::config::{BatchLimits, Encoding, WebhookConfig};
+use super::{Backoff, Deliver, Halt, Item};
 use crate::format::{Encoder, Origin};
 use crate::record::Record;
 use crate::sink::SinkError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Encoding {
-    /// One record per line (`application/x-ndjson`).
-    #[default]
-    Ndjson,
-    /// One JSON array of records per request (`application/json`); text formats become
-    /// JSON strings.
-    JsonArray,
-}
-
-/// A configured header. Every value is held as a secret: headers usually carry credentials.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    pub name: String,
-    pub value: Secret,
-    pub origin: SecretOrigin,
-}
-
-/// `[sinks.NAME] type = "http"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookConfig {
-    pub url: Url,
-    pub encoding: Encoding,
-    pub headers: Vec<Header>,
-    pub http: HttpCommon,
-}
-
-pub const LIMITS: BatchLimits = BatchLimits {
-    max_events: 500,
-    max_bytes: 1_000_000,
-    timeout: Duration::from_secs(1),
-};
 
 pub(crate) struct WebhookSink {
     name: String,
@@ -233,6 +197,9 @@ mod tests {
     use super::*;
     use crate::format::{Format, FormatOptions};
     use crate::record::{ContentType, parse_blob};
+    use crate::secret::{Secret, SecretOrigin};
+    use crate::sink::http::config::{Header, HttpCommon, WEBHOOK_LIMITS as LIMITS};
+    use url::Url;
 
     fn sink(encoding: Encoding, format: Format) -> WebhookSink {
         let cfg = WebhookConfig {

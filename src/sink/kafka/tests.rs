@@ -269,7 +269,7 @@ async fn oversized_record_is_rejected_and_the_rest_delivered() {
     let mut cfg = config(&c, "t");
     cfg.librdkafka.push((
         "message.max.bytes".into(),
-        crate::config::Secret::new("2000"),
+        crate::secret::Secret::new("2000"),
     ));
     let r = start(&cfg);
     let mut b = batch("s", 3);
@@ -307,7 +307,7 @@ fn invalid_librdkafka_property_fails_start_up() {
     let _g = rt.enter();
     let mut cfg = KafkaConfig::new("127.0.0.1:1", TopicTemplate::parse("t-{workload}").unwrap());
     cfg.librdkafka
-        .push(("no.such.property".into(), crate::config::Secret::new("1")));
+        .push(("no.such.property".into(), crate::secret::Secret::new("1")));
     let (_tx, rx) = mpsc::channel(1);
     let enc = Encoder::new(Format::Raw, FormatOptions::default());
     let err = spawn("bus", &cfg, &[], enc, rx, CancellationToken::new()).unwrap_err();
