@@ -26,6 +26,8 @@ pub enum DaemonError {
     Sink(#[from] crate::sink::SinkError),
     #[error("enrichment: {0}")]
     Enrich(String),
+    #[error(transparent)]
+    Client(#[from] crate::api::ClientError),
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
     #[error("cannot listen on {addr} for /metrics and /health: {source}")]

@@ -244,10 +244,10 @@ pub async fn run(a: BackfillArgs) -> anyhow::Result<i32> {
     let stop = CancellationToken::new();
     crate::daemon::install_signals(stop.clone(), std::sync::Arc::default())?;
     let http = tenant_http(
-        &http_client(cfg.agent.request_timeout),
+        &http_client(cfg.agent.request_timeout)?,
         tenant,
         cfg.agent.request_timeout,
-    );
+    )?;
     let client = GraphClient::new(http, tenant, stop.clone());
     let settings = Settings {
         concurrency: a.concurrency.clamp(1, 40),

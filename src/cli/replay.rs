@@ -81,10 +81,10 @@ pub async fn run(a: ReplayArgs) -> anyhow::Result<i32> {
 
     let stop = CancellationToken::new();
     let http = tenant_http(
-        &http_client(cfg.agent.request_timeout),
+        &http_client(cfg.agent.request_timeout)?,
         tenant,
         cfg.agent.request_timeout,
-    );
+    )?;
     let client = TenantClient::new(http, tenant, stop.clone());
     let mut listing: Vec<ContentInfo> = Vec::new();
     let mut start = from;

@@ -48,10 +48,10 @@ pub async fn run(cmd: SubscriptionsCommand) -> anyhow::Result<i32> {
             return Ok(exit::USAGE);
         }
     };
-    let shared = http_client(cfg.agent.request_timeout);
+    let shared = http_client(cfg.agent.request_timeout)?;
     let mut failed = false;
     for t in tenants {
-        let http = tenant_http(&shared, t, cfg.agent.request_timeout);
+        let http = tenant_http(&shared, t, cfg.agent.request_timeout)?;
         let client = TenantClient::new(http, t, CancellationToken::new());
         let types = if target.content_type.is_empty() {
             t.content_types.clone()

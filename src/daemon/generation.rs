@@ -47,6 +47,14 @@ impl Generation {
                     .map(|ct| (t.name.clone(), t.tenant_id.clone(), *ct))
             })
             .collect();
+        // Every tenant's client first: one that cannot be built stops the start before any
+        // sink or feed runs.
+        let shared = http_client(cfg.agent.request_timeout)?;
+        let clients = cfg
+            .tenants
+            .values()
+            .map(|t| tenant_http(&shared, t, cfg.agent.request_timeout))
+            .collect::<Result<Vec<_>, _>>()?;
         let enricher = cfg
             .enrich
             .as_ref()
@@ -65,11 +73,9 @@ impl Generation {
             cfg.agent.max_in_flight_batches,
             abort.clone(),
         );
-        let http = http_client(cfg.agent.request_timeout);
         let mut feeds = JoinSet::new();
         let mut started = 0;
-        for t in cfg.tenants.values() {
-            let http = tenant_http(&http, t, cfg.agent.request_timeout);
+        for (t, http) in cfg.tenants.values().zip(clients) {
             let client = Arc::new(TenantClient::new(http, t, stop.clone()));
             for ct in &t.content_types {
                 let shared = Arc::new(FeedShared::new(&t.name, &t.tenant_id, *ct));
