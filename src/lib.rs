@@ -4,9 +4,10 @@
 //! ```text
 //!  config.toml ─► daemon ─► one feed per (tenant, content type)
 //!    feed:     list content (≤24 h windows, NextPageUri, overlap, 7-day clamp)
-//!              ─► skip content ids already done        (state)
+//!              ─► skip content ids already done                            (state)
 //!              ─► fetch blobs (bounded, per-tenant rate budget, retries)   (api)
-//!              ─► parse records, drop repeated record ids                  (record)
+//!              ─► parse records                                            (record)
+//!              ─► drop record ids already seen                             (state::seen)
 //!    pipeline: ─► fan out to every sink its filter admits                   (filter)
 //!              ─► each sink encodes in its format                           (format, sink)
 //!              ◄─ acknowledgements, in submission order
@@ -23,20 +24,25 @@
 //!
 //! # Modules
 //! - [`cli`]: subcommands; the only place that uses `anyhow`.
-//! - [`config`]: TOML schema, defaults, validation with line/column, secrets.
-//! - [`api`]: the Management Activity API client: auth, listing, blobs, rate budget; and the
-//!   Graph audit log search (`api::graph`).
+//! - [`config`]: reads the TOML file, reporting every problem with its line and column, and
+//!   applies each component's own rules; holds `[agent]`.
+//! - [`secret`]: secret values that never show, where each came from, reading them from a
+//!   file or the environment.
+//! - [`api`]: the Management Activity API client: a tenant's settings (`api::tenant`), auth,
+//!   listing, blobs, rate budget; and the Graph audit log search (`api::graph`).
 //! - [`feed`]: the poll loop of one (tenant, content type).
-//! - [`state`]: the sled store; the only writer of durable progress.
+//! - [`state`]: the sled store, the only writer of durable progress; it also drops the API's
+//!   repeated records (`state::seen`).
 //! - [`record`]: the audit record model (one validating scan per blob indexes every record,
-//!   `record::scan`), classification, Dynamics 365 specifics.
+//!   `record::scan`), classification, Dynamics 365 specifics (split records).
 //! - [`format`]: raw, ECS, CEF, OCSF and text encodings of a record, and the optional enrichment
 //!   (GeoIP/ASN, user agents) they write.
 //! - [`filter`]: per-sink filters: which records a sink receives.
-//! - [`sink`]: file, stdout (and the network sinks).
+//! - [`sink`]: where records go: file, stdout, syslog, Kafka and the HTTP sinks (Splunk HEC,
+//!   Elasticsearch, webhook); each sink's settings in its own `config`.
 //! - [`pipeline`]: batches from feeds to sinks, acknowledgements to state, in order.
 //! - [`daemon`]: process lifecycle: signals (stop, SIGHUP reload), start, drain, stop;
-//!   sd_notify and the watchdog; the `/metrics` and `/health` endpoint.
+//!   sd_notify and the watchdog; the `/metrics`, `/health` and `/state` endpoint.
 //! - [`offline`]: one-off delivery for `replay`, `import` and `backfill`, outside the
 //!   daemon's state.
 //! - [`backfill`]: history beyond the API's 7 days, through the Graph audit log search;
@@ -44,7 +50,8 @@
 //! - [`coverage`]: where each live feed begins, published beside the daemon's state.
 //! - [`telemetry`]: logging setup, the counters behind every loud event, their Prometheus
 //!   exposition, and feed and sink health.
-//! - [`sim`]: a faithful Management Activity API simulator for tests, benchmarks and `demo`.
+//! - `sim` (cargo feature `sim`, on by default): a faithful Management Activity API
+//!   simulator for tests, benchmarks and `demo`; a packaged build may leave it out.
 
 pub mod api;
 pub mod backfill;
