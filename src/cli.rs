@@ -194,7 +194,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
         Command::Replay(a) => replay::run(a).await,
         Command::Import(a) => import::run(a).await,
         Command::Backfill(a) => backfill::run(*a).await,
-        Command::State { command } => state::run(command),
+        Command::State { command } => state::run(command).await,
         Command::Generate { what } => generate::run(what),
     }
 }

@@ -8,6 +8,7 @@
 mod generation;
 pub mod health;
 pub mod notify;
+pub mod report;
 
 use std::sync::Arc;
 

@@ -94,6 +94,8 @@ async fn sigterm_drains_and_exits_zero_quickly() {
     let (code, _, err) = run_cli(&["state", "show", "--config", env.config.to_str().unwrap()]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("in use by another o365fwd process"), "{err}");
+    // Without `[agent] listen` there is no agent to ask: the error says how to have one.
+    assert!(err.contains("set [agent] listen"), "{err}");
     let t0 = std::time::Instant::now();
     agent.stop();
     assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());

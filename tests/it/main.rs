@@ -21,5 +21,6 @@ mod routing;
 mod service;
 mod soak;
 mod split;
+mod state_show;
 mod subscriptions;
 mod syslog;
