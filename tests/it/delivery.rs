@@ -65,6 +65,17 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     let mut kills = 0;
     while kills < 12 {
         let mut agent = env.spawn();
+        // Killed at a random moment of its delivery: after it started, however long that
+        // takes on a loaded machine.
+        let t0 = std::time::Instant::now();
+        while env.log().matches("o365fwd started").count() <= kills {
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "agent {kills} never started; log:\n{}",
+                tail(&env.log(), 30)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         tokio::time::sleep(Duration::from_millis(rng.u64(150..1200))).await;
         agent.sigkill();
         kills += 1;

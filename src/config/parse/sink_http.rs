@@ -79,12 +79,10 @@ pub(super) fn elasticsearch(
     );
     let (integration, pipeline) =
         super::es_integration::parse(ctx, t, format, format_span.is_some());
-    if integration.is_none() && matches!(format, Format::Cef | Format::Text) {
-        ctx.report(
-            &t.key("format"),
-            format_span.as_ref(),
-            "Elasticsearch stores JSON documents: use format = \"ecs\", \"ocsf\" or \"raw\"",
-        );
+    if integration.is_none() {
+        if let Err(e) = rules::es_document_format(format) {
+            ctx.report(&t.key("format"), format_span.as_ref(), e);
+        }
     }
     let ds = t.str(ctx, "data_stream");
     let index = t.str(ctx, "index");
@@ -113,17 +111,11 @@ pub(super) fn elasticsearch(
         }
         (None, None) => EsTarget::DataStream(rules::DEFAULT_DATA_STREAM.into()),
     };
-    if integration.is_none()
-        && matches!(target, EsTarget::DataStream(_))
-        && matches!(format, Format::Raw | Format::Ocsf)
-    {
-        let span = format_span.or_else(|| t.span.clone());
-        ctx.report(
-            &t.key("format"),
-            span.as_ref(),
-            "a data stream needs @timestamp in every document, which raw records and OCSF events do not have: \
-             use format = \"ecs\", or index = \"...\" to store them",
-        );
+    if integration.is_none() && matches!(target, EsTarget::DataStream(_)) {
+        if let Err(e) = rules::es_data_stream_format(format) {
+            let span = format_span.or_else(|| t.span.clone());
+            ctx.report(&t.key("format"), span.as_ref(), e);
+        }
     }
     let api_keys = ["api_key", "api_key_file", "api_key_env"];
     let pw_keys = ["password", "password_file", "password_env"];
@@ -143,12 +135,8 @@ pub(super) fn elasticsearch(
             .unwrap_or_else(placeholder);
         EsAuth::ApiKey { key, origin }
     } else if let Some((user, span)) = username {
-        if user.is_empty() || user.contains(':') {
-            ctx.report(
-                &t.key("username"),
-                Some(&span),
-                "must be non-empty and without `:`",
-            );
+        if let Err(e) = rules::es_username(user) {
+            ctx.report(&t.key("username"), Some(&span), e);
         }
         let (password, origin) =
             secret::secret(ctx, t, base, env, pw_keys, true).unwrap_or_else(placeholder);

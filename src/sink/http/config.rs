@@ -253,6 +253,38 @@ pub const ES_LIMITS: BatchLimits = BatchLimits {
     timeout: Duration::from_secs(1),
 };
 
+/// Elasticsearch stores JSON documents: CEF and text lines have no place there (outside
+/// integration mode, which fixes the documents' shape itself).
+pub fn es_document_format(format: Format) -> Result<(), String> {
+    match format {
+        Format::Cef | Format::Text => Err(
+            "Elasticsearch stores JSON documents: use format = \"ecs\", \"ocsf\" or \"raw\"".into(),
+        ),
+        Format::Raw | Format::Ecs | Format::Ocsf => Ok(()),
+    }
+}
+
+/// A data stream needs `@timestamp` in every document, which raw records and OCSF events do
+/// not have (outside integration mode, which adds it).
+pub fn es_data_stream_format(format: Format) -> Result<(), String> {
+    match format {
+        Format::Raw | Format::Ocsf => Err(
+            "a data stream needs @timestamp in every document, which raw records and OCSF events do not have: \
+             use format = \"ecs\", or index = \"...\" to store them"
+                .into(),
+        ),
+        Format::Ecs | Format::Cef | Format::Text => Ok(()),
+    }
+}
+
+/// The `username` of basic authentication: it is sent as `username:password`.
+pub fn es_username(u: &str) -> Result<(), String> {
+    if u.is_empty() || u.contains(':') {
+        return Err("must be non-empty and without `:`".into());
+    }
+    Ok(())
+}
+
 /// Elasticsearch index and data stream names: lowercase, no separators or wildcards.
 pub fn target_name(name: &str) -> Result<(), String> {
     let bad = name.is_empty()
