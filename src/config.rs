@@ -65,6 +65,13 @@ pub struct AgentConfig {
     /// How long a sink may fail without any acknowledgement before `/health` reports it
     /// ([`UNHEALTHY_AFTER`]).
     pub unhealthy_after: Duration,
+    /// Largest blob read, decoded; a larger one is recorded as failed
+    /// ([`crate::api::DEFAULT_MAX_BLOB_BYTES`]).
+    pub max_blob_bytes: u64,
+    /// How long a feed may make no progress at all (see `daemon::progress`) before
+    /// `/health` reports it and the watchdog is no longer fed. `None` = derived from
+    /// `poll_interval` and `request_timeout`.
+    pub stall_timeout: Option<Duration>,
 }
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -109,6 +116,10 @@ pub const BLOB_ATTEMPTS_RANGE: RangeInclusive<i64> = 1..=1000;
 /// Default `unhealthy_after`.
 pub const UNHEALTHY_AFTER: Duration = Duration::from_secs(60);
 pub const UNHEALTHY_AFTER_RANGE: RangeInclusive<Duration> = NONZERO..=DAY;
+/// Allowed `max_blob_bytes`: 1 MiB to 4 GiB.
+pub const MAX_BLOB_BYTES_RANGE: RangeInclusive<i64> = 1 << 20..=4 << 30;
+/// Allowed `stall_timeout` (derived from `poll_interval` and `request_timeout` when unset).
+pub const STALL_TIMEOUT_RANGE: RangeInclusive<Duration> = Duration::from_secs(1)..=DAY;
 
 impl Default for AgentConfig {
     fn default() -> Self {
@@ -126,6 +137,8 @@ impl Default for AgentConfig {
             blob_attempts: BLOB_ATTEMPTS,
             listen: None,
             unhealthy_after: UNHEALTHY_AFTER,
+            max_blob_bytes: crate::api::DEFAULT_MAX_BLOB_BYTES,
+            stall_timeout: None,
         }
     }
 }

@@ -30,6 +30,7 @@
 //!   file or the environment.
 //! - [`api`]: the Management Activity API client: a tenant's settings (`api::tenant`), auth,
 //!   listing, blobs, rate budget; and the Graph audit log search (`api::graph`).
+//! - [`bounds`]: clamps on numbers from the network, checked deadlines, capped bodies.
 //! - [`feed`]: the poll loop of one (tenant, content type).
 //! - [`state`]: the sled store, the only writer of durable progress; it also drops the API's
 //!   repeated records (`state::seen`).
@@ -43,6 +44,7 @@
 //! - [`pipeline`]: batches from feeds to sinks, acknowledgements to state, in order.
 //! - [`daemon`]: process lifecycle: signals (stop, SIGHUP reload), start, drain, stop;
 //!   sd_notify and the watchdog; the `/metrics`, `/health` and `/state` endpoint.
+//! - [`failpoint`]: panics on request, in debug builds, for the supervision tests.
 //! - [`offline`]: one-off delivery for `replay`, `import` and `backfill`, outside the
 //!   daemon's state.
 //! - [`backfill`]: history beyond the API's 7 days, through the Graph audit log search;
@@ -55,10 +57,12 @@
 
 pub mod api;
 pub mod backfill;
+pub mod bounds;
 pub mod cli;
 pub mod config;
 pub mod coverage;
 pub mod daemon;
+pub mod failpoint;
 pub mod feed;
 pub mod filter;
 pub mod format;

@@ -11,13 +11,15 @@ mod certificate;
 mod client;
 mod error;
 pub mod graph;
+mod listing;
 pub mod tenant;
 
-pub use auth::TokenSource;
+pub use auth::{TokenSource, parse_token};
 pub use budget::Budget;
 pub use certificate::{ASSERTION_TYPE, CertError, CertRef, CertificateKey};
-pub use client::{ContentInfo, Subscription, TenantClient, backoff};
+pub use client::{DEFAULT_MAX_BLOB_BYTES, Subscription, TenantClient, backoff};
 pub use error::ApiError;
+pub use listing::{BadEntry, ContentInfo, Listing, MAX_PAGE_BYTES, Page, parse_page};
 pub use tenant::{Cloud, TenantConfig};
 
 /// The API's HTTP client could not be built. Nothing is sent then: a client without the

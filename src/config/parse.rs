@@ -42,6 +42,7 @@ mod tests_syslog;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use toml::de::DeTable;
 
@@ -220,6 +221,22 @@ fn agent(ctx: &mut Ctx<'_>, mut t: Table<'_, '_>, base: &Path) -> AgentConfig {
             d.unhealthy_after,
             a::UNHEALTHY_AFTER_RANGE,
         ),
+        max_blob_bytes: t.int(
+            ctx,
+            "max_blob_bytes",
+            a::MAX_BLOB_BYTES_RANGE,
+            d.max_blob_bytes,
+        ),
+        // Unset: derived from poll_interval and request_timeout. The fallback only stands
+        // in for a value that was reported.
+        stall_timeout: t.get("stall_timeout").is_some().then(|| {
+            t.duration(
+                ctx,
+                "stall_timeout",
+                Duration::from_secs(3600),
+                a::STALL_TIMEOUT_RANGE,
+            )
+        }),
     };
     t.finish(ctx);
     cfg
