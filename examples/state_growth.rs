@@ -40,10 +40,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut done = 0;
             while done < RECORDS_PER_BLOB {
                 let n = BATCH.min(RECORDS_PER_BLOB - done);
-                let mut seen = o365fwd::state::seen::PackedIds::default();
+                let mut seen = o365fwd::state::SeenIds::default();
                 for _ in 0..n {
                     id += 1;
-                    seen.push(&guid(id));
+                    seen.push(o365fwd::state::seen::bucket_of(now), &guid(id));
                 }
                 done += n;
                 let status = if done == RECORDS_PER_BLOB {
@@ -68,9 +68,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 state.commit(&[(&feed, commit)], &[], now).await?;
             }
             if b % (blobs_per_day / 24).max(1) == 0 {
-                state
-                    .prune(&feed, now, Duration::hours(24), now - Duration::hours(1))
-                    .await?;
+                let rule = o365fwd::state::Prune {
+                    now,
+                    relist_from: now - Duration::hours(1),
+                    done_before: now - Duration::hours(24),
+                    legacy_horizon: Duration::hours(24),
+                };
+                state.prune(&feed, &rule).await?;
+                state.prune_seen(
+                    &feed,
+                    o365fwd::state::seen::bucket_of(now - Duration::hours(24)),
+                )?;
             }
         }
         println!(

@@ -61,8 +61,13 @@ pub struct AgentConfig {
     /// How far behind the cursor every listing starts again, to catch content that is
     /// listed late. Default 1 h.
     pub overlap: Duration,
-    /// How long record ids are remembered to drop the API's repeats. Default 24 h.
+    /// How far back, in the records' own time behind the newest content, repeats are
+    /// recognised (record ids kept on disk). Default 24 h.
     pub dedup_horizon: Duration,
+    /// How much of the horizon is answered from memory. Default 2 h.
+    pub dedup_hot_window: Duration,
+    /// Record ids held in memory per feed, at most. Default 1,000,000.
+    pub dedup_hot_ids: usize,
     /// How far back a feed starts on its first run. Default 7 days (all the API keeps).
     pub initial_lookback: Duration,
     /// Bound on the SIGTERM drain. Default 30 s.
@@ -92,6 +97,8 @@ impl Default for AgentConfig {
             poll_interval: Duration::from_secs(60),
             overlap: Duration::from_secs(3600),
             dedup_horizon: Duration::from_secs(24 * 3600),
+            dedup_hot_window: Duration::from_secs(2 * 3600),
+            dedup_hot_ids: 1_000_000,
             initial_lookback: Duration::from_secs(7 * 24 * 3600),
             shutdown_timeout: Duration::from_secs(30),
             batch_size: 500,

@@ -7,22 +7,26 @@
 //! ```text
 //! c 0 feed                      cursor (JSON)
 //! p 0 feed 0 content_id         content progress (JSON)
-//! s 0 feed 0 seen_at(8) n(8)    record ids seen in one commit, packed (see `seen`)
+//! t 0 feed 0 bucket(4) …        record ids by their time bucket (see `seen_store`)
 //! g 0 feed 0 from               gap (JSON)
 //! r 0 feed 0 record_id 0 sink   record rejected by a sink (JSON)
 //! k 0 sink                      committed length of a file sink (JSON)
 //! f 0 feed 0 content_id         index of failed content, so polls need not scan all of `p`
 //! ```
 
+pub mod dedup;
 mod model;
 pub mod seen;
+mod seen_store;
 
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
+pub use dedup::{Dedup, DedupConfig};
 pub use model::{ContentEntry, ContentStatus, Cursor, FeedSummary, Gap, Rejection, SinkOffset};
-pub use seen::SeenSet;
+pub use seen::SeenIds;
+pub use seen_store::Lookup;
 
 /// The on-disk format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -58,8 +62,23 @@ pub struct FeedCommit {
     pub content: Vec<(String, ContentEntry)>,
     pub cursor: Option<Cursor>,
     pub gaps: Vec<Gap>,
-    pub seen: seen::PackedIds,
+    /// Record ids delivered, by time bucket.
+    pub seen: SeenIds,
     pub rejections: Vec<Rejection>,
+}
+
+/// What [`State::prune`] drops. A done content entry goes once listing cannot reach its
+/// blob again (created before `relist_from`) and it is older than the de-duplication
+/// horizon in the records' time (`done_before`), so state holds about one horizon of blobs,
+/// not the 7 days the API keeps them. Anything not done (failed, expired, partial) is kept
+/// until its blob expires upstream.
+#[derive(Debug, Clone)]
+pub struct Prune {
+    pub now: DateTime<Utc>,
+    pub relist_from: DateTime<Utc>,
+    pub done_before: DateTime<Utc>,
+    /// Seen ids in the layout before time buckets are kept this long after they were seen.
+    pub legacy_horizon: chrono::Duration,
 }
 
 /// The durable store. Cheap to clone (sled handles are reference counted).
@@ -188,26 +207,6 @@ impl State {
         Ok(out)
     }
 
-    /// Every record id seen by the feed and still within the horizon, as committed.
-    pub fn load_seen(&self, feed: &str) -> Result<SeenSet, StateError> {
-        let p = prefix(b's', feed);
-        let mut set = SeenSet::default();
-        for kv in self.tree.scan_prefix(&p) {
-            let (k, v) = kv?;
-            let ts = k
-                .get(p.len()..p.len() + 8)
-                .map(|b| u64::from_be_bytes(b.try_into().unwrap_or([0; 8])))
-                .unwrap_or(0);
-            if !seen::decode_into(&v, ts.min(u32::MAX as u64) as u32, &mut set) {
-                return Err(StateError::Corrupt {
-                    key: String::from_utf8_lossy(&k).replace('\0', "/"),
-                    error: "damaged record id chunk".into(),
-                });
-            }
-        }
-        Ok(set)
-    }
-
     pub fn gaps(&self, feed: &str) -> Result<Vec<Gap>, StateError> {
         let p = prefix(b'g', feed);
         self.tree
@@ -260,10 +259,23 @@ impl State {
         &self,
         feeds: &[(&str, FeedCommit)],
         sinks: &[(&str, SinkOffset)],
-        now: DateTime<Utc>,
+        _now: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        self.apply(feeds, sinks)?;
+        self.flush().await
+    }
+
+    /// Applies a commit as one atomic batch without waiting for the disk: readers see it at
+    /// once, and it becomes durable with the next [`State::flush`] (sled writes its log in
+    /// order, so a crash keeps a prefix of what was applied, never a later batch without an
+    /// earlier one). For changes that are only worth saving, not worth a disk write of
+    /// their own: an idle poll's cursor.
+    pub fn apply(
+        &self,
+        feeds: &[(&str, FeedCommit)],
+        sinks: &[(&str, SinkOffset)],
     ) -> Result<(), StateError> {
         let mut b = sled::Batch::default();
-        let ts = now.timestamp().max(0) as u64;
         for (feed, c) in feeds {
             let f = feed.as_bytes();
             for (cid, entry) in &c.content {
@@ -282,10 +294,7 @@ impl State {
                 b.insert(key(b'g', &[f, gap.from.to_rfc3339().as_bytes()]), json(gap));
             }
             if !c.seen.is_empty() {
-                let mut k = prefix(b's', feed);
-                k.extend_from_slice(&ts.to_be_bytes());
-                k.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
-                b.insert(k, c.seen.as_bytes());
+                self.write_seen(&mut b, feed, &c.seen)?;
             }
             for r in &c.rejections {
                 b.insert(
@@ -298,36 +307,34 @@ impl State {
             b.insert(key(b'k', &[sink.as_bytes()]), json(off));
         }
         self.tree.apply_batch(b)?;
+        Ok(())
+    }
+
+    /// Waits until everything applied so far is on disk.
+    pub async fn flush(&self) -> Result<(), StateError> {
         self.db.flush_async().await?;
         Ok(())
     }
 
-    /// Drops what can no longer matter: seen ids older than the horizon, content entries whose
-    /// blob has expired upstream and that lie before the re-listing overlap, and gaps and
-    /// rejections older than 30 days. Returns how many entries were removed.
-    pub async fn prune(
-        &self,
-        feed: &str,
-        now: DateTime<Utc>,
-        horizon: chrono::Duration,
-        relist_from: DateTime<Utc>,
-    ) -> Result<usize, StateError> {
+    /// Drops content entries and the rest of a feed's state that can no longer matter (seen
+    /// ids are pruned by [`Dedup`], by the records' time). Not flushed: what comes back after
+    /// a crash is pruned again. Returns how many entries were removed.
+    pub async fn prune(&self, feed: &str, rule: &Prune) -> Result<usize, StateError> {
+        let now = rule.now;
         let mut b = sled::Batch::default();
-        let mut n = 0;
-        let cutoff = (now - horizon).timestamp().max(0) as u64;
-        let sp = prefix(b's', feed);
-        let mut end = sp.clone();
-        end.extend_from_slice(&cutoff.to_be_bytes());
-        for kv in self.tree.range(sp..end) {
-            let (k, _) = kv?;
-            b.remove(k);
-            n += 1;
-        }
+        let legacy_cutoff = (now - rule.legacy_horizon).timestamp().max(0) as u64;
+        let mut n = self.prune_legacy(&mut b, feed, legacy_cutoff)?;
         let pp = prefix(b'p', feed);
         for kv in self.tree.scan_prefix(&pp) {
             let (k, v) = kv?;
             let e: ContentEntry = unjson(&k, &v)?;
-            if e.expiration < now && e.created < relist_from {
+            let drop = match e.status {
+                ContentStatus::Done { .. } => {
+                    e.created < rule.done_before && e.created < rule.relist_from
+                }
+                _ => e.expiration < now && e.created < rule.relist_from,
+            };
+            if drop {
                 let id = &k[pp.len()..];
                 b.remove(key(b'f', &[feed.as_bytes(), id]));
                 b.remove(k);
@@ -352,7 +359,6 @@ impl State {
         }
         if n > 0 {
             self.tree.apply_batch(b)?;
-            self.db.flush_async().await?;
         }
         Ok(n)
     }
@@ -360,7 +366,7 @@ impl State {
     /// What `o365fwd state show` prints for one feed.
     pub fn summary(&self, feed: &str) -> Result<FeedSummary, StateError> {
         let contents = self.contents(feed)?;
-        let seen = self.load_seen(feed)?.len();
+        let seen = self.count_seen(feed)?;
         Ok(FeedSummary::build(
             feed,
             self.cursor(feed)?,

@@ -162,6 +162,8 @@ fn agent(ctx: &mut Ctx<'_>, mut t: Table<'_, '_>, base: &Path) -> AgentConfig {
         poll_interval: t.duration(ctx, "poll_interval", d.poll_interval, NONZERO, DAY),
         overlap: t.duration(ctx, "overlap", d.overlap, ZERO, WEEK),
         dedup_horizon: t.duration(ctx, "dedup_horizon", d.dedup_horizon, ZERO, WEEK),
+        dedup_hot_window: t.duration(ctx, "dedup_hot_window", d.dedup_hot_window, ZERO, WEEK),
+        dedup_hot_ids: t.int(ctx, "dedup_hot_ids", 10_000..=100_000_000, d.dedup_hot_ids),
         initial_lookback: t.duration(ctx, "initial_lookback", d.initial_lookback, NONZERO, WEEK),
         shutdown_timeout: t.duration(ctx, "shutdown_timeout", d.shutdown_timeout, NONZERO, HOUR),
         batch_size: t.int(ctx, "batch_size", 1..=100_000, d.batch_size),

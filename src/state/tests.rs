@@ -5,6 +5,14 @@ fn t(h: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap() + chrono::Duration::hours(h)
 }
 
+fn ids(ids: &[&str]) -> SeenIds {
+    let mut s = SeenIds::default();
+    for id in ids {
+        s.push(seen::bucket_of(t(0)), id);
+    }
+    s
+}
+
 fn entry(created: i64, status: ContentStatus) -> ContentEntry {
     ContentEntry {
         created: t(created),
@@ -26,7 +34,7 @@ async fn commit_is_durable_and_readable_after_reopen() {
                 ("b".into(), entry(1, ContentStatus::Partial { acked: 2 })),
             ],
             cursor: Some(Cursor { listed_until: t(2) }),
-            seen: ["r1", "r2"].into_iter().collect(),
+            seen: ids(&["r1", "r2"]),
             ..Default::default()
         };
         let off = SinkOffset {
@@ -43,13 +51,9 @@ async fn commit_is_durable_and_readable_after_reopen() {
         s.content(&feed, "b").unwrap().unwrap().status,
         ContentStatus::Partial { acked: 2 }
     );
-    let seen = s.load_seen(&feed).unwrap();
-    assert!(seen.contains("r1") && seen.contains("r2") && !seen.contains("r3"));
-    assert!(
-        s.load_seen(&feed_key("t2", "Audit.General"))
-            .unwrap()
-            .is_empty()
-    );
+    assert!(s.seen_anywhere(&feed, "r1") && s.seen_anywhere(&feed, "r2"));
+    assert!(!s.seen_anywhere(&feed, "r3"));
+    assert!(!s.seen_anywhere(&feed_key("t2", "Audit.General"), "r1"));
     assert_eq!(s.sink_offset("file").unwrap().unwrap().length, 42);
     assert_eq!(s.feeds().unwrap(), vec![feed.clone()]);
     let sum = s.summary(&feed).unwrap();
@@ -60,33 +64,77 @@ async fn commit_is_durable_and_readable_after_reopen() {
 }
 
 #[tokio::test]
-async fn prune_drops_old_seen_ids_and_expired_content_only() {
+async fn prune_drops_done_content_by_the_horizon_and_the_rest_once_expired() {
     let dir = tempfile::tempdir().unwrap();
     let s = State::open(dir.path()).unwrap();
     let feed = feed_key("t1", "Audit.General");
-    let old = FeedCommit {
-        content: vec![("old".into(), entry(0, ContentStatus::Done { records: 1 }))],
-        seen: ["old-id"].into_iter().collect(),
+    let failed = |created: i64| {
+        let mut e = entry(
+            created,
+            ContentStatus::Failed {
+                attempts: 1,
+                error: "x".into(),
+                first_failed: t(created),
+                last_failed: t(created),
+            },
+        );
+        e.expiration = t(created + 168);
+        e
+    };
+    let c = FeedCommit {
+        content: vec![
+            (
+                "old-done".into(),
+                entry(0, ContentStatus::Done { records: 1 }),
+            ),
+            (
+                "recent-done".into(),
+                entry(150, ContentStatus::Done { records: 1 }),
+            ),
+            (
+                "relistable-done".into(),
+                entry(165, ContentStatus::Done { records: 1 }),
+            ),
+            ("failed-old".into(), failed(0)),
+            ("failed-live".into(), failed(100)),
+        ],
         ..Default::default()
     };
-    s.commit(&[(&feed, old)], &[], t(0)).await.unwrap();
-    let new = FeedCommit {
-        content: vec![("new".into(), entry(200, ContentStatus::Done { records: 1 }))],
-        seen: ["new-id"].into_iter().collect(),
-        ..Default::default()
-    };
-    s.commit(&[(&feed, new)], &[], t(200)).await.unwrap();
-    // 8 days later: "old" expired (created t0, expires t168) and is before the overlap.
-    let now = t(8 * 24 + 1);
-    let removed = s
-        .prune(&feed, now, chrono::Duration::hours(24), t(190))
-        .await
+    s.commit(&[(&feed, c)], &[], t(0)).await.unwrap();
+    // A seen-id chunk in the layout before time buckets, first seen at t(0).
+    let mut legacy = prefix(b's', &feed);
+    legacy.extend_from_slice(&(t(0).timestamp() as u64).to_be_bytes());
+    legacy.extend_from_slice(&1u64.to_be_bytes());
+    s.tree
+        .insert(legacy, &[1, 0, 3, b'a', b'b', b'c'][..])
         .unwrap();
-    assert_eq!(removed, 2, "old seen-id chunk and old content entry");
-    let seen = s.load_seen(&feed).unwrap();
-    assert!(!seen.contains("old-id") && seen.contains("new-id"));
-    assert!(s.content(&feed, "old").unwrap().is_none());
-    assert!(s.content(&feed, "new").unwrap().is_some());
+    assert!(
+        s.load_legacy_seen(&feed)
+            .unwrap()
+            .is_some_and(|l| l.contains(seen::Id::Other("abc")))
+    );
+    let rule = Prune {
+        now: t(170),
+        relist_from: t(160),
+        done_before: t(149),
+        legacy_horizon: chrono::Duration::hours(24),
+    };
+    let removed = s.prune(&feed, &rule).await.unwrap();
+    assert_eq!(removed, 3, "old-done, failed-old and the legacy chunk");
+    let left: Vec<String> = s
+        .contents(&feed)
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(left, vec!["failed-live", "recent-done", "relistable-done"]);
+    assert!(
+        s.failed_contents(&feed)
+            .unwrap()
+            .iter()
+            .all(|(id, _)| id == "failed-live")
+    );
+    assert!(s.load_legacy_seen(&feed).unwrap().is_none());
 }
 
 #[tokio::test]

@@ -1,0 +1,355 @@
+//! Seen record ids on disk, filed by time bucket (see `seen`):
+//!
+//! ```text
+//! t 0 feed 0 bucket(4) 1 seq(8)      written by a commit: the bucket's ids of that commit
+//! t 0 feed 0 bucket(4) 0 first(16)   compacted: sorted GUIDs from `first` on, disjoint
+//! s 0 feed 0 seen_at(8) n(8)         the layout before buckets, read until it ages out
+//! ```
+//!
+//! A lookup reads at most one compacted chunk (found by its first GUID) and the bucket's
+//! commit chunks; compaction folds the latter into the former once the bucket has left
+//! memory, so a bucket is a handful of keys, and pruning drops whole buckets.
+
+use super::seen::{self, CHUNK_GUIDS, Id, IdSet, SeenIds};
+use super::{State, StateError, prefix};
+
+const SEEN: u8 = b't';
+const LEGACY: u8 = b's';
+const COMPACTED: u8 = 0;
+const FRESH: u8 = 1;
+
+fn bucket_key(feed: &str, bucket: u32) -> Vec<u8> {
+    let mut k = prefix(SEEN, feed);
+    k.extend_from_slice(&bucket.to_be_bytes());
+    k
+}
+
+fn damaged(k: &[u8]) -> StateError {
+    StateError::Corrupt {
+        key: String::from_utf8_lossy(k).replace('\0', "/"),
+        error: "damaged record id chunk".into(),
+    }
+}
+
+/// What a lookup on disk found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lookup {
+    pub found: bool,
+    /// Commit chunks read: many means the bucket is worth compacting.
+    pub fresh_chunks: usize,
+}
+
+impl State {
+    /// Adds the chunks of `seen` to a commit's batch.
+    pub(super) fn write_seen(
+        &self,
+        b: &mut sled::Batch,
+        feed: &str,
+        seen: &SeenIds,
+    ) -> Result<(), StateError> {
+        for (bucket, chunk) in seen.buckets() {
+            for value in chunk.encode() {
+                let mut k = bucket_key(feed, bucket);
+                k.push(FRESH);
+                k.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
+                b.insert(k, value);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `id`, filed under `bucket`, is among the feed's committed ids.
+    pub fn seen_contains(&self, feed: &str, bucket: u32, id: Id<'_>) -> Result<Lookup, StateError> {
+        let base = bucket_key(feed, bucket);
+        if let Id::Guid(g) = id {
+            let mut lo = base.clone();
+            lo.push(COMPACTED);
+            let mut hi = lo.clone();
+            hi.extend_from_slice(&g.to_be_bytes());
+            if let Some(kv) = self.tree.range(lo..=hi).next_back() {
+                let (k, v) = kv?;
+                if seen::view(&v)
+                    .ok_or_else(|| damaged(&k))?
+                    .contains(id, true)
+                {
+                    return Ok(Lookup {
+                        found: true,
+                        fresh_chunks: 0,
+                    });
+                }
+            }
+        }
+        let mut lo = base.clone();
+        lo.push(FRESH);
+        let mut hi = base;
+        hi.push(FRESH + 1);
+        let mut n = 0;
+        for kv in self.tree.range(lo..hi) {
+            let (k, v) = kv?;
+            n += 1;
+            if seen::view(&v)
+                .ok_or_else(|| damaged(&k))?
+                .contains(id, false)
+            {
+                return Ok(Lookup {
+                    found: true,
+                    fresh_chunks: n,
+                });
+            }
+        }
+        Ok(Lookup {
+            found: false,
+            fresh_chunks: n,
+        })
+    }
+
+    /// Adds every committed id of one bucket to `set`.
+    pub fn seen_bucket_into(
+        &self,
+        feed: &str,
+        bucket: u32,
+        set: &mut IdSet,
+    ) -> Result<(), StateError> {
+        for kv in self.tree.scan_prefix(bucket_key(feed, bucket)) {
+            let (k, v) = kv?;
+            seen::view(&v).ok_or_else(|| damaged(&k))?.add_to(set, ());
+        }
+        Ok(())
+    }
+
+    /// The newest bucket holding committed ids of the feed.
+    pub fn newest_seen_bucket(&self, feed: &str) -> Result<Option<u32>, StateError> {
+        let p = prefix(SEEN, feed);
+        match self.tree.scan_prefix(&p).next_back() {
+            Some(kv) => {
+                let (k, _) = kv?;
+                let b = k.get(p.len()..p.len() + 4).ok_or_else(|| damaged(&k))?;
+                Ok(Some(u32::from_be_bytes(
+                    b.try_into().map_err(|_| damaged(&k))?,
+                )))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Folds a bucket's chunks into sorted, disjoint ones (other ids into one commit chunk).
+    /// Always safe: it rewrites what is there in one atomic batch, and a commit landing
+    /// meanwhile writes keys of its own, which are left alone.
+    pub fn compact_seen(&self, feed: &str, bucket: u32) -> Result<(), StateError> {
+        let mut keys = Vec::new();
+        let mut guids: Vec<u128> = Vec::new();
+        let mut others: Vec<Box<str>> = Vec::new();
+        let mut fresh = 0;
+        let mut fresh_guids = false;
+        let base = bucket_key(feed, bucket);
+        for kv in self.tree.scan_prefix(&base) {
+            let (k, v) = kv?;
+            let view = seen::view(&v).ok_or_else(|| damaged(&k))?;
+            if k.get(base.len()) == Some(&FRESH) {
+                fresh += 1;
+                fresh_guids |= view.guid_count() > 0;
+            }
+            guids.extend(view.guids());
+            others.extend(view.others().map(Box::from));
+            keys.push(k);
+        }
+        if fresh == 0 || (fresh == 1 && !fresh_guids) {
+            return Ok(());
+        }
+        guids.sort_unstable();
+        guids.dedup();
+        others.sort_unstable();
+        others.dedup();
+        let mut b = sled::Batch::default();
+        for k in keys {
+            b.remove(k);
+        }
+        for part in guids.chunks(CHUNK_GUIDS) {
+            let mut k = base.clone();
+            k.push(COMPACTED);
+            k.extend_from_slice(&part[0].to_be_bytes());
+            b.insert(k, seen::encode(part, &[]));
+        }
+        if !others.is_empty() {
+            let mut k = base;
+            k.push(FRESH);
+            k.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
+            let packed = seen::pack_others(others.iter().map(|s| s.as_bytes()));
+            b.insert(k, seen::encode(&[], &packed));
+        }
+        self.tree.apply_batch(b)?;
+        Ok(())
+    }
+
+    /// Drops every bucket before `below`. Not flushed: ids that come back after a crash are
+    /// dropped again next time.
+    pub fn prune_seen(&self, feed: &str, below: u32) -> Result<usize, StateError> {
+        let lo = prefix(SEEN, feed);
+        let hi = bucket_key(feed, below);
+        let mut b = sled::Batch::default();
+        let mut n = 0;
+        for kv in self.tree.range(lo..hi) {
+            let (k, _) = kv?;
+            b.remove(k);
+            n += 1;
+        }
+        if n > 0 {
+            self.tree.apply_batch(b)?;
+        }
+        Ok(n)
+    }
+
+    /// How many ids the feed keeps on disk (for `state show`).
+    pub fn count_seen(&self, feed: &str) -> Result<usize, StateError> {
+        let mut n = 0;
+        for kv in self.tree.scan_prefix(prefix(SEEN, feed)) {
+            let (k, v) = kv?;
+            let view = seen::view(&v).ok_or_else(|| damaged(&k))?;
+            n += view.guid_count() + view.others().count();
+        }
+        Ok(n + self.load_legacy_seen(feed)?.map_or(0, |s| s.len()))
+    }
+
+    /// Whether any bucket holds `id` (tests).
+    #[cfg(test)]
+    pub(crate) fn seen_anywhere(&self, feed: &str, id: &str) -> bool {
+        self.tree.scan_prefix(prefix(SEEN, feed)).any(|kv| {
+            let (_, v) = kv.unwrap();
+            seen::view(&v).unwrap().contains(Id::parse(id), false)
+        })
+    }
+
+    /// Ids a version before time buckets committed and that have not aged out yet.
+    pub fn load_legacy_seen(&self, feed: &str) -> Result<Option<IdSet>, StateError> {
+        let mut set: Option<IdSet> = None;
+        for kv in self.tree.scan_prefix(prefix(LEGACY, feed)) {
+            let (k, v) = kv?;
+            if !seen::decode_legacy_into(&v, set.get_or_insert_with(IdSet::default)) {
+                return Err(damaged(&k));
+            }
+        }
+        Ok(set)
+    }
+
+    /// Drops chunks of the old layout first seen before `cutoff` (unix seconds).
+    pub(super) fn prune_legacy(
+        &self,
+        b: &mut sled::Batch,
+        feed: &str,
+        cutoff: u64,
+    ) -> Result<usize, StateError> {
+        let lo = prefix(LEGACY, feed);
+        let mut hi = lo.clone();
+        hi.extend_from_slice(&cutoff.to_be_bytes());
+        let mut n = 0;
+        for kv in self.tree.range(lo..hi) {
+            let (k, _) = kv?;
+            b.remove(k);
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{FeedCommit, feed_key};
+
+    fn g(i: u64) -> String {
+        format!("00000000-0000-4000-8000-{i:012x}")
+    }
+
+    async fn commit(s: &State, feed: &str, bucket: u32, ids: &[String]) {
+        let mut seen = SeenIds::default();
+        for id in ids {
+            seen.push(bucket, id);
+        }
+        let c = FeedCommit {
+            seen,
+            ..Default::default()
+        };
+        s.commit(&[(feed, c)], &[], chrono::Utc::now())
+            .await
+            .unwrap();
+    }
+
+    fn has(s: &State, feed: &str, bucket: u32, id: &str) -> bool {
+        s.seen_contains(feed, bucket, Id::parse(id)).unwrap().found
+    }
+
+    #[tokio::test]
+    async fn lookups_find_exactly_what_was_committed_in_that_bucket() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = State::open(dir.path()).unwrap();
+        let feed = feed_key("t1", "Audit.General");
+        commit(&s, &feed, 10, &[g(1), g(2), "odd-id".into()]).await;
+        commit(&s, &feed, 10, &[g(3)]).await;
+        commit(&s, &feed, 11, &[g(4)]).await;
+        assert!(
+            has(&s, &feed, 10, &g(1)) && has(&s, &feed, 10, &g(3)) && has(&s, &feed, 10, "odd-id")
+        );
+        assert!(!has(&s, &feed, 10, &g(4)), "another bucket");
+        assert!(
+            !has(&s, &feed_key("t2", "Audit.General"), 10, &g(1)),
+            "another feed"
+        );
+        assert_eq!(
+            s.seen_contains(&feed, 10, Id::parse(&g(9)))
+                .unwrap()
+                .fresh_chunks,
+            2
+        );
+        assert_eq!(s.newest_seen_bucket(&feed).unwrap(), Some(11));
+        assert_eq!(s.count_seen(&feed).unwrap(), 5);
+
+        s.compact_seen(&feed, 10).unwrap();
+        assert!(
+            has(&s, &feed, 10, &g(1)) && has(&s, &feed, 10, &g(3)) && has(&s, &feed, 10, "odd-id")
+        );
+        assert!(!has(&s, &feed, 10, &g(5)));
+        assert_eq!(s.count_seen(&feed).unwrap(), 5);
+        let after = s.seen_contains(&feed, 10, Id::parse(&g(1))).unwrap();
+        assert_eq!(
+            after,
+            Lookup {
+                found: true,
+                fresh_chunks: 0
+            },
+            "found in the compacted chunk"
+        );
+
+        let mut set = IdSet::default();
+        s.seen_bucket_into(&feed, 10, &mut set).unwrap();
+        assert_eq!(set.len(), 4);
+
+        assert_eq!(
+            s.prune_seen(&feed, 11).unwrap(),
+            2,
+            "bucket 10: one compacted chunk, one for the other id"
+        );
+        assert!(!has(&s, &feed, 10, &g(1)) && has(&s, &feed, 11, &g(4)));
+    }
+
+    #[tokio::test]
+    async fn compaction_of_a_big_bucket_keeps_every_id_and_later_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = State::open(dir.path()).unwrap();
+        let feed = feed_key("t1", "Exchange");
+        let ids: Vec<String> = (0..(3 * CHUNK_GUIDS as u64 + 7))
+            .map(|i| g(i * 7 + 1))
+            .collect();
+        for part in ids.chunks(1000) {
+            commit(&s, &feed, 3, part).await;
+        }
+        s.compact_seen(&feed, 3).unwrap();
+        commit(&s, &feed, 3, &[g(2)]).await;
+        for id in ids.iter().step_by(97).chain([&g(2)]) {
+            assert!(has(&s, &feed, 3, id), "{id}");
+        }
+        assert!(!has(&s, &feed, 3, &g(3)));
+        s.compact_seen(&feed, 3).unwrap();
+        assert!(has(&s, &feed, 3, &g(2)) && has(&s, &feed, 3, ids.last().unwrap()));
+        assert_eq!(s.count_seen(&feed).unwrap(), ids.len() + 1);
+    }
+}
