@@ -86,6 +86,8 @@ pub struct Prune {
 pub struct State {
     db: sled::Db,
     tree: sled::Tree,
+    /// Durable writes so far (each a sled flush: an fsync).
+    flushes: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn key(kind: u8, parts: &[&[u8]]) -> Vec<u8> {
@@ -162,7 +164,11 @@ impl State {
                 db.flush()?;
             }
         }
-        Ok(State { db, tree })
+        Ok(State {
+            db,
+            tree,
+            flushes: Default::default(),
+        })
     }
 
     pub fn cursor(&self, feed: &str) -> Result<Option<Cursor>, StateError> {
@@ -312,8 +318,15 @@ impl State {
 
     /// Waits until everything applied so far is on disk.
     pub async fn flush(&self) -> Result<(), StateError> {
+        self.flushes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.db.flush_async().await?;
         Ok(())
+    }
+
+    /// How many durable writes this handle (and its clones) asked for.
+    pub fn flushes(&self) -> u64 {
+        self.flushes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Drops content entries and the rest of a feed's state that can no longer matter (seen
