@@ -139,6 +139,8 @@ fn finish(total: Outcome) -> Outcome {
         batches = total.batches,
         abandoned = total.abandoned,
         reloads = total.reloads,
+        repeats_dropped = crate::telemetry::sum("o365fwd_records_repeated_total"),
+        dedup_disk_lookups = crate::telemetry::sum("o365fwd_dedup_disk_lookups_total"),
         "o365fwd stopped."
     );
     total
