@@ -6,7 +6,7 @@
 //!    feed:     list content (≤24 h windows, NextPageUri, overlap, 7-day clamp)
 //!              ─► skip content ids already done        (state)
 //!              ─► fetch blobs (bounded, per-tenant rate budget, retries)   (api)
-//!              ─► parse records, drop repeated record ids                  (record)
+//!              ─► parse records, drop repeated record ids     (record, state::dedup)
 //!    pipeline: ─► fan out to every sink its filter admits                   (filter)
 //!              ─► each sink encodes in its format                           (format, sink)
 //!              ◄─ acknowledgements, in submission order
@@ -26,7 +26,8 @@
 //! - [`config`]: TOML schema, defaults, validation with line/column, secrets.
 //! - [`api`]: the Management Activity API client: auth, listing, blobs, rate budget.
 //! - [`feed`]: the poll loop of one (tenant, content type).
-//! - [`state`]: the sled store; the only writer of durable progress.
+//! - [`state`]: the sled store; the only writer of durable progress; `state::dedup` decides
+//!   which records were delivered before, by the record's own time.
 //! - [`record`]: the audit record model (one validating scan per blob indexes every record,
 //!   `record::scan`), classification, Dynamics 365 specifics.
 //! - [`format`]: raw, ECS, CEF and text encodings of a record.
