@@ -102,27 +102,13 @@ def main():
     next_sample = t0
     fd = None
     while True:
-        now = time.monotonic()
-        if sample and now >= next_sample:
-            pid, sdir, csv, secs = sample
-            rss, hwm, cpu = proc_sample(pid)
-            csv.write(f"{now - t0:.0f},{rss},{hwm},{cpu:.2f},{dir_size(sdir)},{n}\n")
-            csv.flush()
-            next_sample += secs
-        if a.want is not None and n >= a.want:
-            break
-        if a.duration is not None and now - t0 >= a.duration:
-            break
-        if a.want is not None and now - t0 > a.timeout:
-            sys.exit(f"timed out with {n} of {a.want} lines in {a.path}")
         if fd is None:
             try:
                 fd = os.open(a.path, os.O_RDWR if a.punch else os.O_RDONLY)
             except FileNotFoundError:
-                time.sleep(0.2)
-                continue
+                pass
         got = 0
-        while True:
+        while fd is not None:
             b = os.pread(fd, CHUNK, off)
             # Only whole lines: an append may be half done.
             end = b.rfind(b"\n") + 1
@@ -136,6 +122,19 @@ def main():
                 punch(fd, off - (off % 4096), off + end)
             off += end
             got += end
+        now = time.monotonic()
+        if sample and now >= next_sample:
+            pid, sdir, csv, secs = sample
+            rss, hwm, cpu = proc_sample(pid)
+            csv.write(f"{now - t0:.0f},{rss},{hwm},{cpu:.2f},{dir_size(sdir)},{n}\n")
+            csv.flush()
+            next_sample += secs
+        if a.want is not None and n >= a.want:
+            break
+        if a.duration is not None and now - t0 >= a.duration:
+            break
+        if a.want is not None and now - t0 > a.timeout:
+            sys.exit(f"timed out with {n} of {a.want} lines in {a.path}")
         if got == 0:
             time.sleep(0.2)
     if a.state:
