@@ -14,6 +14,7 @@
 //! f 0 feed 0 content_id         index of failed content, so polls need not scan all of `p`
 //! ```
 
+mod bloom;
 pub mod dedup;
 mod model;
 pub mod seen;
@@ -26,7 +27,7 @@ use chrono::{DateTime, Utc};
 pub use dedup::{Dedup, DedupConfig};
 pub use model::{ContentEntry, ContentStatus, Cursor, FeedSummary, Gap, Rejection, SinkOffset};
 pub use seen::SeenIds;
-pub use seen_store::Lookup;
+pub use seen_store::{Compact, Lookup};
 
 /// The on-disk format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;

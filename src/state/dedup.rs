@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use super::bloom::{BITS_PER_ID, Bloom};
 use super::seen::{self, Id, IdMap, IdSet};
-use super::{State, StateError};
+use super::{Compact, State, StateError};
 
 /// What a feed's de-duplication may hold.
 #[derive(Debug, Clone, Copy)]
@@ -26,7 +27,9 @@ fn soon() -> DateTime<Utc> {
     Utc::now() + chrono::Duration::hours(1)
 }
 
-/// A bucket whose commit chunks outnumber this is compacted when a lookup reads it.
+/// A bucket whose commit chunks outnumber this is compacted when it leaves memory or when
+/// a lookup reads it; below it, a lookup reads so few chunks that rewriting them would cost
+/// more than it saves.
 const COMPACT_AFTER: usize = 16;
 /// Marks a claim whose batch is not submitted yet.
 const OPEN: u64 = u64::MAX;
@@ -73,13 +76,15 @@ impl Claimed {
 /// bucket only. The feed's frontier is the newest `contentCreated` it has worked through
 /// (or listing window it has finished); buckets from `hot_window` behind the frontier on
 /// (the `cutoff`) are held in memory whole, committed and in-flight ids alike, and answer
-/// exactly. A record older than that is looked up in memory among the ids still in flight
-/// and then on disk, where every committed id is kept, by bucket, for `horizon` behind the
-/// frontier and then pruned. A bucket leaves memory only once every batch holding its ids
-/// is committed, so what memory forgets is always on disk; it leaves when the frontier
-/// moves past it or when memory holds more than `hot_ids` (the cutoff then rises). Every
-/// answer is an exact comparison of ids, never a hash, so a new record is never taken for
-/// a repeat; a record whose copies carry different times, or that comes back after the
+/// exactly. A record older than that is looked up in memory among the ids still in flight,
+/// then in its bucket's Bloom filter (built when the bucket left memory, or from disk on
+/// first use), and only on a "maybe" on disk, where every committed id is kept, by bucket,
+/// for `horizon` behind the frontier and then pruned. A bucket leaves memory only once
+/// every batch holding its ids is committed, so what memory forgets is always on disk; it
+/// leaves when the frontier moves past it or when memory holds more than `hot_ids` (the
+/// cutoff then rises). A record is dropped only on an exact match of its id in memory or
+/// on disk, never on a filter's or a hash's word, so a new record is never taken for a
+/// repeat; a record whose copies carry different times, or that comes back after the
 /// horizon, is at worst delivered twice. Memory follows the records' time, not how many
 /// records the feed has handled, and state follows the horizon, not the history.
 pub struct Dedup {
@@ -103,6 +108,11 @@ pub struct Dedup {
     legacy: Option<IdSet>,
     pruned_below: u32,
     disk_lookups: u64,
+    /// Filters of buckets below the cutoff, for the ids on disk and in `late`.
+    filters: BTreeMap<u32, Bloom>,
+    filter_bytes: usize,
+    /// Buckets below this get no filter (their memory went to newer ones).
+    unfiltered_below: u32,
 }
 
 impl Dedup {
@@ -126,6 +136,9 @@ impl Dedup {
             legacy: None,
             pruned_below: 0,
             disk_lookups: 0,
+            filters: BTreeMap::new(),
+            filter_bytes: 0,
+            unfiltered_below: 0,
         };
         if !d.enabled {
             return Ok(d);
@@ -184,13 +197,26 @@ impl Dedup {
         if self.late.contains(id) || self.hot.get(&bucket).is_some_and(|h| h.ids.contains(id)) {
             return Ok(false);
         }
-        self.disk_lookups += 1;
-        let l = self.state.seen_contains(&self.feed, bucket, id)?;
-        if l.fresh_chunks > COMPACT_AFTER {
-            self.state.compact_seen(&self.feed, bucket)?;
+        let filtered = bucket >= self.unfiltered_below;
+        if filtered && !self.filters.contains_key(&bucket) {
+            let mut ids = IdSet::default();
+            self.state.seen_bucket_into(&self.feed, bucket, &mut ids)?;
+            self.add_filter(bucket, &ids);
         }
-        if l.found {
-            return Ok(false);
+        let maybe = self.filters.get(&bucket).is_none_or(|f| f.may_contain(id));
+        if maybe {
+            self.disk_lookups += 1;
+            let l = self.state.seen_contains(&self.feed, bucket, id)?;
+            if l.fresh_chunks > COMPACT_AFTER {
+                self.state
+                    .compact_seen(&self.feed, bucket, COMPACT_AFTER, Compact::Fresh)?;
+            }
+            if l.found {
+                return Ok(false);
+            }
+        }
+        if let Some(f) = self.filters.get_mut(&bucket) {
+            f.insert(id);
         }
         self.late.insert(id, OPEN);
         self.open.push((bucket, true, Claimed::of(id)));
@@ -246,16 +272,54 @@ impl Dedup {
             }
             if let Some(h) = self.hot.remove(&b) {
                 self.hot_len -= h.ids.len();
+                if b >= self.unfiltered_below {
+                    self.add_filter(b, &h.ids);
+                }
             }
             self.cutoff = self.cutoff.max(b + 1);
-            self.state.compact_seen(&self.feed, b)?;
+            self.state
+                .compact_seen(&self.feed, b, COMPACT_AFTER, Compact::All)?;
         }
         let below = frontier.saturating_sub(self.horizon);
         if below > self.pruned_below {
             self.state.prune_seen(&self.feed, below)?;
             self.pruned_below = below;
+            while let Some(e) = self.filters.first_entry() {
+                if *e.key() >= below {
+                    break;
+                }
+                self.filter_bytes -= e.remove().bytes();
+            }
         }
         Ok(())
+    }
+
+    /// A filter for a bucket that left memory, from all its ids. Filters get about a
+    /// sixteenth of the memory hot ids may take (a filter costs a byte an id, a hot id
+    /// some 25): past that, the oldest go and their buckets are looked up on disk directly.
+    /// A filter the bucket already has (built from disk while its last batches were still
+    /// in flight) keeps what it holds and takes these ids too: a filter never forgets.
+    fn add_filter(&mut self, bucket: u32, ids: &IdSet) {
+        if let Some(f) = self.filters.get_mut(&bucket) {
+            for id in ids.ids() {
+                f.insert(id);
+            }
+            return;
+        }
+        let mut f = Bloom::with_ids(ids.len() + ids.len() / 8);
+        for id in ids.ids() {
+            f.insert(id);
+        }
+        self.filter_bytes += f.bytes();
+        self.filters.insert(bucket, f);
+        let budget = self.cap.saturating_mul(16 * BITS_PER_ID / 8);
+        while self.filter_bytes > budget {
+            let Some((b, f)) = self.filters.pop_first() else {
+                break;
+            };
+            self.filter_bytes -= f.bytes();
+            self.unfiltered_below = self.unfiltered_below.max(b + 1);
+        }
     }
 
     /// Reads the ids of the old layout again after a prune (they age out within a horizon).
@@ -274,6 +338,11 @@ impl Dedup {
     /// Ids held in memory.
     pub fn hot_len(&self) -> usize {
         self.hot_len
+    }
+
+    /// Memory held by filters.
+    pub fn filter_bytes(&self) -> usize {
+        self.filter_bytes
     }
 
     /// Lookups that went to disk so far.

@@ -13,9 +13,9 @@ use chrono::{DateTime, Utc};
 
 /// Width of a time bucket: the unit in which ids are loaded, evicted, compacted and pruned.
 pub const BUCKET_SECS: i64 = 600;
-/// GUIDs per stored chunk: 64 KiB keeps a chunk well under the size at which sled moves a
-/// page to a file of its own, and a lookup reads one such chunk, not a whole bucket.
-pub const CHUNK_GUIDS: usize = 4096;
+/// GUIDs per stored chunk (4 KiB): sled rewrites a leaf of up to 16 entries whole every
+/// few changes, so small values keep that cheap, and a lookup reads one such chunk.
+pub const CHUNK_GUIDS: usize = 256;
 /// How far after its blob's `contentCreated` a record's time is believed: a record claiming
 /// to be from further in the future is filed at this limit, so a bogus clock cannot pin
 /// memory or state forever.
@@ -193,6 +193,15 @@ impl<V> IdMap<V> {
 
     pub fn len(&self) -> usize {
         self.guids.len() + self.others.len()
+    }
+
+    /// Every id (in no particular order).
+    pub fn ids(&self) -> impl Iterator<Item = Id<'_>> {
+        let guids = self.guids.keys().map(|g| {
+            let [a, b, c, d] = g.0.map(u128::from);
+            Id::Guid((a << 96) | (b << 64) | (c << 32) | d)
+        });
+        guids.chain(self.others.keys().map(|s| Id::Other(s)))
     }
 
     pub fn is_empty(&self) -> bool {

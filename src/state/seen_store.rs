@@ -1,10 +1,19 @@
-//! Seen record ids on disk, filed by time bucket (see `seen`):
+//! Seen record ids on disk, filed by time bucket (see `seen`). The ids themselves are
+//! chunks at the very end of the key space, under an ever-growing sequence number, and
+//! each bucket has small index keys pointing at its chunks:
 //!
 //! ```text
-//! t 0 feed 0 bucket(4) 1 seq(8)      written by a commit: the bucket's ids of that commit
-//! t 0 feed 0 bucket(4) 0 first(16)   compacted: sorted GUIDs from `first` on, disjoint
-//! s 0 feed 0 seen_at(8) n(8)         the layout before buckets, read until it ages out
+//! t 0 feed 0 bucket(4) 1 seq(8)      → ()        a commit's ids of that bucket: chunk seq
+//! t 0 feed 0 bucket(4) 0 first(16)   → seq(8)    compacted: sorted GUIDs from `first` on
+//! ~ seq(8)                           → chunk     (see `seen::encode`)
+//! s 0 feed 0 seen_at(8) n(8)         → chunk     the layout before buckets, until it ages out
 //! ```
+//!
+//! Why the split: sled rewrites a whole leaf (up to 16 entries) every few changes to it.
+//! Chunks keyed by bucket sat in the leaves every commit touches, so each commit rewrote
+//! hundreds of kilobytes of ids (2.5 GB written for 2 M ids, and a file that kept
+//! growing); appended at the end of the key space, a chunk's leaf stops changing once it
+//! fills, and the leaves that do change hold only small index keys.
 //!
 //! A lookup reads at most one compacted chunk (found by its first GUID) and the bucket's
 //! commit chunks; compaction folds the latter into the former once the bucket has left
@@ -13,14 +22,21 @@
 use super::seen::{self, CHUNK_GUIDS, Id, IdSet, SeenIds};
 use super::{State, StateError, prefix};
 
-const SEEN: u8 = b't';
+const INDEX: u8 = b't';
+const CHUNKS: u8 = b'~';
 const LEGACY: u8 = b's';
 const COMPACTED: u8 = 0;
 const FRESH: u8 = 1;
 
 fn bucket_key(feed: &str, bucket: u32) -> Vec<u8> {
-    let mut k = prefix(SEEN, feed);
+    let mut k = prefix(INDEX, feed);
     k.extend_from_slice(&bucket.to_be_bytes());
+    k
+}
+
+fn chunk_key(seq: u64) -> [u8; 9] {
+    let mut k = [CHUNKS; 9];
+    k[1..].copy_from_slice(&seq.to_be_bytes());
     k
 }
 
@@ -29,6 +45,26 @@ fn damaged(k: &[u8]) -> StateError {
         key: String::from_utf8_lossy(k).replace('\0', "/"),
         error: "damaged record id chunk".into(),
     }
+}
+
+/// The chunk an index key points at: its sequence number is the key's tail (commit
+/// chunks) or the value (compacted ones).
+fn seq_of(base_len: usize, k: &[u8], v: &[u8]) -> Result<u64, StateError> {
+    let raw = match k.get(base_len) {
+        Some(&FRESH) => k.get(base_len + 1..base_len + 9),
+        Some(&COMPACTED) => v.get(..8),
+        _ => None,
+    };
+    raw.and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| damaged(k))
+}
+
+/// What [`State::compact_seen`] folds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compact {
+    All,
+    Fresh,
 }
 
 /// What a lookup on disk found.
@@ -40,7 +76,7 @@ pub struct Lookup {
 }
 
 impl State {
-    /// Adds the chunks of `seen` to a commit's batch.
+    /// Adds the chunks of `seen` (and their index keys) to a commit's batch.
     pub(super) fn write_seen(
         &self,
         b: &mut sled::Batch,
@@ -49,13 +85,20 @@ impl State {
     ) -> Result<(), StateError> {
         for (bucket, chunk) in seen.buckets() {
             for value in chunk.encode() {
+                let seq = self.db.generate_id()?;
                 let mut k = bucket_key(feed, bucket);
                 k.push(FRESH);
-                k.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
-                b.insert(k, value);
+                k.extend_from_slice(&seq.to_be_bytes());
+                b.insert(k, &[][..]);
+                b.insert(&chunk_key(seq)[..], value);
             }
         }
         Ok(())
+    }
+
+    fn chunk(&self, seq: u64) -> Result<sled::IVec, StateError> {
+        let k = chunk_key(seq);
+        self.tree.get(k)?.ok_or_else(|| damaged(&k))
     }
 
     /// Whether `id`, filed under `bucket`, is among the feed's committed ids.
@@ -68,7 +111,8 @@ impl State {
             hi.extend_from_slice(&g.to_be_bytes());
             if let Some(kv) = self.tree.range(lo..=hi).next_back() {
                 let (k, v) = kv?;
-                if seen::view(&v)
+                let chunk = self.chunk(seq_of(base.len(), &k, &v)?)?;
+                if seen::view(&chunk)
                     .ok_or_else(|| damaged(&k))?
                     .contains(id, true)
                 {
@@ -81,13 +125,14 @@ impl State {
         }
         let mut lo = base.clone();
         lo.push(FRESH);
-        let mut hi = base;
+        let mut hi = base.clone();
         hi.push(FRESH + 1);
         let mut n = 0;
         for kv in self.tree.range(lo..hi) {
             let (k, v) = kv?;
             n += 1;
-            if seen::view(&v)
+            let chunk = self.chunk(seq_of(base.len(), &k, &v)?)?;
+            if seen::view(&chunk)
                 .ok_or_else(|| damaged(&k))?
                 .contains(id, false)
             {
@@ -103,6 +148,30 @@ impl State {
         })
     }
 
+    /// Visits every chunk of one bucket (or only its commit chunks): (index key, chunk
+    /// sequence number, chunk).
+    fn bucket_chunks(
+        &self,
+        feed: &str,
+        bucket: u32,
+        only_fresh: bool,
+        mut f: impl FnMut(sled::IVec, u64, seen::View<'_>),
+    ) -> Result<(), StateError> {
+        let base = bucket_key(feed, bucket);
+        let mut p = base.clone();
+        if only_fresh {
+            p.push(FRESH);
+        }
+        for kv in self.tree.scan_prefix(&p) {
+            let (k, v) = kv?;
+            let seq = seq_of(base.len(), &k, &v)?;
+            let chunk = self.chunk(seq)?;
+            let view = seen::view(&chunk).ok_or_else(|| damaged(&k))?;
+            f(k, seq, view);
+        }
+        Ok(())
+    }
+
     /// Adds every committed id of one bucket to `set`.
     pub fn seen_bucket_into(
         &self,
@@ -110,16 +179,12 @@ impl State {
         bucket: u32,
         set: &mut IdSet,
     ) -> Result<(), StateError> {
-        for kv in self.tree.scan_prefix(bucket_key(feed, bucket)) {
-            let (k, v) = kv?;
-            seen::view(&v).ok_or_else(|| damaged(&k))?.add_to(set, ());
-        }
-        Ok(())
+        self.bucket_chunks(feed, bucket, false, |_, _, view| view.add_to(set, ()))
     }
 
     /// The newest bucket holding committed ids of the feed.
     pub fn newest_seen_bucket(&self, feed: &str) -> Result<Option<u32>, StateError> {
-        let p = prefix(SEEN, feed);
+        let p = prefix(INDEX, feed);
         match self.tree.scan_prefix(&p).next_back() {
             Some(kv) => {
                 let (k, _) = kv?;
@@ -132,28 +197,50 @@ impl State {
         }
     }
 
-    /// Folds a bucket's chunks into sorted, disjoint ones (other ids into one commit chunk).
+    /// Folds a bucket's chunks once it has more than `min_fresh` commit chunks: `Compact::All`
+    /// into sorted, disjoint chunks (other ids into one commit chunk), `Compact::Fresh` only
+    /// its commit chunks, into one (cheap when a bucket gets a few late ids per commit).
     /// Always safe: it rewrites what is there in one atomic batch, and a commit landing
     /// meanwhile writes keys of its own, which are left alone.
-    pub fn compact_seen(&self, feed: &str, bucket: u32) -> Result<(), StateError> {
+    pub fn compact_seen(
+        &self,
+        feed: &str,
+        bucket: u32,
+        min_fresh: usize,
+        how: Compact,
+    ) -> Result<(), StateError> {
         let mut keys = Vec::new();
         let mut guids: Vec<u128> = Vec::new();
         let mut others: Vec<Box<str>> = Vec::new();
         let mut fresh = 0;
         let mut fresh_guids = false;
         let base = bucket_key(feed, bucket);
-        for kv in self.tree.scan_prefix(&base) {
-            let (k, v) = kv?;
-            let view = seen::view(&v).ok_or_else(|| damaged(&k))?;
+        self.bucket_chunks(feed, bucket, how == Compact::Fresh, |k, seq, view| {
             if k.get(base.len()) == Some(&FRESH) {
                 fresh += 1;
                 fresh_guids |= view.guid_count() > 0;
             }
             guids.extend(view.guids());
             others.extend(view.others().map(Box::from));
-            keys.push(k);
+            keys.push((k, seq));
+        })?;
+        if fresh == 0 || fresh <= min_fresh || (fresh == 1 && !fresh_guids) {
+            return Ok(());
         }
-        if fresh == 0 || (fresh == 1 && !fresh_guids) {
+        if how == Compact::Fresh {
+            let packed = seen::pack_others(others.iter().map(|s| s.as_bytes()));
+            let mut b = sled::Batch::default();
+            for (k, seq) in keys {
+                b.remove(k);
+                b.remove(&chunk_key(seq)[..]);
+            }
+            let seq = self.db.generate_id()?;
+            let mut k = base;
+            k.push(FRESH);
+            k.extend_from_slice(&seq.to_be_bytes());
+            b.insert(k, &[][..]);
+            b.insert(&chunk_key(seq)[..], seen::encode(&guids, &packed));
+            self.tree.apply_batch(b)?;
             return Ok(());
         }
         guids.sort_unstable();
@@ -161,21 +248,26 @@ impl State {
         others.sort_unstable();
         others.dedup();
         let mut b = sled::Batch::default();
-        for k in keys {
+        for (k, seq) in keys {
             b.remove(k);
+            b.remove(&chunk_key(seq)[..]);
         }
         for part in guids.chunks(CHUNK_GUIDS) {
+            let seq = self.db.generate_id()?;
             let mut k = base.clone();
             k.push(COMPACTED);
             k.extend_from_slice(&part[0].to_be_bytes());
-            b.insert(k, seen::encode(part, &[]));
+            b.insert(k, &seq.to_be_bytes()[..]);
+            b.insert(&chunk_key(seq)[..], seen::encode(part, &[]));
         }
         if !others.is_empty() {
+            let seq = self.db.generate_id()?;
             let mut k = base;
             k.push(FRESH);
-            k.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
+            k.extend_from_slice(&seq.to_be_bytes());
             let packed = seen::pack_others(others.iter().map(|s| s.as_bytes()));
-            b.insert(k, seen::encode(&[], &packed));
+            b.insert(k, &[][..]);
+            b.insert(&chunk_key(seq)[..], seen::encode(&[], &packed));
         }
         self.tree.apply_batch(b)?;
         Ok(())
@@ -184,13 +276,15 @@ impl State {
     /// Drops every bucket before `below`. Not flushed: ids that come back after a crash are
     /// dropped again next time.
     pub fn prune_seen(&self, feed: &str, below: u32) -> Result<usize, StateError> {
-        let lo = prefix(SEEN, feed);
+        let lo = prefix(INDEX, feed);
         let hi = bucket_key(feed, below);
         let mut b = sled::Batch::default();
         let mut n = 0;
-        for kv in self.tree.range(lo..hi) {
-            let (k, _) = kv?;
+        for kv in self.tree.range(lo.clone()..hi) {
+            let (k, v) = kv?;
+            let seq = seq_of(lo.len() + 4, &k, &v)?;
             b.remove(k);
+            b.remove(&chunk_key(seq)[..]);
             n += 1;
         }
         if n > 0 {
@@ -201,10 +295,12 @@ impl State {
 
     /// How many ids the feed keeps on disk (for `state show`).
     pub fn count_seen(&self, feed: &str) -> Result<usize, StateError> {
+        let p = prefix(INDEX, feed);
         let mut n = 0;
-        for kv in self.tree.scan_prefix(prefix(SEEN, feed)) {
+        for kv in self.tree.scan_prefix(&p) {
             let (k, v) = kv?;
-            let view = seen::view(&v).ok_or_else(|| damaged(&k))?;
+            let chunk = self.chunk(seq_of(p.len() + 4, &k, &v)?)?;
+            let view = seen::view(&chunk).ok_or_else(|| damaged(&k))?;
             n += view.guid_count() + view.others().count();
         }
         Ok(n + self.load_legacy_seen(feed)?.map_or(0, |s| s.len()))
@@ -213,9 +309,11 @@ impl State {
     /// Whether any bucket holds `id` (tests).
     #[cfg(test)]
     pub(crate) fn seen_anywhere(&self, feed: &str, id: &str) -> bool {
-        self.tree.scan_prefix(prefix(SEEN, feed)).any(|kv| {
-            let (_, v) = kv.unwrap();
-            seen::view(&v).unwrap().contains(Id::parse(id), false)
+        let p = prefix(INDEX, feed);
+        self.tree.scan_prefix(&p).any(|kv| {
+            let (k, v) = kv.unwrap();
+            let chunk = self.chunk(seq_of(p.len() + 4, &k, &v).unwrap()).unwrap();
+            seen::view(&chunk).unwrap().contains(Id::parse(id), false)
         })
     }
 
@@ -303,7 +401,7 @@ mod tests {
         assert_eq!(s.newest_seen_bucket(&feed).unwrap(), Some(11));
         assert_eq!(s.count_seen(&feed).unwrap(), 5);
 
-        s.compact_seen(&feed, 10).unwrap();
+        s.compact_seen(&feed, 10, 0, Compact::All).unwrap();
         assert!(
             has(&s, &feed, 10, &g(1)) && has(&s, &feed, 10, &g(3)) && has(&s, &feed, 10, "odd-id")
         );
@@ -342,14 +440,48 @@ mod tests {
         for part in ids.chunks(1000) {
             commit(&s, &feed, 3, part).await;
         }
-        s.compact_seen(&feed, 3).unwrap();
+        s.compact_seen(&feed, 3, 0, Compact::All).unwrap();
         commit(&s, &feed, 3, &[g(2)]).await;
         for id in ids.iter().step_by(97).chain([&g(2)]) {
             assert!(has(&s, &feed, 3, id), "{id}");
         }
         assert!(!has(&s, &feed, 3, &g(3)));
-        s.compact_seen(&feed, 3).unwrap();
+        s.compact_seen(&feed, 3, 0, Compact::All).unwrap();
         assert!(has(&s, &feed, 3, &g(2)) && has(&s, &feed, 3, ids.last().unwrap()));
         assert_eq!(s.count_seen(&feed).unwrap(), ids.len() + 1);
+    }
+
+    #[tokio::test]
+    async fn folding_only_the_commit_chunks_leaves_compacted_ones_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = State::open(dir.path()).unwrap();
+        let feed = feed_key("t1", "DLP.All");
+        let ids: Vec<String> = (0..300).map(g).collect();
+        commit(&s, &feed, 5, &ids).await;
+        s.compact_seen(&feed, 5, 0, Compact::All).unwrap();
+        for i in 0..20 {
+            commit(&s, &feed, 5, &[g(1000 + i), format!("late-{i}")]).await;
+        }
+        s.compact_seen(&feed, 5, 30, Compact::Fresh).unwrap();
+        assert_eq!(
+            s.seen_contains(&feed, 5, Id::parse(&g(9999)))
+                .unwrap()
+                .fresh_chunks,
+            20,
+            "not past the threshold: nothing folded"
+        );
+        s.compact_seen(&feed, 5, 16, Compact::Fresh).unwrap();
+        let l = s.seen_contains(&feed, 5, Id::parse(&g(9999))).unwrap();
+        assert_eq!(
+            l,
+            Lookup {
+                found: false,
+                fresh_chunks: 1
+            }
+        );
+        for id in ids.iter().chain([&g(1019), &"late-7".to_string()]) {
+            assert!(has(&s, &feed, 5, id), "{id}");
+        }
+        assert_eq!(s.count_seen(&feed).unwrap(), 340);
     }
 }
