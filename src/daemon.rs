@@ -7,6 +7,7 @@
 
 mod generation;
 pub mod health;
+pub mod memory;
 pub mod notify;
 
 use std::sync::Arc;
