@@ -10,12 +10,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 
+mod backfill;
 mod filter_test;
 mod generate;
 mod import;
 mod progress;
 mod replay;
 mod simulate;
+mod state;
 mod subscriptions;
 
 /// Exit codes (sysexits where one fits).
@@ -77,7 +79,7 @@ pub enum Command {
         /// How long to run (Ctrl-C stops earlier).
         #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
         duration: Duration,
-        /// Output format: text, raw, ecs or cef.
+        /// Output format: text, raw, ecs, cef or ocsf.
         #[arg(long, default_value = "text")]
         format: crate::format::Format,
     },
@@ -93,30 +95,21 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Deliver an audit log export from Microsoft Purview (CSV or JSON) through a sink.
     Import(import::ImportArgs),
+    /// Deliver audit history beyond the API's 7 days from the Microsoft Graph audit log
+    /// search (needs AuditLogsQuery.Read.All), resumable, meeting the live feed.
+    Backfill(Box<backfill::BackfillArgs>),
     /// Show which records a sink's filter admits, and why the others are dropped.
     FilterTest(filter_test::Args),
     /// Inspect the agent's state.
     State {
         #[command(subcommand)]
-        command: StateCommand,
+        command: state::StateCommand,
     },
     /// Shell completions and the man page, generated from this CLI (used by packaging).
     #[command(hide = true)]
     Generate {
         #[command(subcommand)]
         what: generate::Generate,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum StateCommand {
-    /// Cursors, content in progress, failures, gaps and rejected records, per feed.
-    Show {
-        #[arg(long, short, default_value = "/etc/o365fwd/config.toml")]
-        config: PathBuf,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -163,6 +156,9 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
     match cmd {
         Command::Run { config } => {
             let cfg = Config::load(&config)?;
+            for w in &cfg.warnings {
+                tracing::warn!(warning = %w, "Configuration warning.");
+            }
             let stop = CancellationToken::new();
             let reload = std::sync::Arc::new(tokio::sync::Notify::new());
             crate::daemon::install_signals(stop.clone(), reload.clone())?;
@@ -176,7 +172,14 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
         }
         Command::Check { config } => {
             let cfg = Config::load(&config)?;
+            for w in &cfg.warnings {
+                eprintln!("warning: {w}");
+            }
             println!("{}", cfg.summary());
+            println!(
+                "backfill (o365fwd backfill) reads the Graph audit log search: the app registration needs the {}",
+                crate::api::graph::PERMISSION_HELP
+            );
             println!("configuration OK");
             Ok(exit::OK)
         }
@@ -186,53 +189,10 @@ async fn dispatch(cmd: Command) -> anyhow::Result<i32> {
         Command::Subscriptions { command } => subscriptions::run(command).await,
         Command::Replay(a) => replay::run(a).await,
         Command::Import(a) => import::run(a).await,
-        Command::State {
-            command: StateCommand::Show { config, json },
-        } => {
-            let cfg = Config::load(&config)?;
-            state_show(&cfg, json)
-        }
+        Command::Backfill(a) => backfill::run(*a).await,
+        Command::State { command } => state::run(command),
         Command::Generate { what } => generate::run(what),
     }
-}
-
-fn state_show(cfg: &Config, json: bool) -> anyhow::Result<i32> {
-    let state = crate::state::State::open(&cfg.agent.state_dir)?;
-    let mut feeds = state.feeds()?;
-    for t in cfg.tenants.values() {
-        for ct in &t.content_types {
-            let k = crate::state::feed_key(&t.tenant_id, ct.as_str());
-            if !feeds.contains(&k) {
-                feeds.push(k);
-            }
-        }
-    }
-    feeds.sort();
-    let mut sums = Vec::new();
-    for f in &feeds {
-        sums.push(state.summary(f)?);
-    }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&sums)?);
-    } else {
-        println!(
-            "state {} ({} bytes on disk)",
-            cfg.agent.state_dir.display(),
-            state.size_on_disk()
-        );
-        for s in &sums {
-            print!("{s}");
-        }
-        for name in cfg.sinks.keys() {
-            if let Some(off) = state.sink_offset(name)? {
-                println!(
-                    "sink {name}: {} committed up to byte {}",
-                    off.path, off.length
-                );
-            }
-        }
-    }
-    Ok(exit::OK)
 }
 
 /// `o365fwd demo`: the embedded simulator, the real pipeline, readable output.
@@ -308,6 +268,7 @@ fn demo_config(
                 login_url: base.clone(),
                 resource: Cloud::Commercial.api_url().to_string(),
                 requests_per_minute: 2000,
+                graph_url: base.clone(),
                 secret_origin: SecretOrigin::Inline,
                 certificate: None,
                 proxy: None,
@@ -336,5 +297,7 @@ fn demo_config(
         },
         tenants,
         sinks,
+        warnings: vec![],
+        enrich: None,
     }
 }

@@ -49,6 +49,11 @@ pub struct Config {
     pub agent: AgentConfig,
     pub tenants: BTreeMap<String, TenantConfig>,
     pub sinks: BTreeMap<String, SinkConfig>,
+    /// What was accepted but deserves attention (a secret file its group can read), each
+    /// located like a problem: `FILE:LINE:COLUMN: key: message`.
+    pub warnings: Vec<String>,
+    /// `[enrich]`: GeoIP/ASN and user-agent enrichment (off when absent).
+    pub enrich: Option<crate::format::enrich::EnrichConfig>,
 }
 
 /// `[agent]`
@@ -140,6 +145,15 @@ impl Cloud {
             Cloud::Dod => "https://manage.protection.apps.mil",
         }
     }
+    /// Microsoft Graph host of the cloud (the audit log search of `backfill`); its token's
+    /// scope is this + `/.default`. Commercial and GCC share one.
+    pub fn graph_url(self) -> &'static str {
+        match self {
+            Cloud::Commercial | Cloud::Gcc => "https://graph.microsoft.com",
+            Cloud::GccHigh => "https://graph.microsoft.us",
+            Cloud::Dod => "https://dod-graph.microsoft.us",
+        }
+    }
     /// Token authority.
     pub fn login_url(self) -> &'static str {
         match self {
@@ -187,6 +201,10 @@ pub struct TenantConfig {
     pub resource: String,
     /// Request budget shared by all feeds of the tenant. Default 2000 per minute.
     pub requests_per_minute: u32,
+    /// Microsoft Graph base for `backfill` (the audit log search); defaults to the cloud's
+    /// Graph host, `/v1.0` appended unless a path is given. The token is always asked for
+    /// the cloud's Graph host ([`Cloud::graph_url`]), so an override only moves requests.
+    pub graph_url: Url,
 }
 
 /// Where a tenant's client secret came from. Shown by `o365fwd check` in place of the value.
@@ -288,17 +306,25 @@ impl fmt::Display for ConfigError {
             self.file.display()
         )?;
         for p in &self.problems {
-            write!(f, "\n  {}", self.file.display())?;
-            if let (Some(l), Some(c)) = (p.line, p.column) {
-                write!(f, ":{l}:{c}")?;
-            }
-            if p.key.is_empty() {
-                write!(f, ": {}", p.message)?;
-            } else {
-                write!(f, ": {}: {}", p.key, p.message)?;
-            }
+            write!(f, "\n  {}", p.located(&self.file))?;
         }
         Ok(())
+    }
+}
+
+impl Problem {
+    /// `FILE:LINE:COLUMN: key: message`, as printed.
+    pub fn located(&self, file: &Path) -> String {
+        let mut s = file.display().to_string();
+        if let (Some(l), Some(c)) = (self.line, self.column) {
+            s.push_str(&format!(":{l}:{c}"));
+        }
+        if self.key.is_empty() {
+            s.push_str(&format!(": {}", self.message));
+        } else {
+            s.push_str(&format!(": {}: {}", self.key, self.message));
+        }
+        s
     }
 }
 

@@ -25,6 +25,8 @@ pub enum DaemonError {
     State(#[from] crate::state::StateError),
     #[error(transparent)]
     Sink(#[from] crate::sink::SinkError),
+    #[error("enrichment: {0}")]
+    Enrich(String),
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
     #[error("cannot listen on {addr} for /metrics and /health: {source}")]
@@ -129,6 +131,7 @@ pub async fn run_with_reload(
         "Stopping: no new polls; draining what is in flight."
     );
     total.add(running.drain(cfg.agent.shutdown_timeout).await);
+    state.mark(true);
     served.cancel();
     endpoint.stop().await;
     Ok(finish(total))
@@ -156,6 +159,9 @@ fn load_for_reload(cfg: &Config) -> Option<Config> {
             return None;
         }
     };
+    for w in &new.warnings {
+        tracing::warn!(warning = %w, "Configuration warning.");
+    }
     if new.agent.state_dir != cfg.agent.state_dir {
         tracing::error!(
             running = %cfg.agent.state_dir.display(),

@@ -57,6 +57,8 @@ pub struct Feed {
     /// next poll must not report the same gap again or re-list more than it needs to.
     submitted_cursor: Option<DateTime<Utc>>,
     start_delay: Duration,
+    /// Where this feed begins, published for `backfill`.
+    coverage: crate::coverage::FeedCoverage,
 }
 
 /// The first-poll delay of the `i`th feed started together: groups of 32 feeds, 100 ms
@@ -81,6 +83,7 @@ impl Feed {
         stop: CancellationToken,
     ) -> Feed {
         Feed {
+            coverage: crate::coverage::FeedCoverage::new(&cfg.state_dir, &shared.key),
             shared,
             client,
             state,
@@ -173,7 +176,11 @@ impl Feed {
             .map(|listed_until| Cursor { listed_until });
         let overlap = chrono::Duration::from_std(self.cfg.overlap).unwrap_or(MAX_WINDOW);
         let mut start = match cursor {
-            None => now - chrono::Duration::from_std(self.cfg.initial_lookback).unwrap_or(MAX_AGE),
+            None => {
+                let lookback = chrono::Duration::from_std(self.cfg.initial_lookback);
+                self.coverage
+                    .start(now - lookback.unwrap_or(MAX_AGE), earliest)
+            }
             Some(c) => {
                 if c.listed_until < earliest {
                     self.report_gap(c.listed_until, earliest, "the agent was not polling while this content expired upstream (the API keeps content for 7 days)").await?;
@@ -187,6 +194,9 @@ impl Feed {
             let end = (start + MAX_WINDOW).min(now);
             self.window(start, end, now).await?;
             start = end;
+        }
+        if let Some(listed) = self.submitted_cursor {
+            self.coverage.listed(listed);
         }
         Ok(())
     }

@@ -24,26 +24,34 @@
 //! # Modules
 //! - [`cli`]: subcommands; the only place that uses `anyhow`.
 //! - [`config`]: TOML schema, defaults, validation with line/column, secrets.
-//! - [`api`]: the Management Activity API client: auth, listing, blobs, rate budget.
+//! - [`api`]: the Management Activity API client: auth, listing, blobs, rate budget; and the
+//!   Graph audit log search (`api::graph`).
 //! - [`feed`]: the poll loop of one (tenant, content type).
 //! - [`state`]: the sled store; the only writer of durable progress; `state::dedup` decides
 //!   which records were delivered before, by the record's own time.
 //! - [`record`]: the audit record model (one validating scan per blob indexes every record,
 //!   `record::scan`), classification, Dynamics 365 specifics.
-//! - [`format`]: raw, ECS, CEF and text encodings of a record.
+//! - [`format`]: raw, ECS, CEF, OCSF and text encodings of a record, and the optional enrichment
+//!   (GeoIP/ASN, user agents) they write.
 //! - [`filter`]: per-sink filters: which records a sink receives.
 //! - [`sink`]: file, stdout (and the network sinks).
 //! - [`pipeline`]: batches from feeds to sinks, acknowledgements to state, in order.
 //! - [`daemon`]: process lifecycle: signals (stop, SIGHUP reload), start, drain, stop;
 //!   sd_notify and the watchdog; the `/metrics` and `/health` endpoint.
-//! - [`offline`]: one-off delivery for `replay` and `import`, with a private temporary state.
+//! - [`offline`]: one-off delivery for `replay`, `import` and `backfill`, outside the
+//!   daemon's state.
+//! - [`backfill`]: history beyond the API's 7 days, through the Graph audit log search;
+//!   resumable, and meeting the live feed where it begins ([`coverage`]).
+//! - [`coverage`]: where each live feed begins, published beside the daemon's state.
 //! - [`telemetry`]: logging setup, the counters behind every loud event, their Prometheus
 //!   exposition, and feed and sink health.
 //! - [`sim`]: a faithful Management Activity API simulator for tests, benchmarks and `demo`.
 
 pub mod api;
+pub mod backfill;
 pub mod cli;
 pub mod config;
+pub mod coverage;
 pub mod daemon;
 pub mod feed;
 pub mod filter;

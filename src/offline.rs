@@ -1,5 +1,5 @@
-//! Delivery outside the daemon, for `replay` and `import`: the same [`Pipeline`], sinks and
-//! formats, with a private, temporary state.
+//! Delivery outside the daemon, for `replay`, `import` and `backfill`: the same
+//! [`Pipeline`], sinks and formats, with a private state (temporary, or `backfill`'s own).
 //!
 //! The daemon may be running and holds the lock on its state directory; and a replay must not
 //! move its cursors anyway. So a one-off run opens a throw-away sled database in a temporary
@@ -36,6 +36,8 @@ pub enum OfflineError {
     OutputAmbiguous(usize),
     #[error("--output {0} is the file of configured sink {1}; choose another path")]
     OutputInUse(PathBuf, String),
+    #[error("enrichment: {0}")]
+    Enrich(String),
     #[error("cannot create a temporary state directory: {0}")]
     TempDir(std::io::Error),
     #[error(transparent)]
@@ -120,7 +122,8 @@ pub struct OfflineRun {
     /// Per feed key: its de-duplication and the batches it submitted.
     dedup: HashMap<String, tokio::sync::Mutex<(Dedup, u64)>>,
     state: Option<State>,
-    dir: PathBuf,
+    /// The temporary state directory, removed at the end (`None`: the state is kept).
+    temp_dir: Option<PathBuf>,
     /// The process-wide rejection counter when the run started: rejections are counted as
     /// batches commit, all through the run, not only at the end.
     rejected_at_start: u64,
@@ -148,22 +151,39 @@ impl OfflineRun {
             fastrand::u64(..)
         ));
         std::fs::create_dir_all(&dir).map_err(OfflineError::TempDir)?;
-        let state = match State::open(&dir) {
-            Ok(s) => s,
+        let started = State::open(&dir)
+            .map_err(OfflineError::from)
+            .and_then(|state| OfflineRun::with_state(cfg, sinks, feeds, state));
+        match started {
+            Ok(mut run) => {
+                run.temp_dir = Some(dir);
+                Ok(run)
+            }
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&dir);
-                return Err(e.into());
+                Err(e)
             }
-        };
+        }
+    }
+
+    /// A run over a state that outlives it (`backfill` resumes from it): file sinks truncate
+    /// back to the length it committed, as the daemon's do, so a killed run leaves nothing
+    /// behind that the next one writes again.
+    pub fn with_state(
+        cfg: &Config,
+        sinks: &[SinkConfig],
+        feeds: &[(String, String, ContentType)],
+        state: State,
+    ) -> Result<OfflineRun, OfflineError> {
         let abort = CancellationToken::new();
-        let (inputs, tasks) = match sink::start_all(sinks, &state, feeds, &abort) {
-            Ok(started) => started,
-            Err(e) => {
-                drop(state);
-                let _ = std::fs::remove_dir_all(&dir);
-                return Err(e.into());
-            }
-        };
+        let enricher = cfg
+            .enrich
+            .as_ref()
+            .map(|c| crate::format::enrich::Enricher::open(c).map(Arc::new))
+            .transpose()
+            .map_err(OfflineError::Enrich)?;
+        let sinks = sink::with_enrichment(sinks, enricher.as_ref());
+        let (inputs, tasks) = sink::start_all(&sinks, &state, feeds, &abort)?;
         let (pipeline, committer) = Pipeline::start(
             state.clone(),
             inputs,
@@ -187,9 +207,14 @@ impl OfflineRun {
             feeds,
             dedup,
             state: Some(state),
-            dir,
+            temp_dir: None,
             rejected_at_start: crate::telemetry::sum(REJECTED),
         })
+    }
+
+    /// Where batches go, for callers that carry their own commit operations.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
     }
 
     /// The feed of (tenant id, content type), if it was declared at start.
@@ -276,6 +301,8 @@ impl Drop for OfflineRun {
     fn drop(&mut self) {
         self.abort.cancel();
         self.state.take();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(dir) = &self.temp_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }

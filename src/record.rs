@@ -5,6 +5,7 @@
 //! (id, time, operation, workload, record type) are pulled out once at parse time.
 
 pub mod classify;
+pub mod content_type;
 pub mod scan;
 pub mod split;
 

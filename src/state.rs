@@ -12,22 +12,39 @@
 //! r 0 feed 0 record_id 0 sink   record rejected by a sink (JSON)
 //! k 0 sink                      committed length of a file sink (JSON)
 //! f 0 feed 0 content_id         index of failed content, so polls need not scan all of `p`
+//! n                             commits so far (u64, big-endian), to detect a rollback
+//! ~ seq(8)                      a chunk of record ids, which `t` keys point at
 //! ```
+//!
+//! The `meta` tree holds the format version and the state's id; `open` explains how a
+//! damaged directory is told from a new one.
 
 mod bloom;
 pub mod dedup;
 mod model;
+mod open;
+mod reset;
 pub mod seen;
 mod seen_store;
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
 pub use dedup::{Dedup, DedupConfig};
-pub use model::{ContentEntry, ContentStatus, Cursor, FeedSummary, Gap, Rejection, SinkOffset};
+pub use model::{
+    ContentEntry, ContentStatus, Cursor, FeedSummary, FileId, Gap, Rejection, SinkOffset,
+};
+pub(crate) use open::write_atomically;
+pub use reset::{FeedReset, reset_damaged};
 pub use seen::SeenIds;
 pub use seen_store::{Compact, Lookup};
+
+use open::{COMMITS_KEY, Handles};
 
 /// The on-disk format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -45,10 +62,19 @@ pub enum StateError {
         "the state directory {dir} was written in format {found}, this o365fwd reads format {FORMAT_VERSION}; use the matching o365fwd version or move the directory away (the agent would then start over from its initial lookback)"
     )]
     Version { dir: String, found: String },
+    #[error(
+        "the state directory {dir} is damaged: {what}. The agent cannot tell what it already delivered, so it does not start. \
+         To go on, run `o365fwd state reset --all` (with the same --config): it moves the damaged files aside (kept for inspection) and the next start begins a new state, \
+         which fetches again what the API still holds (the last initial_lookback, at most 7 days); \
+         Kafka, Elasticsearch and Splunk HEC receive those records again under the same ids, file sinks append them and never cut what they hold"
+    )]
+    Damaged { dir: String, what: String },
     #[error("state storage error: {0}")]
     Storage(#[from] sled::Error),
     #[error("corrupt state entry {key}: {error}")]
     Corrupt { key: String, error: String },
+    #[error("the state store in {dir} is being reopened after a storage error")]
+    Unavailable { dir: String },
 }
 
 /// Identifies a feed in state: the tenant GUID and the content type, so renaming a tenant
@@ -82,13 +108,37 @@ pub struct Prune {
     pub legacy_horizon: chrono::Duration,
 }
 
-/// The durable store. Cheap to clone (sled handles are reference counted).
+/// The durable store. Cheap to clone: every clone shares one sled database, which a failed
+/// commit may replace by reopening it (sled stays failed after an I/O error such as a full
+/// disk until it is opened again).
 #[derive(Clone)]
 pub struct State {
-    db: sled::Db,
-    tree: sled::Tree,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    dir: PathBuf,
+    /// The state's identity (see `open`); file sinks record it beside their files.
+    id: String,
+    /// `None` only while the database is being reopened.
+    handles: RwLock<Option<Handles>>,
+    /// Commits known to be on disk.
+    commits: AtomicU64,
+    /// When the identity file was last brought up to date.
+    marked: Mutex<Instant>,
+    /// Since when commits fail, and the last error; `None` while they succeed.
+    failing: Mutex<Option<(Instant, String)>>,
+    /// Each file sink's offset as last durably committed.
+    durable_offsets: Mutex<BTreeMap<String, SinkOffset>>,
     /// Durable writes so far (each a sled flush: an fsync).
-    flushes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    flushes: AtomicU64,
+}
+
+/// How often, at most, a commit brings the identity file's commit count up to date.
+const MARK_EVERY: Duration = Duration::from_secs(60);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn key(kind: u8, parts: &[&[u8]]) -> Vec<u8> {
@@ -120,61 +170,52 @@ fn unjson<T: serde::de::DeserializeOwned>(k: &[u8], v: &[u8]) -> Result<T, State
 }
 
 impl State {
-    /// Opens (or creates) the store, refusing one written in another format version.
+    /// Opens (or creates) the store, refusing one written in another format version or one
+    /// that lost durable progress ([`StateError::Damaged`]).
     pub fn open(dir: &Path) -> Result<State, StateError> {
-        let d = dir.display().to_string();
-        std::fs::create_dir_all(dir).map_err(|e| StateError::Open {
-            dir: d.clone(),
-            source: sled::Error::Io(e),
-        })?;
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(16 * 1024 * 1024)
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                    StateError::Locked { dir: d.clone() }
-                }
-                sled::Error::Io(ref io) if io.to_string().contains("lock") => {
-                    StateError::Locked { dir: d.clone() }
-                }
-                e => StateError::Open {
-                    dir: d.clone(),
-                    source: e,
-                },
-            })?;
-        let meta = db.open_tree("meta")?;
-        let tree = db.open_tree("v1")?;
-        match meta.get(VERSION_KEY)? {
-            Some(v) if v.as_ref() == FORMAT_VERSION.to_string().as_bytes() => {}
-            Some(v) => {
-                return Err(StateError::Version {
-                    dir: d,
-                    found: String::from_utf8_lossy(&v).into_owned(),
-                });
-            }
-            None => {
-                if !tree.is_empty() || db.tree_names().len() > 3 {
-                    return Err(StateError::Version {
-                        dir: d,
-                        found: "unknown (no version marker)".into(),
-                    });
-                }
-                meta.insert(VERSION_KEY, FORMAT_VERSION.to_string().as_bytes())?;
-                db.flush()?;
-            }
-        }
+        let o = open::open(dir)?;
+        let offsets = sink_offsets(&o.handles.tree)?;
         Ok(State {
-            db,
-            tree,
-            flushes: Default::default(),
+            shared: Arc::new(Shared {
+                dir: dir.to_path_buf(),
+                id: o.id,
+                handles: RwLock::new(Some(o.handles)),
+                commits: AtomicU64::new(o.commits),
+                marked: Mutex::new(Instant::now()),
+                failing: Mutex::new(None),
+                durable_offsets: Mutex::new(offsets),
+                flushes: AtomicU64::new(0),
+            }),
         })
+    }
+
+    /// The state's identity.
+    pub fn id(&self) -> &str {
+        &self.shared.id
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.shared.dir
+    }
+
+    fn handles(&self) -> Result<Handles, StateError> {
+        self.shared
+            .handles
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| StateError::Unavailable {
+                dir: self.shared.dir.display().to_string(),
+            })
+    }
+
+    fn tree(&self) -> Result<sled::Tree, StateError> {
+        Ok(self.handles()?.tree)
     }
 
     pub fn cursor(&self, feed: &str) -> Result<Option<Cursor>, StateError> {
         let k = key(b'c', &[feed.as_bytes()]);
-        self.tree.get(&k)?.map(|v| unjson(&k, &v)).transpose()
+        self.tree()?.get(&k)?.map(|v| unjson(&k, &v)).transpose()
     }
 
     pub fn content(
@@ -183,14 +224,14 @@ impl State {
         content_id: &str,
     ) -> Result<Option<ContentEntry>, StateError> {
         let k = key(b'p', &[feed.as_bytes(), content_id.as_bytes()]);
-        self.tree.get(&k)?.map(|v| unjson(&k, &v)).transpose()
+        self.tree()?.get(&k)?.map(|v| unjson(&k, &v)).transpose()
     }
 
     /// Content entries of a feed (done, partial and failed).
     pub fn contents(&self, feed: &str) -> Result<Vec<(String, ContentEntry)>, StateError> {
         let p = prefix(b'p', feed);
         let mut out = Vec::new();
-        for kv in self.tree.scan_prefix(&p) {
+        for kv in self.tree()?.scan_prefix(&p) {
             let (k, v) = kv?;
             let id = String::from_utf8_lossy(&k[p.len()..]).into_owned();
             out.push((id, unjson(&k, &v)?));
@@ -202,7 +243,7 @@ impl State {
     pub fn failed_contents(&self, feed: &str) -> Result<Vec<(String, ContentEntry)>, StateError> {
         let p = prefix(b'f', feed);
         let mut out = Vec::new();
-        for kv in self.tree.scan_prefix(&p) {
+        for kv in self.tree()?.scan_prefix(&p) {
             let (k, _) = kv?;
             let id = String::from_utf8_lossy(&k[p.len()..]).into_owned();
             if let Some(e) = self.content(feed, &id)? {
@@ -216,7 +257,7 @@ impl State {
 
     pub fn gaps(&self, feed: &str) -> Result<Vec<Gap>, StateError> {
         let p = prefix(b'g', feed);
-        self.tree
+        self.tree()?
             .scan_prefix(&p)
             .map(|kv| {
                 let (k, v) = kv?;
@@ -227,7 +268,7 @@ impl State {
 
     pub fn rejections(&self, feed: &str) -> Result<Vec<Rejection>, StateError> {
         let p = prefix(b'r', feed);
-        self.tree
+        self.tree()?
             .scan_prefix(&p)
             .map(|kv| {
                 let (k, v) = kv?;
@@ -238,7 +279,7 @@ impl State {
 
     pub fn sink_offset(&self, sink: &str) -> Result<Option<SinkOffset>, StateError> {
         let k = key(b'k', &[sink.as_bytes()]);
-        self.tree.get(&k)?.map(|v| unjson(&k, &v)).transpose()
+        self.tree()?.get(&k)?.map(|v| unjson(&k, &v)).transpose()
     }
 
     /// Every feed that has anything in state.
@@ -246,7 +287,7 @@ impl State {
         let mut feeds = std::collections::BTreeSet::new();
         for kind in [b'c', b'p', b'g', b'r'] {
             let mut last: Option<String> = None;
-            for kv in self.tree.scan_prefix([kind, 0]) {
+            for kv in self.tree()?.scan_prefix([kind, 0]) {
                 let (k, _) = kv?;
                 let rest = &k[2..];
                 let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
@@ -261,27 +302,74 @@ impl State {
     }
 
     /// Applies a commit for many feeds and sinks as one atomic batch and waits until it is on
-    /// disk. Only then is anything in it treated as committed.
+    /// disk (with everything applied before it). Only then is anything in it treated as
+    /// committed.
     pub async fn commit(
         &self,
         feeds: &[(&str, FeedCommit)],
         sinks: &[(&str, SinkOffset)],
         _now: DateTime<Utc>,
     ) -> Result<(), StateError> {
-        self.apply(feeds, sinks)?;
-        self.flush().await
+        let r = self.try_commit(feeds, sinks).await;
+        match &r {
+            Ok(()) => {
+                *lock(&self.shared.failing) = None;
+                let mut d = lock(&self.shared.durable_offsets);
+                for (sink, off) in sinks {
+                    d.insert(sink.to_string(), off.clone());
+                }
+                drop(d);
+                self.mark(false);
+            }
+            Err(e) => {
+                lock(&self.shared.failing)
+                    .get_or_insert_with(|| (Instant::now(), String::new()))
+                    .1 = e.to_string();
+            }
+        }
+        r
+    }
+
+    async fn try_commit(
+        &self,
+        feeds: &[(&str, FeedCommit)],
+        sinks: &[(&str, SinkOffset)],
+    ) -> Result<(), StateError> {
+        let h = self.handles()?;
+        let mut b = self.batch(&h, feeds, sinks)?;
+        let n = self.shared.commits.load(Ordering::Acquire) + 1;
+        b.insert(COMMITS_KEY, &n.to_be_bytes());
+        h.tree.apply_batch(b)?;
+        self.shared.flushes.fetch_add(1, Ordering::Relaxed);
+        h.db.flush_async().await?;
+        self.shared.commits.fetch_max(n, Ordering::AcqRel);
+        Ok(())
     }
 
     /// Applies a commit as one atomic batch without waiting for the disk: readers see it at
-    /// once, and it becomes durable with the next [`State::flush`] (sled writes its log in
+    /// once, and it becomes durable with the next [`State::commit`] (sled writes its log in
     /// order, so a crash keeps a prefix of what was applied, never a later batch without an
-    /// earlier one). For changes that are only worth saving, not worth a disk write of
-    /// their own: an idle poll's cursor.
+    /// earlier one). A storage error, or the reopen that heals it, may drop it. For changes
+    /// that are only worth saving, not worth a disk write of their own: an idle poll's
+    /// cursor.
     pub fn apply(
         &self,
         feeds: &[(&str, FeedCommit)],
         sinks: &[(&str, SinkOffset)],
     ) -> Result<(), StateError> {
+        let h = self.handles()?;
+        let b = self.batch(&h, feeds, sinks)?;
+        h.tree.apply_batch(b)?;
+        Ok(())
+    }
+
+    /// One commit's writes.
+    fn batch(
+        &self,
+        h: &Handles,
+        feeds: &[(&str, FeedCommit)],
+        sinks: &[(&str, SinkOffset)],
+    ) -> Result<sled::Batch, StateError> {
         let mut b = sled::Batch::default();
         for (feed, c) in feeds {
             let f = feed.as_bytes();
@@ -301,7 +389,7 @@ impl State {
                 b.insert(key(b'g', &[f, gap.from.to_rfc3339().as_bytes()]), json(gap));
             }
             if !c.seen.is_empty() {
-                self.write_seen(&mut b, feed, &c.seen)?;
+                seen_store::write_seen(&h.db, &mut b, feed, &c.seen)?;
             }
             for r in &c.rejections {
                 b.insert(
@@ -313,21 +401,88 @@ impl State {
         for (sink, off) in sinks {
             b.insert(key(b'k', &[sink.as_bytes()]), json(off));
         }
-        self.tree.apply_batch(b)?;
-        Ok(())
-    }
-
-    /// Waits until everything applied so far is on disk.
-    pub async fn flush(&self) -> Result<(), StateError> {
-        self.flushes
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.db.flush_async().await?;
-        Ok(())
+        Ok(b)
     }
 
     /// How many durable writes this handle (and its clones) asked for.
     pub fn flushes(&self) -> u64 {
-        self.flushes.load(std::sync::atomic::Ordering::Relaxed)
+        self.shared.flushes.load(Ordering::Relaxed)
+    }
+
+    /// Brings the identity file's count of durable commits up to date (unless `force`, at
+    /// most once a minute): the next open refuses a store that comes back with fewer.
+    pub fn mark(&self, force: bool) {
+        let mut at = lock(&self.shared.marked);
+        if !force && at.elapsed() < MARK_EVERY {
+            return;
+        }
+        *at = Instant::now();
+        let n = self.shared.commits.load(Ordering::Acquire);
+        if let Err(e) = open::write_identity(&self.shared.dir, &self.shared.id, n) {
+            tracing::warn!(state_dir = %self.shared.dir.display(), error = %e, "Cannot update the state's identity file.");
+        }
+    }
+
+    /// Since when commits have been failing, and the last error (`None` while they work).
+    pub fn commits_failing(&self) -> Option<(Duration, String)> {
+        lock(&self.shared.failing)
+            .as_ref()
+            .map(|(t, e)| (t.elapsed(), e.clone()))
+    }
+
+    /// A file sink's offset as last durably committed (what its recovery may trust).
+    pub fn durable_sink_offset(&self, sink: &str) -> Option<SinkOffset> {
+        lock(&self.shared.durable_offsets).get(sink).cloned()
+    }
+
+    /// Opens the database again after a storage error: sled stays failed after an I/O error
+    /// (a full disk) until it is reopened. What it had applied but not written is dropped
+    /// and the failed commit is applied again by its caller. Blocks (sled's recovery reads
+    /// its log); other users get [`StateError::Unavailable`] meanwhile.
+    pub fn reopen(&self) -> Result<(), StateError> {
+        let slot = || {
+            self.shared
+                .handles
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+        };
+        // Readers meanwhile get `Unavailable` at once rather than waiting for sled's
+        // recovery; sled's lock is held until every clone of the old handles is gone, and
+        // readers hold theirs only for one call, so a few tries suffice.
+        slot().take();
+        let mut tries = 0;
+        let o = loop {
+            match open::open(&self.shared.dir) {
+                Err(StateError::Locked { .. }) if tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                r => break r?,
+            }
+        };
+        if o.id != self.shared.id {
+            return Err(StateError::Damaged {
+                dir: self.shared.dir.display().to_string(),
+                what: format!(
+                    "it was replaced while the agent ran (state {} instead of {})",
+                    o.id, self.shared.id
+                ),
+            });
+        }
+        let durable = self.shared.commits.load(Ordering::Acquire);
+        if o.commits < durable {
+            return Err(StateError::Damaged {
+                dir: self.shared.dir.display().to_string(),
+                what: format!(
+                    "reopened after a storage error, it holds {} commits where {durable} were durable",
+                    o.commits
+                ),
+            });
+        }
+        self.shared.commits.store(o.commits, Ordering::Release);
+        *slot() = Some(o.handles);
+        tracing::info!(state_dir = %self.shared.dir.display(), "Reopened the state store after a storage error.");
+        Ok(())
     }
 
     /// Drops content entries and the rest of a feed's state that can no longer matter (seen
@@ -335,11 +490,12 @@ impl State {
     /// a crash is pruned again. Returns how many entries were removed.
     pub async fn prune(&self, feed: &str, rule: &Prune) -> Result<usize, StateError> {
         let now = rule.now;
+        let h = self.handles()?;
         let mut b = sled::Batch::default();
         let legacy_cutoff = (now - rule.legacy_horizon).timestamp().max(0) as u64;
-        let mut n = self.prune_legacy(&mut b, feed, legacy_cutoff)?;
+        let mut n = seen_store::prune_legacy(&h.tree, &mut b, feed, legacy_cutoff)?;
         let pp = prefix(b'p', feed);
-        for kv in self.tree.scan_prefix(&pp) {
+        for kv in self.tree()?.scan_prefix(&pp) {
             let (k, v) = kv?;
             let e: ContentEntry = unjson(&k, &v)?;
             let drop = match e.status {
@@ -358,7 +514,7 @@ impl State {
         let old = now - chrono::Duration::days(30);
         for kind in [b'g', b'r'] {
             let p = prefix(kind, feed);
-            for kv in self.tree.scan_prefix(&p) {
+            for kv in self.tree()?.scan_prefix(&p) {
                 let (k, v) = kv?;
                 let at = if kind == b'g' {
                     unjson::<Gap>(&k, &v)?.detected_at
@@ -372,7 +528,7 @@ impl State {
             }
         }
         if n > 0 {
-            self.tree.apply_batch(b)?;
+            h.tree.apply_batch(b)?;
         }
         Ok(n)
     }
@@ -393,24 +549,41 @@ impl State {
 
     /// Size of the store on disk, in bytes.
     pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+        self.handles()
+            .ok()
+            .and_then(|h| h.db.size_on_disk().ok())
+            .unwrap_or(0)
     }
 
     /// Records where a file sink starts, before it writes anything: without it, output
     /// written before the first commit could not be truncated after a crash.
     pub fn set_sink_offset(&self, sink: &str, off: &SinkOffset) -> Result<(), StateError> {
-        self.tree.insert(key(b'k', &[sink.as_bytes()]), json(off))?;
-        self.db.flush()?;
+        let h = self.handles()?;
+        h.tree.insert(key(b'k', &[sink.as_bytes()]), json(off))?;
+        h.db.flush()?;
+        lock(&self.shared.durable_offsets).insert(sink.to_string(), off.clone());
         Ok(())
     }
 
     /// Test and repair hook: sets a feed's cursor directly (used by tests to age a cursor).
     pub async fn set_cursor(&self, feed: &str, cursor: &Cursor) -> Result<(), StateError> {
-        self.tree
-            .insert(key(b'c', &[feed.as_bytes()]), json(cursor))?;
-        self.db.flush_async().await?;
+        let h = self.handles()?;
+        h.tree.insert(key(b'c', &[feed.as_bytes()]), json(cursor))?;
+        h.db.flush_async().await?;
         Ok(())
     }
+}
+
+/// Every file sink's committed offset.
+fn sink_offsets(tree: &sled::Tree) -> Result<BTreeMap<String, SinkOffset>, StateError> {
+    let p = [b'k', 0];
+    let mut out = BTreeMap::new();
+    for kv in tree.scan_prefix(p) {
+        let (k, v) = kv?;
+        let name = String::from_utf8_lossy(&k[p.len()..]).into_owned();
+        out.insert(name, unjson(&k, &v)?);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

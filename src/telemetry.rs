@@ -183,6 +183,19 @@ pub fn throttled(tenant: &str, wait_secs: u64) {
     count("o365fwd_api_throttled_total", &[("tenant", tenant)], 1);
 }
 
+/// A GeoIP/ASN database file changed and was reopened, or could not be (the previous one
+/// stays in use).
+pub fn enrich_reloaded(path: &std::path::Path, error: Option<&str>) {
+    match error {
+        None => tracing::info!(path = %path.display(), "GeoIP database changed on disk; reopened."),
+        Some(e) => {
+            tracing::error!(path = %path.display(), error = e, "GeoIP database changed on disk but cannot be opened; the previous one stays in use.")
+        }
+    }
+    let result = if error.is_some() { "error" } else { "ok" };
+    count("o365fwd_enrich_reloads_total", &[("result", result)], 1);
+}
+
 /// A syslog message was longer than the sink's limit; its payload was cut, with a marker.
 pub fn syslog_truncated(sink: &str, record_id: &str, original: usize, max: usize) {
     tracing::warn!(

@@ -39,7 +39,14 @@ struct TokenResponse {
 }
 
 impl TokenSource {
+    /// Tokens for the Management Activity API (`resource` + `/.default`).
     pub fn new(http: reqwest::Client, t: &TenantConfig) -> TokenSource {
+        let scope = format!("{}/.default", t.resource.trim_end_matches('/'));
+        TokenSource::with_scope(http, t, scope)
+    }
+
+    /// Tokens of the tenant's app registration for another resource (Microsoft Graph).
+    pub fn with_scope(http: reqwest::Client, t: &TenantConfig, scope: String) -> TokenSource {
         let base = t.login_url.as_str().trim_end_matches('/');
         TokenSource {
             http,
@@ -49,7 +56,7 @@ impl TokenSource {
                 Some(c) => Credential::Certificate(c.clone()),
                 None => Credential::Secret(t.client_secret.clone()),
             },
-            scope: format!("{}/.default", t.resource.trim_end_matches('/')),
+            scope,
             cached: Mutex::new(None),
         }
     }

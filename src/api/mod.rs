@@ -10,6 +10,7 @@ mod budget;
 mod certificate;
 mod client;
 mod error;
+pub mod graph;
 
 pub use auth::TokenSource;
 pub use budget::Budget;

@@ -176,7 +176,7 @@ fn check_range(from: DateTime<Utc>, to: DateTime<Utc>, now: DateTime<Utc>) -> Re
 }
 
 /// RFC 3339, a naive UTC date-time, `now`, or a duration ago.
-fn parse_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+pub(super) fn parse_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
     let s = s.trim();
     if s.eq_ignore_ascii_case("now") {
         return Ok(now);

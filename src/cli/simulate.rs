@@ -221,11 +221,12 @@ fn simulator_config(sim: &SimHandle, args: &SimulateArgs, served: u64) -> String
     for (i, t) in sim.config().tenants.iter().enumerate() {
         let _ = write!(
             out,
-            "\n[tenants.tenant{}]\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\napi_url = \"{}\"\nlogin_url = \"{}\"\n",
+            "\n[tenants.tenant{}]\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\napi_url = \"{}\"\nlogin_url = \"{}\"\ngraph_url = \"{}\"\n",
             i + 1,
             t.tenant_id,
             t.client_id,
             t.client_secret,
+            sim.base_url(),
             sim.base_url(),
             sim.base_url()
         );

@@ -8,6 +8,8 @@
 
 mod checks;
 mod credential;
+mod enrich;
+mod es_integration;
 mod filter;
 mod format;
 mod kafka;
@@ -30,6 +32,8 @@ mod tests_fuzz;
 mod tests_good;
 #[cfg(test)]
 mod tests_http;
+#[cfg(test)]
+mod tests_hygiene;
 #[cfg(test)]
 mod tests_kafka;
 #[cfg(test)]
@@ -110,6 +114,9 @@ pub(crate) fn parse_with_env(
             sinks.insert(name, parsed.cfg);
         }
     }
+    let enrich = root
+        .table(&mut ctx, "enrich")
+        .map(|t| enrich::enrich(&mut ctx, t, &base));
     root.finish(&mut ctx);
 
     // Two feeds for one tenant would deliver every record twice.
@@ -123,6 +130,8 @@ pub(crate) fn parse_with_env(
             agent,
             tenants,
             sinks,
+            warnings: ctx.warnings.iter().map(|w| w.located(source)).collect(),
+            enrich,
         });
     }
     let mut problems = ctx.problems;

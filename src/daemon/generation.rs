@@ -25,6 +25,7 @@ pub(super) struct Generation {
     committer: JoinHandle<Committed>,
     sinks: Vec<JoinHandle<()>>,
     feeds: JoinSet<()>,
+    state: State,
 }
 
 impl Generation {
@@ -46,7 +47,18 @@ impl Generation {
                     .map(|ct| (t.name.clone(), t.tenant_id.clone(), *ct))
             })
             .collect();
-        let (inputs, sinks) = sink::start_all(cfg.sinks.values(), state, &feed_ids, &abort)?;
+        let enricher = cfg
+            .enrich
+            .as_ref()
+            .map(|c| crate::format::enrich::Enricher::open(c).map(Arc::new))
+            .transpose()
+            .map_err(DaemonError::Enrich)?;
+        if let Some(e) = &enricher {
+            // Ends with the generation; a reload (SIGHUP) opens the databases anew.
+            e.watch(stop.clone());
+        }
+        let sink_cfgs = sink::with_enrichment(cfg.sinks.values(), enricher.as_ref());
+        let (inputs, sinks) = sink::start_all(&sink_cfgs, state, &feed_ids, &abort)?;
         let (pipeline, committer) = Pipeline::start(
             state.clone(),
             inputs,
@@ -82,6 +94,7 @@ impl Generation {
             committer,
             sinks,
             feeds,
+            state: state.clone(),
         })
     }
 
@@ -102,6 +115,10 @@ impl Generation {
             r = &mut committer => r.ok(),
             _ = tokio::time::sleep_until(deadline) => None,
             _ = self.abort.cancelled() => None,
+            _ = commits_failing(&self.state) => {
+                tracing::warn!("Commits to state are failing: not waiting for them during the drain.");
+                None
+            }
         };
         let committed = match committed {
             Some(c) => c,
@@ -129,5 +146,13 @@ impl Generation {
             abandoned: committed.abandoned,
             reloads: 0,
         }
+    }
+}
+
+/// Resolves once commits to state fail: a drain then cannot finish, and waiting for its
+/// timeout would only delay the stop (what is not committed is redone at the next start).
+async fn commits_failing(state: &State) {
+    while state.commits_failing().is_none() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

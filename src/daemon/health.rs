@@ -96,6 +96,14 @@ impl Observed {
         g.extend([
             one("o365fwd_state_size_bytes", self.state.size_on_disk() as f64),
             one(
+                "o365fwd_state_commits_failing",
+                if self.state.commits_failing().is_some() {
+                    1.0
+                } else {
+                    0.0
+                },
+            ),
+            one(
                 "o365fwd_up_seconds",
                 self.started.elapsed().as_secs() as f64,
             ),
@@ -133,11 +141,24 @@ impl Observed {
             };
             sinks.insert(s.clone(), v);
         }
+        let state = match self.state.commits_failing() {
+            None => serde_json::json!({ "healthy": true }),
+            Some((since, error)) => {
+                let r = format!(
+                    "state {}: commits failing for {}s: {error}",
+                    self.state.dir().display(),
+                    since.as_secs()
+                );
+                reasons.push(r.clone());
+                serde_json::json!({ "healthy": false, "reason": r })
+            }
+        };
         let details = serde_json::json!({
             "status": if reasons.is_empty() { "ok" } else { "unhealthy" },
             "reasons": reasons,
             "feeds": feeds,
             "sinks": sinks,
+            "state": state,
         });
         (reasons, details)
     }

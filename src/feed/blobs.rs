@@ -133,6 +133,7 @@ impl Feed {
         skip: u64,
     ) -> Result<(), PollError> {
         self.advance(c.content_created)?;
+        self.coverage.note(c.content_created, &records);
         let total = records.len() as u64;
         let batch_size = self.cfg.batch_size.max(1);
         let mut batch = Vec::with_capacity(batch_size.min(records.len()));

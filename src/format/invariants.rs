@@ -18,16 +18,24 @@ pub fn check(body: &[u8]) {
     };
     let mut out = Vec::new();
     for rec in &records {
-        for format in [Format::Raw, Format::Ecs, Format::Cef, Format::Text] {
+        for format in [
+            Format::Raw,
+            Format::Ecs,
+            Format::Cef,
+            Format::Ocsf,
+            Format::Text,
+        ] {
             out.clear();
             Encoder::new(format, FormatOptions::default()).encode(rec, &origin, &mut out);
             match format {
-                Format::Ecs => {
+                Format::Ecs | Format::Ocsf => {
                     // Syntax, as the input was checked: numbers are copied verbatim, so one
                     // out of f64's range (valid JSON) stays as it came.
                     let v: &serde_json::value::RawValue = serde_json::from_slice(&out)
-                        .unwrap_or_else(|e| panic!("ECS not JSON ({e}) for {}", rec.raw.get()));
-                    assert!(v.get().starts_with('{'), "ECS output is an object");
+                        .unwrap_or_else(|e| {
+                            panic!("{format:?} not JSON ({e}) for {}", rec.raw.get())
+                        });
+                    assert!(v.get().starts_with('{'), "{format:?} output is an object");
                 }
                 Format::Cef => {
                     assert!(out.starts_with(b"CEF:0|"), "CEF header");

@@ -1,11 +1,14 @@
 //! Encodings of one record for a sink: `raw` (the record as received), `ecs` (Elastic Common
-//! Schema JSON), `cef` (ArcSight CEF) and `text` (a readable line, for `demo` and terminals).
+//! Schema JSON), `cef` (ArcSight CEF), `ocsf` (Open Cybersecurity Schema Framework JSON) and
+//! `text` (a readable line, for `demo` and terminals).
 //!
 //! Every encoder writes one record into a reusable buffer, without a trailing newline; the
 //! sink adds its own framing.
 
 pub mod cef;
 pub mod ecs;
+pub mod enrich;
+pub mod ocsf;
 pub mod raw;
 pub mod text;
 
@@ -29,6 +32,7 @@ pub enum Format {
     Raw,
     Ecs,
     Cef,
+    Ocsf,
     Text,
 }
 
@@ -38,6 +42,7 @@ impl Format {
             Format::Raw => "raw",
             Format::Ecs => "ecs",
             Format::Cef => "cef",
+            Format::Ocsf => "ocsf",
             Format::Text => "text",
         }
     }
@@ -50,9 +55,10 @@ impl FromStr for Format {
             "raw" => Ok(Format::Raw),
             "ecs" => Ok(Format::Ecs),
             "cef" => Ok(Format::Cef),
+            "ocsf" => Ok(Format::Ocsf),
             "text" => Ok(Format::Text),
             other => Err(format!(
-                "unknown format {other:?} (expected raw, ecs, cef or text)"
+                "unknown format {other:?} (expected raw, ecs, cef, ocsf or text)"
             )),
         }
     }
@@ -61,13 +67,16 @@ impl FromStr for Format {
 /// Options that change an encoding; one set per sink. `docs/mapping.md` describes each.
 #[derive(Debug, Clone, Default)]
 pub struct FormatOptions {
-    /// ECS: add `event.original` with the record as received.
+    /// ECS: add `event.original` with the record as received; OCSF: `raw_data`.
     pub keep_original: bool,
     /// CEF: severity rules tried in order before the built-in table; first match wins.
     pub cef_severity: Vec<cef::SeverityRule>,
     /// CEF: `(cef key, record field path)` overrides applied after the built-in mapping.
     /// An empty path removes the key; a path starting with `=` sets a constant.
     pub cef_fields: Vec<(String, String)>,
+    /// `[enrich]`: GeoIP/ASN and user-agent lookups, shared by every sink of a generation
+    /// (set when the sinks start; `None`: the output is exactly as without enrichment).
+    pub enrich: Option<std::sync::Arc<enrich::Enricher>>,
 }
 
 /// A configured encoder. Cheap to clone; holds no per-record state.
@@ -89,6 +98,7 @@ impl Encoder {
             Format::Raw => raw::encode(rec, out),
             Format::Ecs => ecs::encode(rec, origin, &self.options, out),
             Format::Cef => cef::encode(rec, origin, &self.options, out),
+            Format::Ocsf => ocsf::encode(rec, origin, &self.options, out),
             Format::Text => text::encode(rec, origin, out),
         }
     }

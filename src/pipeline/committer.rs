@@ -191,23 +191,11 @@ fn needs_disk(batch: &Batch, acks: &[Ack]) -> bool {
             .any(|(_, _, _, a)| a.offset.is_some() || !a.rejected.is_empty())
 }
 
-/// Makes everything applied durable, retrying like a commit.
+/// Makes everything applied durable: an empty commit, retried like any other. If the
+/// store must be reopened meanwhile, cursors applied since the last durable commit may be
+/// lost, which only means listing a little more again after a restart.
 async fn flush(state: &State, abort: &CancellationToken) -> bool {
-    let mut delay = Duration::from_millis(200);
-    loop {
-        match state.flush().await {
-            Ok(()) => return true,
-            Err(e) => {
-                tracing::error!(error = %e, "Cannot write state to disk; retrying.");
-                telemetry::count("o365fwd_state_commit_errors_total", &[], 1);
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = abort.cancelled() => return false,
-                }
-                delay = (delay * 2).min(Duration::from_secs(30));
-            }
-        }
-    }
+    write(state, &[], &[], true, abort).await
 }
 
 async fn commit_group(
@@ -266,25 +254,8 @@ async fn commit_group(
     }
     let feeds: Vec<(&str, FeedCommit)> = feeds.into_iter().collect();
     let offsets: Vec<(&str, SinkOffset)> = offsets.into_iter().collect();
-    let mut delay = Duration::from_millis(200);
-    loop {
-        let r = if durable {
-            state.commit(&feeds, &offsets, now).await
-        } else {
-            state.apply(&feeds, &offsets)
-        };
-        match r {
-            Ok(()) => break,
-            Err(e) => {
-                tracing::error!(error = %e, "Cannot commit progress to state; retrying. Nothing is acknowledged past this point until it succeeds.");
-                telemetry::count("o365fwd_state_commit_errors_total", &[], 1);
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = abort.cancelled() => return false,
-                }
-                delay = (delay * 2).min(Duration::from_secs(30));
-            }
-        }
+    if !write(state, &feeds, &offsets, durable, abort).await {
+        return false;
     }
     for (batch, acks) in group {
         if batch.records.is_empty() {
@@ -306,5 +277,55 @@ async fn commit_group(
         telemetry::feed_committed(&batch.feed.key, now);
     }
     telemetry::set_last_commit(now);
+    true
+}
+
+/// Commits (`durable`) or applies a group's writes, retrying until it succeeds or the
+/// committer is aborted (false). Delivery stalls meanwhile: nothing past this point is
+/// acknowledged.
+async fn write(
+    state: &State,
+    feeds: &[(&str, FeedCommit)],
+    offsets: &[(&str, SinkOffset)],
+    durable: bool,
+    abort: &CancellationToken,
+) -> bool {
+    let now = Utc::now();
+    let mut delay = Duration::from_millis(200);
+    let mut failed = false;
+    loop {
+        let r = if durable {
+            state.commit(feeds, offsets, now).await
+        } else {
+            state.apply(feeds, offsets)
+        };
+        match r {
+            Ok(()) => break,
+            Err(e) => {
+                failed = true;
+                tracing::error!(state_dir = %state.dir().display(), error = %e, "Cannot commit progress to state; retrying. Delivery stalls and nothing is acknowledged past this point until it succeeds.");
+                telemetry::count("o365fwd_state_commit_errors_total", &[], 1);
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = abort.cancelled() => return false,
+                }
+                delay = (delay * 2).min(Duration::from_secs(10));
+                // sled stays failed after an I/O error (a full disk) until it is opened
+                // again; what it applied without writing is dropped and applied again by
+                // the next try, so nothing counts as committed that is not on disk.
+                let s = state.clone();
+                match tokio::task::spawn_blocking(move || s.reopen()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::error!(state_dir = %state.dir().display(), error = %e, "Cannot reopen the state store; retrying.")
+                    }
+                    Err(e) => tracing::error!(error = %e, "Reopening the state store failed."),
+                }
+            }
+        }
+    }
+    if failed {
+        tracing::info!(state_dir = %state.dir().display(), "Commits to state work again; delivery resumes.");
+    }
     true
 }

@@ -1,6 +1,6 @@
 //! The Management Activity API operations (reference §2–§4).
 
-use axum::http::{Method, header};
+use axum::http::Method;
 use chrono::DateTime;
 use serde_json::json;
 
@@ -126,15 +126,9 @@ pub(crate) fn handle(s: &Shared, tenant: &str, rest: &[&str], r: &Req<'_>) -> Re
     result.unwrap_or_else(|e| e)
 }
 
-/// The tenant index of a valid, unexpired bearer token.
+/// The tenant index of a valid, unexpired bearer token for this API.
 fn authenticate(s: &Shared, r: &Req<'_>) -> Option<usize> {
-    let h = r.header(header::AUTHORIZATION)?;
-    let (scheme, token) = h.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    let info = lock(&s.tokens).get(token.trim()).cloned()?;
-    (info.expires_ms > s.clock.now_ms()).then_some(info.tenant)
+    super::token::bearer(s, r, false)
 }
 
 fn is_guid(s: &str) -> bool {

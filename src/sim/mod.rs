@@ -18,6 +18,7 @@
 mod api;
 mod clock;
 mod faults;
+mod graph;
 mod model;
 mod records;
 mod rng;
@@ -39,6 +40,7 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::record::ContentType;
+pub use graph::{GraphSimConfig, GraphStats};
 use model::Feed;
 pub use sample::{Sample, sample};
 use server::Shared;
@@ -111,6 +113,8 @@ pub struct SimConfig {
     /// of that app are verified against it (signature, thumbprint). An app without one
     /// refuses every assertion (AADSTS700027).
     pub certificates: std::collections::BTreeMap<String, Vec<u8>>,
+    /// The Microsoft Graph audit log search (`backfill`), on the same listener.
+    pub graph: GraphSimConfig,
 }
 
 impl Default for SimConfig {
@@ -145,6 +149,7 @@ impl Default for SimConfig {
             subscriptions_enabled: true,
             content_retention: Duration::from_secs(7 * 24 * 3600),
             certificates: Default::default(),
+            graph: GraphSimConfig::default(),
         }
     }
 }
@@ -382,6 +387,30 @@ impl SimHandle {
     /// dropped beyond a few hundred thousand, to bound a long demo's memory).
     pub fn requests(&self) -> Vec<RequestLog> {
         lock(&self.shared.log).iter().cloned().collect()
+    }
+
+    /// Ground truth of the Graph audit search: every distinct record id of the tenant whose
+    /// activity time lies in `[from, to)` and that is still retained, whatever blob it came
+    /// in (the same ids the Management API serves for blobs of that time).
+    pub fn graph_expected_ids(
+        &self,
+        tenant_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> BTreeSet<String> {
+        graph::expected_ids(
+            &self.shared,
+            tenant_id,
+            from.timestamp_millis(),
+            to.timestamp_millis(),
+        )
+        .into_iter()
+        .collect()
+    }
+
+    /// What the Graph audit search saw of its clients.
+    pub fn graph_stats(&self) -> GraphStats {
+        graph::stats(&self.shared)
     }
 
     /// Every request the evil host received.

@@ -42,6 +42,9 @@ pub(crate) struct Sub {
 pub(crate) struct TokenInfo {
     pub tenant: usize,
     pub expires_ms: i64,
+    /// Issued for Microsoft Graph (scope `https://graph.microsoft.com/.default`): good for
+    /// the audit search only, as the Management API's tokens are good for it only.
+    pub graph: bool,
 }
 
 #[derive(Debug)]
@@ -58,6 +61,7 @@ pub(crate) struct Shared {
     pub hostile_page_sent: Mutex<HashSet<(usize, ContentType)>>,
     pub log: Mutex<VecDeque<RequestLog>>,
     pub evil_log: Mutex<VecDeque<RequestLog>>,
+    pub graph: super::graph::State,
 }
 
 impl Shared {
@@ -94,6 +98,7 @@ impl Shared {
             hostile_page_sent: Mutex::default(),
             log: Mutex::default(),
             evil_log: Mutex::default(),
+            graph: Mutex::default(),
             cfg,
         }
     }
@@ -335,6 +340,14 @@ async fn serve_api(State(s): State<Arc<Shared>>, req: Request) -> Response {
                 && is(feed, "feed") =>
         {
             (Some(*t), api::handle(&s, t, rest, &r))
+        }
+        [v, sec, log, q, rest @ ..]
+            if (is(v, "v1.0") || is(v, "beta"))
+                && is(sec, "security")
+                && is(log, "auditLog")
+                && is(q, "queries") =>
+        {
+            (None, super::graph::handle(&s, v, rest, &r))
         }
         _ => (None, not_found(&s, &inc.path)),
     };

@@ -15,6 +15,9 @@ use super::server::{Reply, Req, Shared, TokenInfo};
 
 const RESOURCE: &str = "https://manage.office.com";
 const SCOPE: &str = "https://manage.office.com/.default";
+/// Microsoft Graph (the audit log search of `backfill`).
+const GRAPH: &str = "https://graph.microsoft.com";
+const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Clock skew tolerated on assertion `exp`/`nbf`.
 const SKEW_S: i64 = 300;
@@ -57,7 +60,16 @@ pub(crate) fn handle(s: &Shared, tenant: &str, v: Version, r: &Req<'_>) -> Reply
     else {
         return missing("client_id");
     };
+    let graph = match v {
+        Version::V1 => form
+            .get("resource")
+            .is_some_and(|r| r.trim_end_matches('/').eq_ignore_ascii_case(GRAPH)),
+        Version::V2 => form
+            .get("scope")
+            .is_some_and(|r| r.eq_ignore_ascii_case(GRAPH_SCOPE)),
+    };
     match v {
+        _ if graph => {}
         Version::V1 => match form.get("resource") {
             None => return missing("resource"),
             Some(res) if !res.trim_end_matches('/').eq_ignore_ascii_case(RESOURCE) => {
@@ -143,10 +155,10 @@ pub(crate) fn handle(s: &Shared, tenant: &str, v: Version, r: &Req<'_>) -> Reply
     if let Err(reply) = credential {
         return reply;
     }
-    issue(s, t, v, now)
+    issue(s, t, v, now, graph)
 }
 
-fn issue(s: &Shared, tenant: usize, v: Version, now: DateTime<Utc>) -> Reply {
+fn issue(s: &Shared, tenant: usize, v: Version, now: DateTime<Utc>, graph: bool) -> Reply {
     let lifetime = s.cfg.token_lifetime.as_secs() as i64;
     let mut rng = fastrand::Rng::new();
     let token: String = format!(
@@ -164,6 +176,7 @@ fn issue(s: &Shared, tenant: usize, v: Version, now: DateTime<Utc>) -> Reply {
             TokenInfo {
                 tenant,
                 expires_ms: now_ms + lifetime * 1000,
+                graph,
             },
         );
     }
@@ -174,7 +187,7 @@ fn issue(s: &Shared, tenant: usize, v: Version, now: DateTime<Utc>) -> Reply {
             "ext_expires_in": "0",
             "expires_on": (now.timestamp() + lifetime).to_string(),
             "not_before": now.timestamp().to_string(),
-            "resource": RESOURCE,
+            "resource": if graph { GRAPH } else { RESOURCE },
             "access_token": token,
         }),
         Version::V2 => json!({
@@ -185,6 +198,18 @@ fn issue(s: &Shared, tenant: usize, v: Version, now: DateTime<Utc>) -> Reply {
         }),
     };
     Reply::json(200, body.to_string())
+}
+
+/// The tenant of a valid, unexpired bearer token issued for Graph (`graph`) or for the
+/// Management API: a token is good for its own audience only.
+pub(crate) fn bearer(s: &Shared, r: &Req<'_>, graph: bool) -> Option<usize> {
+    let h = r.header(header::AUTHORIZATION)?;
+    let (scheme, token) = h.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let info = lock(&s.tokens).get(token.trim()).cloned()?;
+    (info.graph == graph && info.expires_ms > s.clock.now_ms()).then_some(info.tenant)
 }
 
 fn missing(param: &str) -> Reply {

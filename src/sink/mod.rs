@@ -9,6 +9,7 @@ pub mod kafka;
 pub mod reassemble;
 pub mod stdout;
 pub mod syslog;
+pub mod tls;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -33,6 +34,21 @@ pub enum SinkError {
 pub struct RunningSink {
     pub input: SinkInput,
     pub done: tokio::task::JoinHandle<()>,
+}
+
+/// The sinks with the generation's enricher in their format options (`[enrich]`).
+pub fn with_enrichment<'a>(
+    sinks: impl IntoIterator<Item = &'a SinkConfig>,
+    enrich: Option<&std::sync::Arc<crate::format::enrich::Enricher>>,
+) -> Vec<SinkConfig> {
+    sinks
+        .into_iter()
+        .map(|s| {
+            let mut s = s.clone();
+            s.format_options.enrich = enrich.cloned();
+            s
+        })
+        .collect()
 }
 
 /// Starts every sink, or none: when one cannot start, `abort` is cancelled so the ones
@@ -77,12 +93,7 @@ pub fn start(
     let encoder = Encoder::new(cfg.format, cfg.format_options.clone());
     let done = match &cfg.kind {
         SinkKind::File { path } => {
-            let committed = state.sink_offset(&cfg.name)?;
-            let sink = file::FileSink::open(&cfg.name, path, committed.clone(), encoder)?;
-            let start = sink.offset();
-            if committed.as_ref() != Some(&start) {
-                state.set_sink_offset(&cfg.name, &start)?;
-            }
+            let sink = file::FileSink::open(&cfg.name, path, state, encoder)?;
             file::spawn(sink, rx, abort)
         }
         SinkKind::Stdout => stdout::spawn(&cfg.name, encoder, rx),

@@ -64,6 +64,27 @@ pub struct Rejection {
 pub struct SinkOffset {
     pub path: String,
     pub length: u64,
+    /// Which file (device and inode) the length is of: after a rotation the path names
+    /// another file, whose length this is not. Absent in states written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileId>,
+}
+
+/// A file's device and inode numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+impl FileId {
+    pub fn of(m: &std::fs::Metadata) -> FileId {
+        use std::os::unix::fs::MetadataExt;
+        FileId {
+            dev: m.dev(),
+            ino: m.ino(),
+        }
+    }
 }
 
 /// A feed as `o365fwd state show` prints it.

@@ -143,6 +143,17 @@ impl<V> Default for IdMap<V> {
 
 pub type IdSet = IdMap<()>;
 
+impl IdSet {
+    /// Adds an id given as text; false if it was already there.
+    pub fn insert_str(&mut self, id: &str) -> bool {
+        self.insert(Id::parse(id), ())
+    }
+
+    pub fn contains_str(&self, id: &str) -> bool {
+        self.contains(Id::parse(id))
+    }
+}
+
 impl<V> IdMap<V> {
     /// Adds an id; false (and the value left as it was) if it was already there.
     pub fn insert(&mut self, id: Id<'_>, v: V) -> bool {

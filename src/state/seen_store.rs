@@ -75,43 +75,89 @@ pub struct Lookup {
     pub fresh_chunks: usize,
 }
 
-impl State {
-    /// Adds the chunks of `seen` (and their index keys) to a commit's batch.
-    pub(super) fn write_seen(
-        &self,
-        b: &mut sled::Batch,
-        feed: &str,
-        seen: &SeenIds,
-    ) -> Result<(), StateError> {
-        for (bucket, chunk) in seen.buckets() {
-            for value in chunk.encode() {
-                let seq = self.db.generate_id()?;
-                let mut k = bucket_key(feed, bucket);
-                k.push(FRESH);
-                k.extend_from_slice(&seq.to_be_bytes());
-                b.insert(k, &[][..]);
-                b.insert(&chunk_key(seq)[..], value);
-            }
+/// Adds the chunks of `seen` (and their index keys) to a commit's batch.
+pub(super) fn write_seen(
+    db: &sled::Db,
+    b: &mut sled::Batch,
+    feed: &str,
+    seen: &SeenIds,
+) -> Result<(), StateError> {
+    for (bucket, chunk) in seen.buckets() {
+        for value in chunk.encode() {
+            let seq = db.generate_id()?;
+            let mut k = bucket_key(feed, bucket);
+            k.push(FRESH);
+            k.extend_from_slice(&seq.to_be_bytes());
+            b.insert(k, &[][..]);
+            b.insert(&chunk_key(seq)[..], value);
         }
-        Ok(())
     }
+    Ok(())
+}
 
-    fn chunk(&self, seq: u64) -> Result<sled::IVec, StateError> {
-        let k = chunk_key(seq);
-        self.tree.get(k)?.ok_or_else(|| damaged(&k))
+/// Adds the removal of every seen id of a feed (index keys, the chunks they point at and
+/// the layout before buckets) to `b`; returns how many keys that is.
+pub(super) fn remove_all_seen(
+    tree: &sled::Tree,
+    b: &mut sled::Batch,
+    feed: &str,
+) -> Result<usize, StateError> {
+    let p = prefix(INDEX, feed);
+    let mut n = 0;
+    for kv in tree.scan_prefix(&p) {
+        let (k, v) = kv?;
+        // A damaged index key cannot name its chunk; it goes all the same.
+        if let Ok(seq) = seq_of(p.len() + 4, &k, &v) {
+            b.remove(&chunk_key(seq)[..]);
+        }
+        b.remove(k);
+        n += 1;
     }
+    for kv in tree.scan_prefix(prefix(LEGACY, feed)) {
+        let (k, _) = kv?;
+        b.remove(k);
+        n += 1;
+    }
+    Ok(n)
+}
 
+/// Drops chunks of the old layout first seen before `cutoff` (unix seconds).
+pub(super) fn prune_legacy(
+    tree: &sled::Tree,
+    b: &mut sled::Batch,
+    feed: &str,
+    cutoff: u64,
+) -> Result<usize, StateError> {
+    let lo = prefix(LEGACY, feed);
+    let mut hi = lo.clone();
+    hi.extend_from_slice(&cutoff.to_be_bytes());
+    let mut n = 0;
+    for kv in tree.range(lo..hi) {
+        let (k, _) = kv?;
+        b.remove(k);
+        n += 1;
+    }
+    Ok(n)
+}
+
+fn chunk(tree: &sled::Tree, seq: u64) -> Result<sled::IVec, StateError> {
+    let k = chunk_key(seq);
+    tree.get(k)?.ok_or_else(|| damaged(&k))
+}
+
+impl State {
     /// Whether `id`, filed under `bucket`, is among the feed's committed ids.
     pub fn seen_contains(&self, feed: &str, bucket: u32, id: Id<'_>) -> Result<Lookup, StateError> {
+        let h = self.handles()?;
         let base = bucket_key(feed, bucket);
         if let Id::Guid(g) = id {
             let mut lo = base.clone();
             lo.push(COMPACTED);
             let mut hi = lo.clone();
             hi.extend_from_slice(&g.to_be_bytes());
-            if let Some(kv) = self.tree.range(lo..=hi).next_back() {
+            if let Some(kv) = h.tree.range(lo..=hi).next_back() {
                 let (k, v) = kv?;
-                let chunk = self.chunk(seq_of(base.len(), &k, &v)?)?;
+                let chunk = chunk(&h.tree, seq_of(base.len(), &k, &v)?)?;
                 if seen::view(&chunk)
                     .ok_or_else(|| damaged(&k))?
                     .contains(id, true)
@@ -128,10 +174,10 @@ impl State {
         let mut hi = base.clone();
         hi.push(FRESH + 1);
         let mut n = 0;
-        for kv in self.tree.range(lo..hi) {
+        for kv in h.tree.range(lo..hi) {
             let (k, v) = kv?;
             n += 1;
-            let chunk = self.chunk(seq_of(base.len(), &k, &v)?)?;
+            let chunk = chunk(&h.tree, seq_of(base.len(), &k, &v)?)?;
             if seen::view(&chunk)
                 .ok_or_else(|| damaged(&k))?
                 .contains(id, false)
@@ -151,7 +197,7 @@ impl State {
     /// Visits every chunk of one bucket (or only its commit chunks): (index key, chunk
     /// sequence number, chunk).
     fn bucket_chunks(
-        &self,
+        tree: &sled::Tree,
         feed: &str,
         bucket: u32,
         only_fresh: bool,
@@ -162,10 +208,10 @@ impl State {
         if only_fresh {
             p.push(FRESH);
         }
-        for kv in self.tree.scan_prefix(&p) {
+        for kv in tree.scan_prefix(&p) {
             let (k, v) = kv?;
             let seq = seq_of(base.len(), &k, &v)?;
-            let chunk = self.chunk(seq)?;
+            let chunk = chunk(tree, seq)?;
             let view = seen::view(&chunk).ok_or_else(|| damaged(&k))?;
             f(k, seq, view);
         }
@@ -179,13 +225,49 @@ impl State {
         bucket: u32,
         set: &mut IdSet,
     ) -> Result<(), StateError> {
-        self.bucket_chunks(feed, bucket, false, |_, _, view| view.add_to(set, ()))
+        let h = self.handles()?;
+        Self::bucket_chunks(&h.tree, feed, bucket, false, |_, _, view| {
+            view.add_to(set, ())
+        })
+    }
+
+    /// Adds every committed id of the feed, whatever its bucket, to `set` (a backfill
+    /// slice's ids, which it holds whole).
+    pub fn seen_all_into(&self, feed: &str, set: &mut IdSet) -> Result<(), StateError> {
+        let h = self.handles()?;
+        let p = prefix(INDEX, feed);
+        for kv in h.tree.scan_prefix(&p) {
+            let (k, v) = kv?;
+            let chunk = chunk(&h.tree, seq_of(p.len() + 4, &k, &v)?)?;
+            seen::view(&chunk)
+                .ok_or_else(|| damaged(&k))?
+                .add_to(set, ());
+        }
+        if let Some(legacy) = self.load_legacy_seen(feed)? {
+            for id in legacy.ids() {
+                set.insert(id, ());
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets every id of the feed. Not flushed: ids that come back after a crash are
+    /// forgotten again by the next call.
+    pub fn forget_seen(&self, feed: &str) -> Result<usize, StateError> {
+        let h = self.handles()?;
+        let mut b = sled::Batch::default();
+        let n = remove_all_seen(&h.tree, &mut b, feed)?;
+        if n > 0 {
+            h.tree.apply_batch(b)?;
+        }
+        Ok(n)
     }
 
     /// The newest bucket holding committed ids of the feed.
     pub fn newest_seen_bucket(&self, feed: &str) -> Result<Option<u32>, StateError> {
+        let h = self.handles()?;
         let p = prefix(INDEX, feed);
-        match self.tree.scan_prefix(&p).next_back() {
+        match h.tree.scan_prefix(&p).next_back() {
             Some(kv) => {
                 let (k, _) = kv?;
                 let b = k.get(p.len()..p.len() + 4).ok_or_else(|| damaged(&k))?;
@@ -209,21 +291,28 @@ impl State {
         min_fresh: usize,
         how: Compact,
     ) -> Result<(), StateError> {
+        let h = self.handles()?;
         let mut keys = Vec::new();
         let mut guids: Vec<u128> = Vec::new();
         let mut others: Vec<Box<str>> = Vec::new();
         let mut fresh = 0;
         let mut fresh_guids = false;
         let base = bucket_key(feed, bucket);
-        self.bucket_chunks(feed, bucket, how == Compact::Fresh, |k, seq, view| {
-            if k.get(base.len()) == Some(&FRESH) {
-                fresh += 1;
-                fresh_guids |= view.guid_count() > 0;
-            }
-            guids.extend(view.guids());
-            others.extend(view.others().map(Box::from));
-            keys.push((k, seq));
-        })?;
+        Self::bucket_chunks(
+            &h.tree,
+            feed,
+            bucket,
+            how == Compact::Fresh,
+            |k, seq, view| {
+                if k.get(base.len()) == Some(&FRESH) {
+                    fresh += 1;
+                    fresh_guids |= view.guid_count() > 0;
+                }
+                guids.extend(view.guids());
+                others.extend(view.others().map(Box::from));
+                keys.push((k, seq));
+            },
+        )?;
         if fresh == 0 || fresh <= min_fresh || (fresh == 1 && !fresh_guids) {
             return Ok(());
         }
@@ -234,13 +323,13 @@ impl State {
                 b.remove(k);
                 b.remove(&chunk_key(seq)[..]);
             }
-            let seq = self.db.generate_id()?;
+            let seq = h.db.generate_id()?;
             let mut k = base;
             k.push(FRESH);
             k.extend_from_slice(&seq.to_be_bytes());
             b.insert(k, &[][..]);
             b.insert(&chunk_key(seq)[..], seen::encode(&guids, &packed));
-            self.tree.apply_batch(b)?;
+            h.tree.apply_batch(b)?;
             return Ok(());
         }
         guids.sort_unstable();
@@ -253,7 +342,7 @@ impl State {
             b.remove(&chunk_key(seq)[..]);
         }
         for part in guids.chunks(CHUNK_GUIDS) {
-            let seq = self.db.generate_id()?;
+            let seq = h.db.generate_id()?;
             let mut k = base.clone();
             k.push(COMPACTED);
             k.extend_from_slice(&part[0].to_be_bytes());
@@ -261,7 +350,7 @@ impl State {
             b.insert(&chunk_key(seq)[..], seen::encode(part, &[]));
         }
         if !others.is_empty() {
-            let seq = self.db.generate_id()?;
+            let seq = h.db.generate_id()?;
             let mut k = base;
             k.push(FRESH);
             k.extend_from_slice(&seq.to_be_bytes());
@@ -269,18 +358,19 @@ impl State {
             b.insert(k, &[][..]);
             b.insert(&chunk_key(seq)[..], seen::encode(&[], &packed));
         }
-        self.tree.apply_batch(b)?;
+        h.tree.apply_batch(b)?;
         Ok(())
     }
 
     /// Drops every bucket before `below`. Not flushed: ids that come back after a crash are
     /// dropped again next time.
     pub fn prune_seen(&self, feed: &str, below: u32) -> Result<usize, StateError> {
+        let h = self.handles()?;
         let lo = prefix(INDEX, feed);
         let hi = bucket_key(feed, below);
         let mut b = sled::Batch::default();
         let mut n = 0;
-        for kv in self.tree.range(lo.clone()..hi) {
+        for kv in h.tree.range(lo.clone()..hi) {
             let (k, v) = kv?;
             let seq = seq_of(lo.len() + 4, &k, &v)?;
             b.remove(k);
@@ -288,18 +378,19 @@ impl State {
             n += 1;
         }
         if n > 0 {
-            self.tree.apply_batch(b)?;
+            h.tree.apply_batch(b)?;
         }
         Ok(n)
     }
 
     /// How many ids the feed keeps on disk (for `state show`).
     pub fn count_seen(&self, feed: &str) -> Result<usize, StateError> {
+        let h = self.handles()?;
         let p = prefix(INDEX, feed);
         let mut n = 0;
-        for kv in self.tree.scan_prefix(&p) {
+        for kv in h.tree.scan_prefix(&p) {
             let (k, v) = kv?;
-            let chunk = self.chunk(seq_of(p.len() + 4, &k, &v)?)?;
+            let chunk = chunk(&h.tree, seq_of(p.len() + 4, &k, &v)?)?;
             let view = seen::view(&chunk).ok_or_else(|| damaged(&k))?;
             n += view.guid_count() + view.others().count();
         }
@@ -309,43 +400,26 @@ impl State {
     /// Whether any bucket holds `id` (tests).
     #[cfg(test)]
     pub(crate) fn seen_anywhere(&self, feed: &str, id: &str) -> bool {
+        let h = self.handles().unwrap();
         let p = prefix(INDEX, feed);
-        self.tree.scan_prefix(&p).any(|kv| {
+        h.tree.scan_prefix(&p).any(|kv| {
             let (k, v) = kv.unwrap();
-            let chunk = self.chunk(seq_of(p.len() + 4, &k, &v).unwrap()).unwrap();
+            let chunk = chunk(&h.tree, seq_of(p.len() + 4, &k, &v).unwrap()).unwrap();
             seen::view(&chunk).unwrap().contains(Id::parse(id), false)
         })
     }
 
     /// Ids a version before time buckets committed and that have not aged out yet.
     pub fn load_legacy_seen(&self, feed: &str) -> Result<Option<IdSet>, StateError> {
+        let h = self.handles()?;
         let mut set: Option<IdSet> = None;
-        for kv in self.tree.scan_prefix(prefix(LEGACY, feed)) {
+        for kv in h.tree.scan_prefix(prefix(LEGACY, feed)) {
             let (k, v) = kv?;
             if !seen::decode_legacy_into(&v, set.get_or_insert_with(IdSet::default)) {
                 return Err(damaged(&k));
             }
         }
         Ok(set)
-    }
-
-    /// Drops chunks of the old layout first seen before `cutoff` (unix seconds).
-    pub(super) fn prune_legacy(
-        &self,
-        b: &mut sled::Batch,
-        feed: &str,
-        cutoff: u64,
-    ) -> Result<usize, StateError> {
-        let lo = prefix(LEGACY, feed);
-        let mut hi = lo.clone();
-        hi.extend_from_slice(&cutoff.to_be_bytes());
-        let mut n = 0;
-        for kv in self.tree.range(lo..hi) {
-            let (k, _) = kv?;
-            b.remove(k);
-            n += 1;
-        }
-        Ok(n)
     }
 }
 

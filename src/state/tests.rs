@@ -40,6 +40,7 @@ async fn commit_is_durable_and_readable_after_reopen() {
         let off = SinkOffset {
             path: "/x".into(),
             length: 42,
+            file: None,
         };
         s.commit(&[(&feed, c)], &[("file", off)], t(3))
             .await
@@ -105,7 +106,8 @@ async fn prune_drops_done_content_by_the_horizon_and_the_rest_once_expired() {
     let mut legacy = prefix(b's', &feed);
     legacy.extend_from_slice(&(t(0).timestamp() as u64).to_be_bytes());
     legacy.extend_from_slice(&1u64.to_be_bytes());
-    s.tree
+    s.tree()
+        .unwrap()
         .insert(legacy, &[1, 0, 3, b'a', b'b', b'c'][..])
         .unwrap();
     assert!(
@@ -213,4 +215,150 @@ async fn failed_index_follows_the_status() {
     };
     s.commit(&[(&feed, healed)], &[], t(2)).await.unwrap();
     assert!(s.failed_contents(&feed).unwrap().is_empty());
+}
+
+fn one_commit(n: i64) -> FeedCommit {
+    FeedCommit {
+        content: vec![(
+            format!("c{n}"),
+            entry(n, ContentStatus::Done { records: 1 }),
+        )],
+        cursor: Some(Cursor { listed_until: t(n) }),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_lost_durable_progress_is_damaged_not_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = feed_key("t1", "Audit.General");
+    let id = {
+        let s = State::open(dir.path()).unwrap();
+        for n in 0..3 {
+            s.commit(&[(&feed, one_commit(n))], &[], t(n))
+                .await
+                .unwrap();
+        }
+        s.mark(true);
+        s.id().to_string()
+    };
+    // Reopened as it was: the same state, its id kept.
+    assert_eq!(State::open(dir.path()).unwrap().id(), id);
+    // The identity file says more commits were durable than the store holds: it went back.
+    open::write_identity(dir.path(), &id, 9).unwrap();
+    match State::open(dir.path()) {
+        Err(e @ StateError::Damaged { .. }) => {
+            let m = e.to_string();
+            assert!(m.contains("3 commits where 9 were durable"), "{m}");
+            assert!(m.contains("state reset --all"), "{m}");
+        }
+        other => panic!("expected damage, got {:?}", other.err()),
+    }
+    // The log gone (sled's other files kept, or not): never a silent new state.
+    open::write_identity(dir.path(), &id, 3).unwrap();
+    std::fs::remove_file(dir.path().join("db")).unwrap();
+    for lost in ["log", "log and snapshots"] {
+        if lost != "log" {
+            for e in std::fs::read_dir(dir.path()).unwrap().flatten() {
+                if e.file_name().to_string_lossy().starts_with("snap.") {
+                    std::fs::remove_file(e.path()).unwrap();
+                }
+            }
+            std::fs::remove_file(dir.path().join("db")).unwrap();
+        }
+        match State::open(dir.path()) {
+            Err(e @ StateError::Damaged { .. }) => {
+                assert!(e.to_string().contains("db"), "{lost}: {e}")
+            }
+            other => panic!("{lost}: expected damage, got {:?}", other.err()),
+        }
+    }
+    // Moved aside, the directory starts a new state with another id.
+    let aside = reset_damaged(dir.path()).unwrap();
+    assert!(aside.join(open::IDENTITY_FILE).exists());
+    let s = State::open(dir.path()).unwrap();
+    assert_ne!(s.id(), id);
+    assert!(s.cursor(&feed).unwrap().is_none());
+}
+
+#[tokio::test]
+async fn reopen_keeps_what_is_durable_and_commits_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = feed_key("t1", "Audit.General");
+    let s = State::open(dir.path()).unwrap();
+    let reader = s.clone();
+    s.commit(&[(&feed, one_commit(1))], &[], t(1))
+        .await
+        .unwrap();
+    s.reopen().unwrap();
+    assert_eq!(reader.cursor(&feed).unwrap().unwrap().listed_until, t(1));
+    s.commit(&[(&feed, one_commit(2))], &[], t(2))
+        .await
+        .unwrap();
+    assert_eq!(reader.cursor(&feed).unwrap().unwrap().listed_until, t(2));
+    assert!(s.commits_failing().is_none());
+}
+
+#[tokio::test]
+async fn reset_removes_a_feeds_progress_and_keeps_history_and_file_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = State::open(dir.path()).unwrap();
+    let (a, b) = (
+        feed_key("t1", "Audit.General"),
+        feed_key("t1", "Audit.Exchange"),
+    );
+    let mut c = one_commit(1);
+    let ids: Vec<String> = (0..600)
+        .map(|i| format!("00000000-0000-4000-8000-{i:012x}"))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        c.seen.push(10 + (i % 3) as u32, id);
+    }
+    c.seen.push(10, "r1");
+    let mut other = one_commit(1);
+    other.seen.push(10, &ids[0]);
+    c.gaps = vec![Gap {
+        from: t(0),
+        to: t(1),
+        reason: "expired".into(),
+        detected_at: t(1),
+    }];
+    let off = SinkOffset {
+        path: "/o".into(),
+        length: 7,
+        file: None,
+    };
+    s.commit(
+        &[(&a, c), (&b, other)],
+        &[("file", off.clone())],
+        t(1),
+    )
+    .await
+    .unwrap();
+    // One bucket compacted, a legacy chunk: every form of seen id goes.
+    s.compact_seen(&a, 11, 0, crate::state::Compact::All)
+        .unwrap();
+    let mut legacy = prefix(b's', &a);
+    legacy.extend_from_slice(&1u64.to_be_bytes());
+    legacy.extend_from_slice(&1u64.to_be_bytes());
+    s.tree()
+        .unwrap()
+        .insert(legacy, &[1, 0, 3, b'a', b'b', b'c'][..])
+        .unwrap();
+    let chunks = || s.tree().unwrap().scan_prefix([b'~']).count();
+    let before = chunks();
+    assert!(before > 3, "{before} chunks");
+    let r = s.reset_feed(&a).unwrap();
+    assert_eq!((r.blobs_done, r.records_done), (1, 1));
+    assert_eq!(r.listed_until, Some(t(1)));
+    assert!(s.cursor(&a).unwrap().is_none());
+    assert!(s.contents(&a).unwrap().is_empty());
+    assert_eq!(s.count_seen(&a).unwrap(), 0);
+    assert!(!s.seen_anywhere(&a, "r1") && !s.seen_anywhere(&a, &ids[1]));
+    assert!(s.load_legacy_seen(&a).unwrap().is_none());
+    assert_eq!(chunks(), 1, "only the other feed's chunk is left");
+    assert!(s.seen_anywhere(&b, &ids[0]), "other feeds' ids kept");
+    assert_eq!(s.gaps(&a).unwrap().len(), 1, "history kept");
+    assert!(s.cursor(&b).unwrap().is_some(), "other feeds untouched");
+    assert_eq!(s.sink_offset("file").unwrap(), Some(off));
 }

@@ -99,6 +99,11 @@ pub const FAMILIES: &[Family] = &[
         "URIs from the API refused because they point at another host.",
     ),
     c(
+        "o365fwd_coverage_write_errors_total",
+        &[],
+        "Failed writes of a feed's coverage files (where it begins, for backfill).",
+    ),
+    c(
         "o365fwd_blobs_failed_total",
         FEED,
         "Content blobs that could not be fetched or parsed after every attempt.",
@@ -154,6 +159,11 @@ pub const FAMILIES: &[Family] = &[
         "Kafka producers rebuilt after a fatal error.",
     ),
     c(
+        "o365fwd_enrich_reloads_total",
+        &["result"],
+        "GeoIP/ASN databases reopened after their file changed (result ok or error).",
+    ),
+    c(
         "o365fwd_syslog_truncated_total",
         SINK,
         "Syslog messages cut to the sink's maximum size.",
@@ -182,6 +192,16 @@ pub const FAMILIES: &[Family] = &[
         "o365fwd_state_commit_errors_total",
         &[],
         "Failed attempts to commit progress to state (retried).",
+    ),
+    c(
+        "o365fwd_file_sink_changes_total",
+        &["sink", "change"],
+        "Changes to a file sink's file it did not make: rotated (replaced), truncated (shrank), written by another (grew), or found with bytes it cannot vouch for (unverified: appended after, never cut).",
+    ),
+    g(
+        "o365fwd_state_commits_failing",
+        &[],
+        "1 while commits to state fail (delivery stalls until they work again), else 0.",
     ),
     g(
         "o365fwd_seconds_since_last_poll",

@@ -17,6 +17,16 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A private copy of a fixture key (the checkout is readable by all; o365fwd refuses such
+/// a secret file).
+fn private(name: &str) -> PathBuf {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
+    let to = dir.path().join(name);
+    crate::harness::write_private(&to, &std::fs::read(fixture(name)).unwrap());
+    to
+}
+
 fn cert_der(name: &str) -> Vec<u8> {
     CertificateDer::from_pem_file(fixture(name))
         .unwrap()
@@ -35,7 +45,7 @@ fn set_credential(env: &Env, i: usize, with: &str) {
 fn key_and_cert(key: &str, cert: &str) -> String {
     format!(
         "certificate_key_file = \"{}\"\ncertificate_file = \"{}\"",
-        fixture(key).display(),
+        private(key).display(),
         fixture(cert).display()
     )
 }
@@ -86,7 +96,7 @@ async fn certificate_credential_by_file_and_by_thumbprint() {
         1,
         &format!(
             "certificate_key_file = \"{}\"\ncertificate_thumbprint = \"CB2C09CE47DFF50BF76CF38B22BD2E1DECCD2CDE\"",
-            fixture("test-only-key-pkcs1.pem").display()
+            private("test-only-key-pkcs1.pem").display()
         ),
     );
     let want = env.expected();

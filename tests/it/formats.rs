@@ -29,15 +29,15 @@ struct Input {
     records: Box<RawValue>,
 }
 
-struct Fixture {
+pub(crate) struct Fixture {
     name: String,
     content_type: ContentType,
     /// The records, then the merged views of split groups.
-    records: Vec<Record>,
+    pub(crate) records: Vec<Record>,
 }
 
 impl Fixture {
-    fn origin(&self) -> Origin<'static> {
+    pub(crate) fn origin(&self) -> Origin<'static> {
         Origin {
             tenant: TENANT,
             tenant_id: TENANT_ID,
@@ -46,7 +46,7 @@ impl Fixture {
     }
 }
 
-fn fixtures() -> Vec<Fixture> {
+pub(crate) fn fixtures() -> Vec<Fixture> {
     let mut names: Vec<String> = std::fs::read_dir(dir())
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -313,7 +313,7 @@ fn random_text(rng: &mut fastrand::Rng) -> String {
     (0..n).map(|_| PIECES[rng.usize(..PIECES.len())]).collect()
 }
 
-fn random_record(rng: &mut fastrand::Rng) -> String {
+pub(crate) fn random_record(rng: &mut fastrand::Rng) -> String {
     let mut m = serde_json::Map::new();
     let rt = [
         serde_json::json!(21),
@@ -377,7 +377,7 @@ fn random_options(rng: &mut fastrand::Rng) -> FormatOptions {
     o
 }
 
-fn seed() -> u64 {
+pub(crate) fn seed() -> u64 {
     std::env::var("O365FWD_PROPTEST_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -501,7 +501,7 @@ fn non_object_records_still_encode() {
 // Independent validators.
 
 /// Whether a validator may run (see [`crate::harness::external_ready`]).
-fn validator_available(name: &str, ok: bool) -> bool {
+pub(crate) fn validator_available(name: &str, ok: bool) -> bool {
     ok || crate::harness::external_ready(
         "format validation",
         &[name.to_string()],
@@ -509,11 +509,11 @@ fn validator_available(name: &str, ok: bool) -> bool {
     )
 }
 
-fn python() -> String {
+pub(crate) fn python() -> String {
     std::env::var("O365FWD_PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
-fn run(mut cmd: Command, input: &str) -> std::process::Output {
+pub(crate) fn run(mut cmd: Command, input: &str) -> std::process::Output {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -90,11 +90,12 @@ impl Env {
                 .map(|c| format!("\"{c}\""))
                 .collect();
             text.push_str(&format!(
-                "[tenants.t{i}]\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\ncontent_types = [{}]\napi_url = \"{}\"\nlogin_url = \"{}\"\n",
+                "[tenants.t{i}]\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\ncontent_types = [{}]\napi_url = \"{}\"\nlogin_url = \"{}\"\ngraph_url = \"{}\"\n",
                 t.tenant_id,
                 t.client_id,
                 t.client_secret,
                 cts.join(", "),
+                sim.base_url(),
                 sim.base_url(),
                 sim.base_url()
             ));
@@ -324,6 +325,19 @@ pub fn run_cli(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Writes a file only its owner can read: o365fwd refuses a secret file others can read.
+pub fn write_private(path: &Path, bytes: &[u8]) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .unwrap();
+    f.write_all(bytes).unwrap();
 }
 
 pub fn write(path: &Path, text: &str) {

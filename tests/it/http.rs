@@ -20,7 +20,7 @@ use o365fwd::record::{ContentType, Record, parse_blob};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-const GUID: &str = "0b4e5a2c-1f3d-4c5e-9a7b-8c9d0e1f2a3b";
+pub(crate) const GUID: &str = "0b4e5a2c-1f3d-4c5e-9a7b-8c9d0e1f2a3b";
 
 /// One sink started from its TOML, fed directly.
 pub struct SinkUnderTest {

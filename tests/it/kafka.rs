@@ -22,7 +22,7 @@ use crate::harness::*;
 
 /// The tansu binary, or None when the test must be skipped (only outside CI and with
 /// O365FWD_SKIP_EXTERNAL=1). Anything else without it fails.
-fn tansu() -> Option<PathBuf> {
+pub(crate) fn tansu() -> Option<PathBuf> {
     let root = std::env::var("O365FWD_TANSU_ROOT").unwrap_or_else(|_| "/opt/tansu".into());
     let bin = PathBuf::from(root).join("bin/tansu");
     let have_python = Command::new("python3")
@@ -46,14 +46,14 @@ fn free_port() -> u16 {
 }
 
 /// A tansu broker with in-memory storage on 127.0.0.1, stopped on drop.
-struct Tansu {
+pub(crate) struct Tansu {
     bin: PathBuf,
     port: u16,
     child: Child,
 }
 
 impl Tansu {
-    fn start(bin: PathBuf, log: PathBuf) -> Tansu {
+    pub(crate) fn start(bin: PathBuf, log: PathBuf) -> Tansu {
         let port = free_port();
         let url = format!("tcp://127.0.0.1:{port}");
         let log = std::fs::File::create(log).unwrap();
@@ -81,11 +81,11 @@ impl Tansu {
         Tansu { bin, port, child }
     }
 
-    fn brokers(&self) -> String {
+    pub(crate) fn brokers(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
-    fn create_topic(&self, name: &str) {
+    pub(crate) fn create_topic(&self, name: &str) {
         let out = Command::new(&self.bin)
             .args(["topic", "create", "--broker"])
             .arg(format!("tcp://127.0.0.1:{}", self.port))
@@ -109,10 +109,10 @@ impl Drop for Tansu {
 
 /// One message as the independent consumer saw it.
 #[derive(Debug, serde::Deserialize)]
-struct Seen {
-    topic: String,
-    key: String,
-    id: String,
+pub(crate) struct Seen {
+    pub(crate) topic: String,
+    pub(crate) key: String,
+    pub(crate) id: String,
     headers: BTreeMap<String, String>,
 }
 
@@ -145,7 +145,7 @@ c.close()
 "#;
 
 /// Reads `topics` with confluent-kafka until `want` messages (plus 2 s for duplicates).
-fn consume(brokers: &str, want: usize, timeout: Duration, topics: &[&str]) -> Vec<Seen> {
+pub(crate) fn consume(brokers: &str, want: usize, timeout: Duration, topics: &[&str]) -> Vec<Seen> {
     let out = Command::new("python3")
         .args(["-c", CONSUMER, brokers, &want.to_string()])
         .arg(timeout.as_secs().to_string())
@@ -160,7 +160,7 @@ fn consume(brokers: &str, want: usize, timeout: Duration, topics: &[&str]) -> Ve
         .collect()
 }
 
-fn kafka_sink(brokers: &str, topic: &str, extra: &str) -> String {
+pub(crate) fn kafka_sink(brokers: &str, topic: &str, extra: &str) -> String {
     format!(
         "[sinks.bus]\ntype = \"kafka\"\nbrokers = \"{brokers}\"\ntopic = \"{topic}\"\n{extra}\n"
     )

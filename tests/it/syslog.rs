@@ -6,8 +6,8 @@
 //! Without rsyslog, openssl or the parser these tests fail; outside CI,
 //! `O365FWD_SKIP_EXTERNAL=1` turns that into a loud SKIPPED line.
 
-mod rsyslog;
-mod support;
+pub mod rsyslog;
+pub mod support;
 
 use std::time::Duration;
 

@@ -25,10 +25,11 @@ pub(super) fn is_identifier(s: &str) -> bool {
 /// only accepted to a loopback host, for the simulator and local test receivers. A path
 /// prefix is kept; a query, fragment or credentials are refused.
 pub(super) fn endpoint_url(s: &str) -> Result<Url, String> {
-    let url = Url::parse(s).map_err(|e| format!("{s:?} is not a valid URL: {e}"))?;
+    let shown = redact_url(s);
+    let url = Url::parse(s).map_err(|e| format!("{shown:?} is not a valid URL: {e}"))?;
     let host = match url.host() {
         Some(h) => h,
-        None => return Err(format!("{s:?} has no host")),
+        None => return Err(format!("{shown:?} has no host")),
     };
     match url.scheme() {
         "https" => {}
@@ -41,7 +42,7 @@ pub(super) fn endpoint_url(s: &str) -> Result<Url, String> {
         }
         other => {
             return Err(format!(
-                "unsupported scheme {other:?} in {s:?} (expected https://)"
+                "unsupported scheme {other:?} in {shown:?} (expected https://)"
             ));
         }
     }
@@ -51,9 +52,30 @@ pub(super) fn endpoint_url(s: &str) -> Result<Url, String> {
         );
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("{s:?} must not have a query or fragment"));
+        return Err(format!("{shown:?} must not have a query or fragment"));
     }
     Ok(url)
+}
+
+/// A URL as it may appear in a message: what could be a secret (the user and password
+/// before `@`, the query and fragment, where API keys and signatures travel) replaced by
+/// `***`. Works on text that does not parse as a URL too.
+pub(crate) fn redact_url(s: &str) -> String {
+    let (base, rest) = match s.find(['?', '#']) {
+        Some(i) => (&s[..i], Some(&s[i..i + 1])),
+        None => (s, None),
+    };
+    let start = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[start..].find('/').map_or(base.len(), |i| start + i);
+    let mut out = match base[start..authority_end].rfind('@') {
+        Some(at) => format!("{}***@{}", &base[..start], &base[start + at + 1..]),
+        None => base.to_string(),
+    };
+    if let Some(mark) = rest {
+        out.push_str(mark);
+        out.push_str("***");
+    }
+    out
 }
 
 pub(super) fn is_loopback(host: &Host<&str>) -> bool {

@@ -10,6 +10,8 @@ pub(super) fn options(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>) -> FormatOptions
         keep_original: t.bool(ctx, "keep_original", false),
         cef_fields: cef_fields(ctx, t),
         cef_severity: cef_severity(ctx, t),
+        // Set when the sinks start, from `[enrich]`.
+        enrich: None,
     }
 }
 

@@ -120,10 +120,96 @@ pub(super) fn kafka(
             cfg.secrets.push((prop.to_string(), s));
         }
     }
+    let mut protocol_span = None;
     if let Some(lib) = t.table(ctx, "librdkafka") {
+        protocol_span = lib
+            .entries()
+            .into_iter()
+            .find(|(k, _, _)| *k == "security.protocol")
+            .map(|(_, _, v)| v.span());
         passthrough(ctx, &lib, &set, &mut cfg);
     }
+    let allow = t.bool(ctx, "allow_plaintext", false);
+    let span = protocol_span.or_else(|| t.span.clone());
+    in_clear(
+        ctx,
+        &t.key("librdkafka.\"security.protocol\""),
+        span,
+        allow,
+        &mut cfg,
+    );
     cfg
+}
+
+/// Kafka in clear is refused towards any broker that is not on this host: an explicit
+/// `plaintext` or `sasl_plaintext` needs `allow_plaintext = true`, and without an explicit
+/// protocol the sink uses TLS (`ssl`, or `sasl_ssl` when SASL is configured) instead of
+/// librdkafka's default, plaintext.
+fn in_clear(
+    ctx: &mut Ctx<'_>,
+    key: &str,
+    span: Option<std::ops::Range<usize>>,
+    allow: bool,
+    cfg: &mut KafkaConfig,
+) {
+    let remote: Vec<&str> = cfg
+        .brokers
+        .split(',')
+        .map(str::trim)
+        .filter(|b| !b.is_empty() && !broker_is_loopback(b))
+        .collect();
+    if remote.is_empty() {
+        return;
+    }
+    // `ssl_key_password` is a secret too, but of the client's TLS key, not SASL.
+    let sasl = cfg
+        .secrets
+        .iter()
+        .chain(&cfg.librdkafka)
+        .any(|(k, _)| k.starts_with("sasl."));
+    let given = cfg
+        .librdkafka
+        .iter()
+        .find(|(k, _)| k == "security.protocol")
+        .map(|(_, v)| v.expose().to_ascii_lowercase());
+    match given.as_deref() {
+        None => {
+            cfg.security_protocol = Some(if sasl { "sasl_ssl" } else { "ssl" }.to_string());
+        }
+        Some(p @ ("plaintext" | "sasl_plaintext")) if !allow => {
+            let what = if p == "sasl_plaintext" {
+                "the records and the SASL credentials"
+            } else {
+                "the records"
+            };
+            ctx.report(
+                key,
+                span.as_ref(),
+                format!(
+                    "{p} to {} sends {what} in clear: use ssl or sasl_ssl, or set allow_plaintext = true on the sink if that network is trusted",
+                    remote.join(", ")
+                ),
+            );
+        }
+        Some(_) => {}
+    }
+}
+
+/// Whether a bootstrap entry (`host:port`, `[v6]:port`, optionally `proto://` first) names
+/// this host.
+fn broker_is_loopback(entry: &str) -> bool {
+    let entry = entry.split_once("://").map_or(entry, |(_, rest)| rest);
+    let host = match entry.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => entry,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let parsed = match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => url::Host::Ipv4(ip),
+        Ok(std::net::IpAddr::V6(ip)) => url::Host::Ipv6(ip),
+        Err(_) => url::Host::Domain(host),
+    };
+    super::checks::is_loopback(&parsed)
 }
 
 fn fallback_topic() -> TopicTemplate {
@@ -164,7 +250,11 @@ fn secret(
         return Some(Secret::new(s));
     }
     if let Some((p, span)) = t.str(ctx, file) {
-        return read_file(&super::resolve(base, p))
+        let path = super::resolve(base, p);
+        if !super::secret::private(ctx, &t.key(file), &span, &path) {
+            return None;
+        }
+        return read_file(&path)
             .map(Secret::new)
             .map_err(|e| ctx.report(&t.key(file), Some(&span), e))
             .ok();

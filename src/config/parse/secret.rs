@@ -81,6 +81,9 @@ pub(super) fn secret(
     }
     if let Some((p, span)) = t.str(ctx, file) {
         let path = super::resolve(base, p);
+        if !private(ctx, &t.key(file), &span, &path) {
+            return None;
+        }
         return match read_file(&path) {
             Ok(s) => Some((Secret::new(s), SecretOrigin::File(path))),
             Err(e) => {
@@ -100,6 +103,40 @@ pub(super) fn secret(
     }
     // The one key given had the wrong type; `str` reported it.
     None
+}
+
+/// Checks who besides its owner may read a secret file: one every user can read is
+/// refused (reported; false), one its group can read is accepted with a warning (the group
+/// may hold more users than the service). A file that cannot be examined is left to the
+/// read that follows, which reports why.
+pub(super) fn private(ctx: &mut Ctx<'_>, key: &str, span: &Span, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(m) = std::fs::metadata(path) else {
+        return true;
+    };
+    let mode = m.mode() & 0o777;
+    let shown = path.display();
+    if mode & 0o004 != 0 {
+        ctx.report(
+            key,
+            Some(span),
+            format!(
+                "secret file {shown} is readable by every user (mode {mode:04o}): chmod o-rwx {shown} (600, or 640 with a group only the service is in)"
+            ),
+        );
+        return false;
+    }
+    if mode & 0o040 != 0 {
+        ctx.warn(
+            key,
+            Some(span),
+            format!(
+                "secret file {shown} is readable by its group (gid {}, mode {mode:04o}): make sure only the service is in that group, or chmod 600 {shown}",
+                m.gid()
+            ),
+        );
+    }
+    true
 }
 
 /// Reads a secret file; one trailing newline (as editors and `echo` add) is not part of it.

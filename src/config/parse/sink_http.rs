@@ -44,7 +44,7 @@ pub(super) fn splunk_hec(
         // The Splunk Add-on for Microsoft Office 365's own sourcetype: its field extractions
         // and CIM mappings apply to the records unchanged.
         Format::Raw => hec::O365_SOURCETYPE,
-        Format::Ecs => "_json",
+        Format::Ecs | Format::Ocsf => "_json",
         Format::Cef => "cef",
         Format::Text => "o365fwd:text",
     };
@@ -84,16 +84,24 @@ pub(super) fn elasticsearch(
         "endpoint",
         "the Elasticsearch address, e.g. https://es.example:9200",
     );
-    if matches!(format, Format::Cef | Format::Text) {
+    let (integration, pipeline) =
+        super::es_integration::parse(ctx, t, format, format_span.is_some());
+    if integration.is_none() && matches!(format, Format::Cef | Format::Text) {
         ctx.report(
             &t.key("format"),
             format_span.as_ref(),
-            "Elasticsearch stores JSON documents: use format = \"ecs\" or \"raw\"",
+            "Elasticsearch stores JSON documents: use format = \"ecs\", \"ocsf\" or \"raw\"",
         );
     }
     let ds = t.str(ctx, "data_stream");
     let index = t.str(ctx, "index");
     let target = match (ds, index) {
+        _ if integration.is_some() => EsTarget::DataStream(
+            integration
+                .as_ref()
+                .map(|i| i.data_stream())
+                .unwrap_or_default(),
+        ),
         (Some(_), Some((_, span))) => {
             ctx.report(
                 &t.key("index"),
@@ -112,13 +120,16 @@ pub(super) fn elasticsearch(
         }
         (None, None) => EsTarget::DataStream(es::DEFAULT_DATA_STREAM.into()),
     };
-    if matches!(target, EsTarget::DataStream(_)) && format == Format::Raw {
+    if integration.is_none()
+        && matches!(target, EsTarget::DataStream(_))
+        && matches!(format, Format::Raw | Format::Ocsf)
+    {
         let span = format_span.or_else(|| t.span.clone());
         ctx.report(
             &t.key("format"),
             span.as_ref(),
-            "a data stream needs @timestamp in every document, which raw records do not have: \
-             use format = \"ecs\", or index = \"...\" to store raw records",
+            "a data stream needs @timestamp in every document, which raw records and OCSF events do not have: \
+             use format = \"ecs\", or index = \"...\" to store them",
         );
     }
     let api_keys = ["api_key", "api_key_file", "api_key_env"];
@@ -164,6 +175,8 @@ pub(super) fn elasticsearch(
         target,
         auth,
         http: common(ctx, t, base, true, es::LIMITS),
+        pipeline,
+        integration,
     })
 }
 
@@ -279,6 +292,9 @@ fn common(
     let ca_file = file(ctx, t, base, "tls_ca_file");
     let cert_file = file(ctx, t, base, "tls_cert_file");
     let key_file = file(ctx, t, base, "tls_key_file");
+    if let (Some(p), Some(v)) = (&key_file, t.get("tls_key_file")) {
+        secret::private(ctx, &t.key("tls_key_file"), &v.span(), p);
+    }
     if cert_file.is_some() != key_file.is_some() {
         let missing = if cert_file.is_some() {
             "tls_key_file"
@@ -290,6 +306,27 @@ fn common(
             missing,
             "a client certificate needs both tls_cert_file and tls_key_file",
         );
+    }
+    let verify = t.bool(ctx, "tls_verify", true);
+    let pinned_cert_file = file(ctx, t, base, "tls_pinned_cert_file");
+    if let (Some(p), Some(v)) = (&pinned_cert_file, t.get("tls_pinned_cert_file")) {
+        let span = v.span();
+        let other = match (&ca_file, verify) {
+            (Some(_), _) => Some("tls_ca_file"),
+            (None, false) => Some("tls_verify = false"),
+            (None, true) => None,
+        };
+        if let Some(other) = other {
+            ctx.report(
+                &t.key("tls_pinned_cert_file"),
+                Some(&span),
+                format!("a pinned certificate replaces the CA check: remove {other}"),
+            );
+        } else if p.exists() {
+            if let Err(e) = crate::sink::tls::pinned_cert(p) {
+                ctx.report(&t.key("tls_pinned_cert_file"), Some(&span), e);
+            }
+        }
     }
     let compression = match t.str(ctx, "compression") {
         None => d.compression,
@@ -309,7 +346,8 @@ fn common(
             ca_file,
             cert_file,
             key_file,
-            verify: t.bool(ctx, "tls_verify", true),
+            pinned_cert_file,
+            verify,
         },
         request_timeout: t.duration(ctx, "request_timeout", d.request_timeout, MS, HOUR),
         compression,
@@ -341,16 +379,19 @@ fn url(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, key: &'static str, what: &str) 
     let Some((s, span)) = t.required_str(ctx, key, what) else {
         return fallback;
     };
+    let shown = super::checks::redact_url(s);
     let problem = match Url::parse(s) {
-        Err(e) => format!("{s:?} is not a valid URL: {e}"),
+        Err(e) => format!("{shown:?} is not a valid URL: {e}"),
         Ok(u) => match (u.scheme(), u.host()) {
-            (_, None) => format!("{s:?} has no host"),
+            (_, None) => format!("{shown:?} has no host"),
             (_, Some(_)) if !u.username().is_empty() || u.password().is_some() => {
                 "must not contain credentials (user:password@); use the token / password keys"
                     .into()
             }
             (_, Some(_)) if u.query().is_some() || u.fragment().is_some() => {
-                format!("{s:?} must not have a query or fragment")
+                format!(
+                    "{shown:?} must not have a query or fragment (a secret in a URL ends up in logs; use the token, api_key or headers keys)"
+                )
             }
             ("https", Some(_)) => return u,
             ("http", Some(h)) if is_loopback(&h) => return u,
@@ -358,7 +399,9 @@ fn url(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, key: &'static str, what: &str) 
                 "plain http:// is only allowed to a loopback host (127.0.0.0/8, ::1, localhost); \
                  to {h} the credentials and the records would travel in clear: use https://"
             ),
-            (other, _) => format!("unsupported scheme {other:?} in {s:?} (expected https://)"),
+            (other, _) => {
+                format!("unsupported scheme {other:?} in {shown:?} (expected https://)")
+            }
         },
     };
     ctx.report(&t.key(key), Some(&span), problem);

@@ -234,12 +234,13 @@ fn only_with(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, key: &'static str, what: 
     }
 }
 
-const TLS_KEYS: [&str; 5] = [
+const TLS_KEYS: [&str; 6] = [
     "tls_ca_file",
     "tls_cert_file",
     "tls_key_file",
     "tls_server_name",
     "tls_insecure_skip_verify",
+    "tls_pinned_cert_file",
 ];
 
 fn tls(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, cfg: &mut SyslogConfig, base: &Path) {
@@ -271,7 +272,9 @@ fn tls(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, cfg: &mut SyslogConfig, base: &
         _ => {}
     }
     cfg.tls.cert_file = cert.map(|(p, _)| p);
-    if let Some((p, span)) = key {
+    if let Some((p, span)) =
+        key.filter(|(p, span)| super::secret::private(ctx, &t.key("tls_key_file"), span, p))
+    {
         match super::secret::read_file(&p) {
             Ok(k) => cfg.tls.key = Some(crate::config::Secret::new(k)),
             Err(e) => ctx.report(&t.key("tls_key_file"), Some(&span), e),
@@ -285,6 +288,21 @@ fn tls(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, cfg: &mut SyslogConfig, base: &
         }
     }
     cfg.tls.insecure_skip_verify = t.bool(ctx, "tls_insecure_skip_verify", false);
+    if let Some((p, span)) = path(ctx, t, "tls_pinned_cert_file") {
+        let other = match (&cfg.tls.ca_file, cfg.tls.insecure_skip_verify) {
+            (Some(_), _) => Some("tls_ca_file"),
+            (None, true) => Some("tls_insecure_skip_verify"),
+            (None, false) => None,
+        };
+        if let Some(other) = other {
+            ctx.report(
+                &t.key("tls_pinned_cert_file"),
+                Some(&span),
+                format!("a pinned certificate replaces the CA check: remove {other}"),
+            );
+        }
+        cfg.tls.pinned_cert = Some(p);
+    }
     if ctx.problems.len() == before {
         // Read the files now, so `check` and start-up fail on them, not the first batch.
         if let Err(e) = check_tls(cfg) {

@@ -56,6 +56,7 @@ fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
         writeln!(out, "    api            {}", t.api_url)?;
         writeln!(out, "    login          {}", t.login_url)?;
         writeln!(out, "    resource       {}", t.resource)?;
+        writeln!(out, "    graph          {} (backfill)", t.graph_url)?;
         writeln!(out, "    content_types  {}", types.join(", "))?;
         match &t.certificate {
             Some(c) => writeln!(
@@ -129,7 +130,18 @@ fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
                     format!(" {} (headers: {})", c.url, names.join(", "))
                 }
             }
-            SinkKind::Kafka(k) => format!(" {} topic {}", k.brokers, k.topic),
+            SinkKind::Kafka(k) => {
+                let given = k.librdkafka.iter().find(|(p, _)| p == "security.protocol");
+                let protocol = match (given, &k.security_protocol) {
+                    (Some((_, v)), _) => v.expose().to_ascii_lowercase(),
+                    (None, Some(p)) => p.clone(),
+                    (None, None) => "plaintext (loopback brokers only)".into(),
+                };
+                format!(
+                    " {} topic {} (security.protocol {protocol})",
+                    k.brokers, k.topic
+                )
+            }
         };
         let keep = if s.format_options.keep_original {
             ", keep_original"
@@ -148,6 +160,20 @@ fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
             Some(f) => writeln!(out, "    receives {f}")?,
             None => writeln!(out, "    receives all records")?,
         }
+    }
+    if let Some(e) = &cfg.enrich {
+        let path = |p: &Option<std::path::PathBuf>| {
+            p.as_ref()
+                .map_or("off".to_string(), |p| p.display().to_string())
+        };
+        writeln!(out, "enrich:")?;
+        writeln!(out, "  geoip_city     {}", path(&e.city))?;
+        writeln!(out, "  geoip_asn      {}", path(&e.asn))?;
+        writeln!(
+            out,
+            "  user_agent     {}",
+            if e.user_agent { "on" } else { "off" }
+        )?;
     }
     Ok(())
 }

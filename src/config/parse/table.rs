@@ -23,6 +23,8 @@ pub(super) struct Ctx<'t> {
     /// Byte offset where each line starts, to turn spans into line:column.
     line_starts: Vec<usize>,
     pub problems: Vec<Problem>,
+    /// Accepted, but worth the operator's attention (`check` prints them, `run` logs them).
+    pub warnings: Vec<Problem>,
 }
 
 impl<'t> Ctx<'t> {
@@ -34,6 +36,7 @@ impl<'t> Ctx<'t> {
             text,
             line_starts,
             problems: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -49,18 +52,29 @@ impl<'t> Ctx<'t> {
         (line, column + 1)
     }
 
+    /// Records a warning at `span`: the configuration is still accepted.
+    pub fn warn(&mut self, key: &str, span: Option<&Span>, message: impl Into<String>) {
+        let p = self.problem(key, span, message.into());
+        self.warnings.push(p);
+    }
+
     /// Records a problem at `span` (or without a location).
     pub fn report(&mut self, key: &str, span: Option<&Span>, message: impl Into<String>) {
+        let p = self.problem(key, span, message.into());
+        self.problems.push(p);
+    }
+
+    fn problem(&self, key: &str, span: Option<&Span>, message: String) -> Problem {
         let (line, column) = match span.map(|s| self.position(s.start)) {
             Some((l, c)) => (Some(l), Some(c)),
             None => (None, None),
         };
-        self.problems.push(Problem {
+        Problem {
             key: key.to_string(),
             line,
             column,
-            message: message.into(),
-        });
+            message,
+        }
     }
 }
 

@@ -54,6 +54,7 @@ pub(super) fn tenant(
     let content_types = content_types(ctx, &mut t);
     let api_url = url(ctx, &mut t, "api_url", cloud.api_url());
     let login_url = url(ctx, &mut t, "login_url", cloud.login_url());
+    let graph_url = url(ctx, &mut t, "graph_url", cloud.graph_url());
     let resource = match t.str(ctx, "resource") {
         Some((s, span)) if s.trim().is_empty() => {
             ctx.report(&t.key("resource"), Some(&span), "is empty");
@@ -87,6 +88,7 @@ pub(super) fn tenant(
             login_url,
             resource,
             requests_per_minute,
+            graph_url,
         },
         tenant_id_span,
     }
@@ -166,20 +168,21 @@ fn url(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, key: &'static str, default: &st
 /// HTTPS traffic is tunnelled (CONNECT), so the proxy sees host names, never tokens.
 fn proxy(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>) -> Option<Url> {
     let (s, span) = t.str(ctx, "proxy")?;
+    let shown = super::checks::redact_url(s);
     let problem = match Url::parse(s) {
-        Err(e) => format!("{s:?} is not a valid URL: {e}"),
+        Err(e) => format!("{shown:?} is not a valid URL: {e}"),
         Ok(u) if !matches!(u.scheme(), "http" | "https") => {
             format!(
                 "unsupported proxy scheme {:?} (expected http:// or https://)",
                 u.scheme()
             )
         }
-        Ok(u) if u.host().is_none() => format!("{s:?} has no host"),
+        Ok(u) if u.host().is_none() => format!("{shown:?} has no host"),
         Ok(u) if !u.username().is_empty() || u.password().is_some() => {
             "proxy credentials (user:password@) are not supported".into()
         }
         Ok(u) if u.path() != "/" || u.query().is_some() || u.fragment().is_some() => {
-            format!("{s:?} must be only scheme, host and port (no path or query)")
+            format!("{shown:?} must be only scheme, host and port (no path or query)")
         }
         Ok(u) => return Some(u),
     };

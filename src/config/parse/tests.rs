@@ -14,6 +14,30 @@ pub(super) fn no_env(_: &str) -> Option<OsString> {
     None
 }
 
+/// Writes a secret file only its owner can read (a file others can read is refused).
+pub(super) fn write_secret(path: &std::path::Path, text: &str) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+/// A private (mode 600) copy of a file, e.g. a key from the repository (checked out 644).
+pub(super) fn private_copy(path: &str) -> String {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
+    let name = std::path::Path::new(path).file_name().unwrap();
+    let to = dir.path().join(name);
+    write_secret(&to, &std::fs::read_to_string(path).unwrap());
+    to.display().to_string()
+}
+
 pub(super) fn source() -> PathBuf {
     PathBuf::from("/etc/o365fwd/config.toml")
 }

@@ -1,10 +1,17 @@
 //! Certificate credentials, the tenant proxy and the four clouds.
 
-use super::tests::{GUID_A, GUID_B, SECRET, ok, one, problems};
+use super::tests::{GUID_A, GUID_B, SECRET, ok, one, private_copy, problems};
 use crate::config::Cloud;
 
+/// A file of the test certificate set; keys as private copies (secret files others can
+/// read are refused, and the repository checks them out readable by all).
 fn fixture(name: &str) -> String {
-    format!("{}/tests/fixtures/cert/{name}", env!("CARGO_MANIFEST_DIR"))
+    let path = format!("{}/tests/fixtures/cert/{name}", env!("CARGO_MANIFEST_DIR"));
+    if name.contains("key") {
+        private_copy(&path)
+    } else {
+        path
+    }
 }
 
 /// Tenant table on line 1, credential lines from line 4; sink after.
@@ -83,7 +90,7 @@ fn certificate_problems_point_at_the_key() {
     one(
         &tenant_with(&format!(
             "certificate_key_file = \"{}\"\ncertificate_thumbprint = \"cb2c09ce47dff50bf76cf38b22bd2e1deccd2cde\"",
-            fixture("test-only-cert.pem")
+            private_copy(&fixture("test-only-cert.pem"))
         )),
         "tenants.contoso.certificate_key_file",
         4,
@@ -170,4 +177,38 @@ fn four_clouds_have_their_hosts_authority_and_scope() {
             "{name}: token resource = API host"
         );
     }
+}
+
+#[test]
+fn graph_host_per_cloud_and_its_override() {
+    let cases = [
+        ("commercial", "https://graph.microsoft.com/"),
+        ("gcc", "https://graph.microsoft.com/"),
+        ("gcc_high", "https://graph.microsoft.us/"),
+        ("dod", "https://dod-graph.microsoft.us/"),
+    ];
+    for (name, graph) in cases {
+        let c = ok(&tenant_with(&format!(
+            "client_secret = \"{SECRET}\"\ncloud = \"{name}\""
+        )));
+        let t = &c.tenants["contoso"];
+        assert_eq!(t.graph_url.as_str(), graph, "{name}");
+        assert_eq!(
+            format!("{}/", t.cloud.graph_url()),
+            graph,
+            "{name}: token scope host"
+        );
+    }
+    let c = ok(&tenant_with(&format!(
+        "client_secret = \"{SECRET}\"\ngraph_url = \"http://127.0.0.1:9000\""
+    )));
+    assert_eq!(
+        c.tenants["contoso"].graph_url.as_str(),
+        "http://127.0.0.1:9000/"
+    );
+    assert_eq!(
+        c.tenants["contoso"].cloud.graph_url(),
+        "https://graph.microsoft.com",
+        "the token is still asked for the cloud's Graph"
+    );
 }

@@ -108,8 +108,8 @@ keep_original = true
 #[test]
 fn secret_sources() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("contoso.secret"), format!("{SECRET}\r\n")).unwrap();
-    std::fs::write(dir.path().join("empty.secret"), "\n").unwrap();
+    super::tests::write_secret(&dir.path().join("contoso.secret"), &format!("{SECRET}\r\n"));
+    super::tests::write_secret(&dir.path().join("empty.secret"), "\n");
     let source = dir.path().join("config.toml");
     let inline = format!("client_secret = \"{SECRET}\"");
     let with = |secret_line: &str| minimal().replace(&inline, secret_line);
@@ -149,8 +149,9 @@ fn secret_sources() {
         "cannot read secret file",
     );
     check("client_secret_file = \"empty.secret\"", 22, "is empty");
+    super::tests::write_secret(&dir.path().join("big.secret"), &"x".repeat(65 * 1024));
     check(
-        "client_secret_file = \"/dev/zero\"",
+        "client_secret_file = \"big.secret\"",
         22,
         "larger than 64 KiB",
     );

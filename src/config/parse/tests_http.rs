@@ -83,7 +83,7 @@ fn splunk_hec_defaults_and_every_key() {
 fn splunk_hec_token_from_file_and_default_sourcetype_per_format() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hec.token");
-    std::fs::write(&path, "from-file\n").unwrap();
+    super::tests::write_secret(&path, "from-file\n");
     let c = ok(&with_sink(&format!(
         "[sinks.splunk]\ntype = \"splunk_hec\"\nendpoint = \"https://s:8088\"\ntoken_file = \"{}\"\nformat = \"ecs\"\n",
         path.display()
@@ -277,7 +277,7 @@ fn elasticsearch_problems_are_located() {
 fn webhook_keys_and_headers() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("key");
-    std::fs::write(&path, "file-secret\n").unwrap();
+    super::tests::write_secret(&path, "file-secret\n");
     let c = ok_env(&with_sink(&format!(
         "[sinks.hook]\ntype = \"http\"\nurl = \"https://c.example/ingest\"\nencoding = \"json_array\"\nformat = \"ecs\"\n\
          [sinks.hook.headers]\nX-Source = \"o365fwd\"\nX-Key = {{ file = \"{}\" }}\nAuthorization = {{ env = \"HEC_TOKEN\" }}\n",

@@ -43,7 +43,7 @@ fn minimal_kafka_sink_gets_reliable_defaults() {
 #[test]
 fn every_key_and_secrets_from_file_and_env() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("pw"), "s3cret-from-file\n").unwrap();
+    super::tests::write_secret(&dir.path().join("pw"), "s3cret-from-file\n");
     let text = with_sink(&format!(
         "[sinks.out]\ntype = \"kafka\"\nbrokers = \"a:9092\"\ntopic = \"o365\"\ncompression = \"gzip\"\ndelivery_timeout = \"0s\"\nlinger = \"50ms\"\nbatch_max_bytes = 5000\nbatch_max_messages = 100\nsasl_password_file = \"{}\"\nssl_key_password_env = \"KEYPW\"\n[sinks.out.librdkafka]\n\"security.protocol\" = \"SASL_SSL\"\n\"sasl.mechanisms\" = \"SCRAM-SHA-512\"\n\"sasl.username\" = \"agent\"\n\"socket.keepalive.enable\" = true\n\"retry.backoff.ms\" = 250\n",
         dir.path().join("pw").display()

@@ -142,6 +142,7 @@ pub fn extension<'v>(
     rec: &Record,
     origin: &Origin<'v>,
     c: &Classification,
+    enrich: Option<&crate::format::enrich::Enricher>,
 ) -> Ext<'static, 'v> {
     let mut x: Ext<'static, 'v> = Vec::with_capacity(32);
     let s = |k: &str| f.nonempty(k);
@@ -194,6 +195,13 @@ pub fn extension<'v>(
             None => put("shost", cl.domain.map(Cow::Owned)),
         }
         put("spt", cl.port.map(|p| p.to_string().into()));
+        // The dictionary's geo keys (sourceGeoLatitude / sourceGeoLongitude).
+        if let (Some(en), Some(ip)) = (enrich, cl.ip)
+            && let Some(Some((lat, lon))) = en.geo(ip, |g| g.location())
+        {
+            put("slat", Some(lat.to_string().into()));
+            put("slong", Some(lon.to_string().into()));
+        }
     }
     if code == Some("AzureActiveDirectory") {
         put("duser", s("ObjectId"));

@@ -94,7 +94,7 @@ pub fn event<'a>(rec: &'a Record, origin: &Origin<'a>, opts: &'a FormatOptions) 
         .find(|r| r.matches(op, class, rec.workload()))
         .map_or_else(|| default_severity(&cls, op), |r| r.severity.min(10));
     let entity = cls.crm.and(f.nonempty("EntityName"));
-    let mut ext = map::extension(&f, rec, origin, &cls);
+    let mut ext = map::extension(&f, rec, origin, &cls, opts.enrich.as_deref());
     let parsed: Option<serde_json::Value> = (!opts.cef_fields.is_empty())
         .then(|| serde_json::from_str(rec.raw.get()).ok())
         .flatten();

@@ -7,13 +7,16 @@ use crate::record::classify::{Classification, CrmAccess, Fields, Json, array, is
 use crate::record::split::{PARTIAL_KEY, PARTS_KEY};
 
 /// Keys Elastic copies out of an alert's `Data` JSON into typed fields.
-const DATA_KEYS: [&str; 58] = [
+const DATA_KEYS: [&str; 59] = [
     "ad", "af", "aii", "ail", "alk", "als", "an", "at", "cid", "cpid", "dm", "dpn", "eid", "etps",
     "etype", "f3u", "fvs", "imsgid", "lon", "mat", "md", "ms", "od", "op", "ot", "plk", "pud",
     "reid", "rid", "sev", "sict", "sid", "sip", "sitmi", "srt", "ssic", "suid", "tdc", "te", "thn",
     "tht", "tid", "tpid", "tpt", "trc", "ts", "tsd", "ttdt", "ttr", "upfc", "upfv", "ut", "von",
-    "wl", "zfh", "zfn", "zmfh", "zmfn",
+    "wl", "zfh", "zfn", "zmfh", "zmfn", "zu",
 ];
+
+/// `Data` keys Elastic parses as dates (written back as `YYYY-MM-DDTHH:MM:SS.mmmZ`).
+const DATA_DATES: [&str; 5] = ["at", "md", "te", "ts", "ttdt"];
 
 /// Writes the members of `o365.audit`.
 pub fn write_audit(o: &mut Obj<'_>, f: &Fields<'_>, e: &Ecs<'_>, dlp: bool) {
@@ -46,6 +49,10 @@ pub fn write_audit(o: &mut Obj<'_>, f: &Fields<'_>, e: &Ecs<'_>, dlp: bool) {
                 let mut x = o.dobj(k);
                 x.raw("Reason", v.get());
                 x.end();
+            }
+            _ if !e.renamed.is_empty() && e.renamed.iter().any(|(from, _)| *from == k) => {
+                let to = e.renamed.iter().find(|(from, _)| *from == k).map(|r| r.1);
+                o.draw(to.unwrap_or(k), v.get());
             }
             // A key the scanner read without escapes is valid JSON string content as it is.
             _ if plain => o.draw_plain(k, v.get()),
@@ -107,6 +114,10 @@ fn modified(o: &mut Obj<'_>, k: &str, v: Json<'_>) {
         o.draw(k, v.get());
         return;
     };
+    if items.is_empty() {
+        // Elastic removes a list that leaves no properties.
+        return;
+    }
     let mut entries: Vec<(String, Option<Fields<'_>>)> = Vec::with_capacity(items.len());
     for (item, fields) in items {
         let (name, rest) = if let Some(s) = raw_str(item) {
@@ -138,20 +149,30 @@ fn modified(o: &mut Obj<'_>, k: &str, v: Json<'_>) {
     x.end();
 }
 
-/// An alert's `Data` (a JSON string) becomes `{flattened: {...}, <known keys>}`.
+/// An alert's `Data` (a JSON string) becomes `{flattened: {...}, <known keys>}`; empty
+/// strings are left out and the known date keys are normalised, as Elastic does.
 fn data(o: &mut Obj<'_>, k: &str, v: Json<'_>) {
     let parsed = raw_str(v).and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
-    let Some(serde_json::Value::Object(map)) = parsed else {
+    let Some(serde_json::Value::Object(mut map)) = parsed else {
         o.draw(k, v.get());
         return;
     };
+    map.retain(|_, v| v.as_str() != Some(""));
     let mut x = o.dobj(k);
     let out = x.key("flattened");
     let _ = serde_json::to_writer(&mut *out, &map);
     for key in DATA_KEYS {
-        if let Some(val) = map.get(key) {
-            let out = x.key(key);
-            let _ = serde_json::to_writer(&mut *out, val);
+        let Some(val) = map.get(key) else { continue };
+        let date = DATA_DATES
+            .contains(&key)
+            .then(|| val.as_str().and_then(crate::record::parse_creation_time))
+            .flatten();
+        let out = x.key(key);
+        match date {
+            Some(t) => super::timestamp(out, t),
+            None => {
+                let _ = serde_json::to_writer(&mut *out, val);
+            }
         }
     }
     x.end();

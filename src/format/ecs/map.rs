@@ -3,10 +3,10 @@
 
 use std::borrow::Cow;
 
+use super::workloads;
 use crate::record::Record;
 use crate::record::classify::{
-    Classification, ClientAddr, Fields, array, parse_client, raw_scalar_text, raw_str,
-    record_type_name,
+    Classification, ClientAddr, Fields, parse_client, raw_scalar_text, raw_str, record_type_name,
 };
 
 /// `user.*` or `user.target.*`.
@@ -82,6 +82,37 @@ pub struct RulePart<'a> {
     pub category: Option<Cow<'a, str>>,
     pub ruleset: Option<Cow<'a, str>>,
     pub description: Option<Cow<'a, str>>,
+    pub reference: Vec<Cow<'a, str>>,
+}
+
+/// One `email.attachments[]` element.
+#[derive(Debug)]
+pub struct Attachment<'a> {
+    pub name: Cow<'a, str>,
+    pub extension: Option<Cow<'a, str>>,
+    pub size: Option<u64>,
+}
+
+/// `email.*`: Exchange items and alert data. Elastic writes every member as an array.
+#[derive(Debug, Default)]
+pub struct EmailPart<'a> {
+    pub subject: Option<Cow<'a, str>>,
+    pub attachments: Vec<Attachment<'a>>,
+    pub local_id: Option<Cow<'a, str>>,
+    pub message_id: Option<Cow<'a, str>>,
+    pub sender: Option<Cow<'a, str>>,
+    pub to: Option<Cow<'a, str>>,
+}
+
+impl EmailPart<'_> {
+    pub fn is_empty(&self) -> bool {
+        self.subject.is_none()
+            && self.attachments.is_empty()
+            && self.local_id.is_none()
+            && self.message_id.is_none()
+            && self.sender.is_none()
+            && self.to.is_none()
+    }
 }
 
 /// The top-level keys a record's ECS values were taken from: a dozen at most, kept inline
@@ -147,11 +178,22 @@ pub struct Ecs<'a> {
     pub moved: Moved,
     /// `ExtendedProperties.UserAgent` became `user_agent.original`.
     pub ep_user_agent: bool,
+    pub group_name: Option<Cow<'a, str>>,
+    /// `AppAccessContext.UniqueTokenId` (Elastic's `token.id`, which detection rules query).
+    pub token_id: Option<Cow<'a, str>>,
+    pub email: EmailPart<'a>,
+    pub destination_user_id: Option<Cow<'a, str>>,
+    /// `related.user` entries before the user's own name (Teams members).
+    pub users_before: Vec<Cow<'a, str>>,
+    /// `related.user` entries after the user's own (`Parameters.User`, alert data users).
+    pub users_after: Vec<Cow<'a, str>>,
+    /// Top-level keys written under another name in `o365.audit` (Elastic's renames).
+    pub renamed: Vec<(&'static str, &'static str)>,
 }
 
 impl<'a> Ecs<'a> {
     /// Takes a top-level string field into an ECS value and marks it moved.
-    fn take(&mut self, f: &Fields<'a>, key: &'static str) -> Option<Cow<'a, str>> {
+    pub(super) fn take(&mut self, f: &Fields<'a>, key: &'static str) -> Option<Cow<'a, str>> {
         let v = f.str(key)?;
         self.moved.push(key);
         Some(v)
@@ -225,20 +267,37 @@ pub fn map<'a>(f: &Fields<'a>, rec: &Record, cls: &Classification) -> Ecs<'a> {
         }
         Some("AzureActiveDirectory") => e.target.id = f.get("ObjectId").and_then(raw_scalar_text),
         Some("SharePointFileOperation") | Some("SharePointSharingOperation") => {
-            e.url = e.take(f, "ObjectId");
+            // ObjectId stays under o365.audit too: detection rules query it there.
+            e.url = f.str("ObjectId");
             e.file.directory = e.take(f, "SourceRelativeUrl");
             e.file.name = e.take(f, "SourceFileName");
             e.file.extension = e.take(f, "SourceFileExtension");
         }
-        Some("SecurityComplianceAlerts") => alert(f, &mut e),
-        Some("ComplianceDLPSharePoint") | Some("ComplianceDLPExchange") => dlp(f, &mut e),
-        Some("MicrosoftTeams") if cls.action == Some("deleted-user-account") => {
-            e.target.id = e.take(f, "ObjectId");
+        Some("SecurityComplianceAlerts") => workloads::alert(f, &mut e),
+        Some("ComplianceDLPSharePoint") | Some("ComplianceDLPExchange") => {
+            workloads::dlp(f, &mut e)
+        }
+        Some("MicrosoftTeams") => workloads::teams(f, cls, &mut e),
+        Some("Yammer") => workloads::yammer(f, &mut e),
+        Some("ExchangeItemAggregated") => {
+            e.renamed.push(("Messages", "ExchangeAggregatedMessages"));
+            e.renamed.push(("Folders", "ExchangeAggregatedFolders"));
         }
         _ => {}
     }
+    if code == Some("ExchangeItem") {
+        workloads::exchange_item(f, &mut e);
+    }
+    e.token_id = f
+        .get("AppAccessContext")
+        .and_then(|r| Fields::parse(r.get()))
+        .and_then(|ctx| ctx.str("UniqueTokenId"));
+    if let Some(u) = name_value_str(f, "Parameters", "User") {
+        e.users_after.insert(0, u);
+    }
     if code == Some("CRM") || rec.workload() == Some("CRM") {
-        e.url = e.take(f, "ItemUrl");
+        // Our addition; ItemUrl stays under o365.audit as Elastic leaves it.
+        e.url = f.str("ItemUrl");
     }
     // user.email/name/domain from a UPN user id; Dynamics records whose UserId is a GUID
     // fall back to UserUpn (our addition: a GUID never becomes an e-mail).
@@ -258,7 +317,7 @@ pub fn map<'a>(f: &Fields<'a>, rec: &Record, cls: &Classification) -> Ecs<'a> {
 }
 
 /// `Value` of the element named `name` in a Name/Value list.
-fn name_value_str<'a>(f: &Fields<'a>, list: &str, name: &str) -> Option<Cow<'a, str>> {
+pub(crate) fn name_value_str<'a>(f: &Fields<'a>, list: &str, name: &str) -> Option<Cow<'a, str>> {
     let raw = f.get(list)?;
     let items = crate::record::classify::array(raw)?;
     items.into_iter().find_map(|(_, nv)| {
@@ -269,7 +328,9 @@ fn name_value_str<'a>(f: &Fields<'a>, list: &str, name: &str) -> Option<Cow<'a, 
     })
 }
 
-/// `OriginatingServer`: `HOST (IP)` with stray CR/LF, as Elastic reads it.
+/// `OriginatingServer`: `HOST (ADDRESS)` with stray CR/LF, as Elastic's grok reads it
+/// (`server.address` is what is in the parentheses, `server.ip` only when that is an IP:
+/// Exchange often writes a build number there).
 fn server_addr(s: &str) -> Option<ClientAddr> {
     let s: String = s.chars().filter(|c| *c != '\r' && *c != '\n').collect();
     let s = s.trim();
@@ -277,98 +338,30 @@ fn server_addr(s: &str) -> Option<ClientAddr> {
         .strip_prefix('[')
         .and_then(|x| x.strip_suffix(']'))
         .unwrap_or(s);
-    let c = parse_client(inner)?;
-    Some(
-        if c.domain.is_some() && c.ip.is_none() && c.port.is_none() {
-            // A bare host name: Elastic keeps it as server.address.
-            ClientAddr {
-                address: c.domain,
-                ..ClientAddr::default()
-            }
-        } else {
-            c
+    if let Some((host, rest)) = inner.split_once(" (")
+        && let Some(addr) = rest.strip_suffix(')')
+        && !host.is_empty()
+        && !host.contains(char::is_whitespace)
+        && !addr.contains(')')
+    {
+        let ip = parse_client(addr).and_then(|c| c.ip.filter(|_| c.port.is_none()));
+        return Some(ClientAddr {
+            address: Some(addr.to_string()),
+            ip,
+            port: None,
+            domain: Some(host.to_string()),
+        });
+    }
+    if inner.is_empty() {
+        return None;
+    }
+    let c = parse_client(inner);
+    Some(match c {
+        Some(c) if c.ip.is_some() && c.port.is_none() => c,
+        // Anything else: Elastic's last pattern keeps the text as server.address.
+        _ => ClientAddr {
+            address: Some(inner.to_string()),
+            ..ClientAddr::default()
         },
-    )
-}
-
-fn alert<'a>(f: &Fields<'a>, e: &mut Ecs<'a>) {
-    e.message = e.take(f, "Comments");
-    let v = e.take(f, "Name");
-    e.rule.name.extend(v);
-    let v = e.take(f, "PolicyId");
-    e.rule.id.extend(v);
-    e.rule.category = e.take(f, "Category");
-    e.rule.ruleset = e.take(f, "EntityType");
-    let entity = f.str("AlertEntityId");
-    match (e.rule.ruleset.as_deref(), entity) {
-        (Some("User"), Some(id)) if e.user.id.is_none() => e.user.id = Some(id),
-        (Some("Recipients") | Some("Sender"), Some(mail)) => e.user.email = Some(mail),
-        _ => {}
-    }
-    e.rule.description = e.take(f, "AlertEntityId");
-}
-
-/// DLP: metadata is copied (Elastic moves nested values; we keep the nested originals),
-/// rules become `rule.id`/`rule.name`, the highest rule severity `event.severity`.
-fn dlp<'a>(f: &Fields<'a>, e: &mut Ecs<'a>) {
-    if let Some(sp) = f
-        .get("SharePointMetaData")
-        .and_then(|r| Fields::parse(r.get()))
-    {
-        if e.user.id.is_none() {
-            e.user.id = sp.str("From");
-        }
-        e.file.name = sp.str("FileName");
-        e.url = sp.str("FilePathUrl");
-        e.file.inode = sp.str("UniqueId").or_else(|| sp.str("UniqueID"));
-        e.file.owner = sp.str("FileOwner");
-        e.file.mtime = sp
-            .str("LastModifiedTime")
-            .and_then(|t| crate::record::parse_creation_time(&t))
-            .map(|t| Cow::Owned(t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()));
-    }
-    if let Some(ex) = f
-        .get("ExchangeMetaData")
-        .and_then(|r| Fields::parse(r.get()))
-    {
-        e.source_user_email = ex.str("From");
-        e.message = ex.str("Subject");
-        for key in ["To", "CC", "BCC"] {
-            let Some(raw) = ex.get(key) else { continue };
-            if let Some(s) = raw_str(raw) {
-                e.destination_user_emails.push(s);
-            } else if let Ok(list) = serde_json::from_str::<Vec<Cow<'a, str>>>(raw.get()) {
-                e.destination_user_emails.extend(list);
-            }
-        }
-    }
-    let v = e.take(f, "PolicyId");
-    e.rule.id.extend(v);
-    let v = e.take(f, "PolicyName");
-    e.rule.name.extend(v);
-    // One scan of the policy list, values borrowed from the record (no JSON tree).
-    let Some(policies) = f.get("PolicyDetails").and_then(array) else {
-        return;
-    };
-    let mut max = 0;
-    let rules = policies
-        .iter()
-        .filter_map(|(_, p)| p.as_ref()?.get("Rules").and_then(array))
-        .flatten()
-        .filter_map(|(_, rule)| rule);
-    for rule in rules {
-        if let (Some(id), Some(name)) = (rule.str("RuleId"), rule.str("RuleName")) {
-            e.rule.id.push(id);
-            e.rule.name.push(name);
-        }
-        let sev = match rule.str("Severity").map(|s| s.to_ascii_lowercase()) {
-            Some(s) if s == "informational" => 1,
-            Some(s) if s == "low" => 2,
-            Some(s) if s == "medium" => 3,
-            Some(s) if s == "high" => 4,
-            _ => 0,
-        };
-        max = max.max(sev);
-    }
-    e.severity = Some(max);
+    })
 }

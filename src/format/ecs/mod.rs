@@ -7,8 +7,9 @@
 //! byte under `o365.audit`, so JSON types survive and nothing is dropped.
 
 mod audit;
-mod json;
-mod map;
+pub(crate) mod json;
+pub(crate) mod map;
+mod workloads;
 
 use std::io::Write;
 
@@ -37,7 +38,7 @@ pub fn encode(rec: &Record, origin: &Origin<'_>, opts: &FormatOptions, out: &mut
 
 /// `"YYYY-MM-DDTHH:MM:SS.mmmZ"`, written digit by digit: chrono's formatter, then
 /// `write!`, were hot spots.
-fn timestamp(out: &mut Vec<u8>, t: DateTime<Utc>) {
+pub fn timestamp(out: &mut Vec<u8>, t: DateTime<Utc>) {
     use chrono::{Datelike, Timelike};
     let ms = t.timestamp_subsec_millis().min(999);
     let year = t.year();
@@ -111,7 +112,7 @@ fn write_event(
     ev.end();
 }
 
-fn write_network(o: &mut Obj<'_>, e: &Ecs<'_>) {
+fn write_network(o: &mut Obj<'_>, opts: &FormatOptions, e: &Ecs<'_>) {
     let ip = e.client.as_ref().and_then(|c| c.ip_text());
     if ip.is_some() || e.source_user_email.is_some() {
         let mut s = o.obj("source");
@@ -119,6 +120,9 @@ fn write_network(o: &mut Obj<'_>, e: &Ecs<'_>) {
             s.str("ip", ip);
             if let Some(p) = e.client.as_ref().and_then(|c| c.port) {
                 s.num("port", p);
+            }
+            if let (Some(en), Some(addr)) = (&opts.enrich, e.client.as_ref().and_then(|c| c.ip)) {
+                en.geo(addr, |g| write_geo(&mut s, g));
             }
         }
         if let Some(mail) = &e.source_user_email {
@@ -139,6 +143,38 @@ fn write_network(o: &mut Obj<'_>, e: &Ecs<'_>) {
     x.end();
 }
 
+/// `geo.*` and `as.*` as Elastic's `geoip` processors write them (default properties).
+fn write_geo(s: &mut Obj<'_>, g: &super::enrich::Geo<'_>) {
+    if g.has_location() {
+        let mut x = s.obj("geo");
+        x.opt_str("city_name", g.city_name);
+        x.opt_str("continent_name", g.continent_name);
+        x.opt_str("country_iso_code", g.country_iso_code);
+        x.opt_str("country_name", g.country_name);
+        if let Some((lat, lon)) = g.location() {
+            let mut l = x.obj("location");
+            l.num("lat", lat);
+            l.num("lon", lon);
+            l.end();
+        }
+        x.opt_str("region_iso_code", g.region_iso_code().as_deref());
+        x.opt_str("region_name", g.region_name);
+        x.end();
+    }
+    if g.as_number.is_some() || g.as_org.is_some() {
+        let mut x = s.obj("as");
+        if let Some(n) = g.as_number {
+            x.num("number", n);
+        }
+        if let Some(org) = g.as_org {
+            let mut y = x.obj("organization");
+            y.str("name", org);
+            y.end();
+        }
+        x.end();
+    }
+}
+
 fn write_server(o: &mut Obj<'_>, e: &Ecs<'_>) {
     if let Some(s) = &e.server {
         let mut x = o.obj("server");
@@ -148,31 +184,76 @@ fn write_server(o: &mut Obj<'_>, e: &Ecs<'_>) {
         x.end();
     }
     let server_ip = e.server.as_ref().and_then(|s| s.ip_text());
-    if server_ip.is_some() || !e.destination_user_emails.is_empty() {
+    let dest_user = !e.destination_user_emails.is_empty() || e.destination_user_id.is_some();
+    if server_ip.is_some() || dest_user {
         let mut d = o.obj("destination");
         if let Some(ip) = server_ip {
             d.str("ip", ip);
         }
-        if !e.destination_user_emails.is_empty() {
+        if dest_user {
             let mut u = d.obj("user");
-            u.strs(
-                "email",
-                e.destination_user_emails.iter().map(|s| s.as_ref()),
-            );
+            if !e.destination_user_emails.is_empty() {
+                u.strs(
+                    "email",
+                    e.destination_user_emails.iter().map(|s| s.as_ref()),
+                );
+            }
+            u.opt_str("id", e.destination_user_id.as_deref());
             u.end();
         }
         d.end();
     }
 }
 
-fn write_related(o: &mut Obj<'_>, e: &Ecs<'_>) {
+/// A short list without duplicates (Elastic's `allow_duplicates: false`): the first eight
+/// on the stack, since nearly every record has fewer (this was an allocation per record).
+struct Unique<'s> {
+    head: [&'s str; 8],
+    len: usize,
+    rest: Vec<&'s str>,
+}
+
+impl<'s> Unique<'s> {
+    fn new() -> Unique<'s> {
+        Unique {
+            head: [""; 8],
+            len: 0,
+            rest: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, v: &'s str) {
+        if self.iter().any(|x| x == v) {
+            return;
+        }
+        if self.len < self.head.len() {
+            self.head[self.len] = v;
+            self.len += 1;
+        } else {
+            self.rest.push(v);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &'s str> + '_ {
+        self.head[..self.len]
+            .iter()
+            .chain(self.rest.iter())
+            .copied()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+fn write_related(o: &mut Obj<'_>, org_name: Option<&str>, e: &Ecs<'_>) {
     let client_ip = e.client.as_ref().and_then(|c| c.ip);
     if let Some(ip) = client_ip {
         let mut n = o.obj("network");
         n.str("type", if ip.is_ipv6() { "ipv6" } else { "ipv4" });
         n.end();
     }
-    // At most two IPs and three users: kept on the stack (these were two allocations).
+    // At most two IPs: kept on the stack.
     let (mut ips, mut n_ips) = ([""; 2], 0);
     for ip in [
         e.client.as_ref().and_then(|c| c.ip_text()),
@@ -186,7 +267,12 @@ fn write_related(o: &mut Obj<'_>, e: &Ecs<'_>) {
             n_ips += 1;
         }
     }
-    let (mut users, mut n_users) = ([""; 3], 0);
+    // Elastic's order: Teams members, the user's name, the target's, the file owner,
+    // Parameters.User, alert data users; the user's id and e-mail when it has no name.
+    let mut users = Unique::new();
+    for u in &e.users_before {
+        users.push(u);
+    }
     for u in [
         e.user.name.as_deref(),
         e.target.name.as_deref(),
@@ -195,29 +281,56 @@ fn write_related(o: &mut Obj<'_>, e: &Ecs<'_>) {
     .into_iter()
     .flatten()
     {
-        if !users[..n_users].contains(&u) {
-            users[n_users] = u;
-            n_users += 1;
+        users.push(u);
+    }
+    for u in &e.users_after {
+        users.push(u);
+    }
+    if e.user.name.is_none() {
+        for u in [e.user.id.as_deref(), e.user.email.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            users.push(u);
         }
     }
-    let (ips, users) = (&ips[..n_ips], &users[..n_users]);
-    if ips.is_empty() && users.is_empty() {
+    let mut hosts = Unique::new();
+    for h in [
+        org_name,
+        e.server.as_ref().and_then(|s| s.domain.as_deref()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        hosts.push(h);
+    }
+    let ips = &ips[..n_ips];
+    if ips.is_empty() && users.is_empty() && hosts.is_empty() {
         return;
     }
     let mut r = o.obj("related");
+    if !hosts.is_empty() {
+        r.strs("hosts", hosts.iter());
+    }
     if !ips.is_empty() {
         r.strs("ip", ips.iter().copied());
     }
     if !users.is_empty() {
-        r.strs("user", users.iter().copied());
+        r.strs("user", users.iter());
     }
     r.end();
 }
 
-fn write_org(o: &mut Obj<'_>, origin: &Origin<'_>, e: &Ecs<'_>) {
-    let org_name = Some(origin.tenant)
+/// `organization.name`: the tenant's name in our config (Elastic's tenant map), else the
+/// record's own `OrganizationName` where Elastic moves it.
+fn org_name<'s>(origin: &Origin<'s>, e: &'s Ecs<'_>) -> Option<&'s str> {
+    Some(origin.tenant)
         .filter(|t| !t.is_empty())
-        .or(e.org_name.as_deref());
+        .or(e.org_name.as_deref())
+}
+
+fn write_org(o: &mut Obj<'_>, origin: &Origin<'_>, e: &Ecs<'_>) {
+    let org_name = org_name(origin, e);
     if e.org_id.is_some() || org_name.is_some() {
         let mut x = o.obj("organization");
         x.opt_str("id", e.org_id.as_deref());
@@ -264,10 +377,24 @@ fn write_url(o: &mut Obj<'_>, original: &str) {
     u.end();
 }
 
-fn write_misc(o: &mut Obj<'_>, e: &Ecs<'_>) {
+fn write_misc(o: &mut Obj<'_>, opts: &FormatOptions, e: &Ecs<'_>) {
     if let Some(ua) = &e.user_agent {
         let mut x = o.obj("user_agent");
         x.str("original", ua);
+        if let Some(p) = opts.enrich.as_ref().and_then(|en| en.user_agent(ua)) {
+            x.str("name", &p.name);
+            x.opt_str("version", p.version.as_deref());
+            if p.os_name.is_some() {
+                let mut os = x.obj("os");
+                os.opt_str("name", p.os_name.as_deref());
+                os.opt_str("version", p.os_version.as_deref());
+                os.opt_str("full", p.os_full.as_deref());
+                os.end();
+            }
+            let mut d = x.obj("device");
+            d.str("name", &p.device);
+            d.end();
+        }
         x.end();
     }
     if let Some(url) = &e.url {
@@ -290,7 +417,12 @@ fn write_misc(o: &mut Obj<'_>, e: &Ecs<'_>) {
         x.end();
     }
     let r = &e.rule;
-    if !r.id.is_empty() || !r.name.is_empty() || r.category.is_some() || r.ruleset.is_some() {
+    if !r.id.is_empty()
+        || !r.name.is_empty()
+        || r.category.is_some()
+        || r.ruleset.is_some()
+        || !r.reference.is_empty()
+    {
         let mut x = o.obj("rule");
         let one_or_many =
             |x: &mut Obj<'_>, k: &'static str, v: &[std::borrow::Cow<'_, str>]| match v {
@@ -303,9 +435,69 @@ fn write_misc(o: &mut Obj<'_>, e: &Ecs<'_>) {
         x.opt_str("category", r.category.as_deref());
         x.opt_str("ruleset", r.ruleset.as_deref());
         x.opt_str("description", r.description.as_deref());
+        if !r.reference.is_empty() {
+            x.strs("reference", r.reference.iter().map(|s| s.as_ref()));
+        }
         x.end();
     }
     o.opt_str("message", e.message.as_deref());
+    if let Some(g) = &e.group_name {
+        let mut x = o.obj("group");
+        x.str("name", g);
+        x.end();
+    }
+    if let Some(t) = &e.token_id {
+        let mut x = o.obj("token");
+        x.str("id", t);
+        x.end();
+    }
+    write_email(o, &e.email);
+}
+
+/// `email.*`, every member an array as Elastic writes them.
+fn write_email(o: &mut Obj<'_>, m: &map::EmailPart<'_>) {
+    if m.is_empty() {
+        return;
+    }
+    let mut x = o.obj("email");
+    if !m.attachments.is_empty() {
+        let out = x.key("attachments");
+        out.push(b'[');
+        for (i, a) in m.attachments.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let mut el = Obj::new(out);
+            let mut file = el.obj("file");
+            file.opt_str("extension", a.extension.as_deref());
+            file.str("name", &a.name);
+            if let Some(n) = a.size {
+                file.num("size", n);
+            }
+            file.end();
+            el.end();
+        }
+        out.push(b']');
+    }
+    let one = |x: &mut Obj<'_>, k: &'static str, v: &Option<std::borrow::Cow<'_, str>>| {
+        if let Some(v) = v {
+            x.strs(k, [v.as_ref()]);
+        }
+    };
+    if let Some(from) = &m.sender {
+        let mut s = x.obj("sender");
+        s.strs("address", [from.as_ref()]);
+        s.end();
+    }
+    one(&mut x, "local_id", &m.local_id);
+    one(&mut x, "message_id", &m.message_id);
+    one(&mut x, "subject", &m.subject);
+    if let Some(to) = &m.to {
+        let mut s = x.obj("to");
+        s.strs("address", [to.as_ref()]);
+        s.end();
+    }
+    x.end();
 }
 
 fn write_provenance(o: &mut Obj<'_>, origin: &Origin<'_>, f: Option<&Fields<'_>>) {
@@ -344,11 +536,11 @@ fn write_doc(
     ecs.end();
     write_event(&mut o, rec, opts, cls, e);
     write_user(&mut o, &e.user, &e.target);
-    write_network(&mut o, e);
+    write_network(&mut o, opts, e);
     write_server(&mut o, e);
-    write_related(&mut o, e);
+    write_related(&mut o, org_name(origin, e), e);
     write_org(&mut o, origin, e);
-    write_misc(&mut o, e);
+    write_misc(&mut o, opts, e);
     let mut o365 = o.obj("o365");
     let mut a = o365.obj("audit");
     let dlp = cls.kind == "alert" && cls.category.contains("file");

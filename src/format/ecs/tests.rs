@@ -149,3 +149,50 @@ fn timestamp_digits_match_chrono() {
         assert_eq!(String::from_utf8(out).unwrap(), want);
     }
 }
+
+#[test]
+fn exchange_item_attachments_and_renames() {
+    let v = d(
+        r#"{"RecordType":2,"UserId":"S-1-5-18","MailboxOwnerUPN":"a@b.example",
+        "OriginatingServer":"EXCH01 (192.0.2.20)\n","Sender":{"UPN":"s@b.example"},
+        "Item":{"Subject":"Q2","Attachments":"a (1).docx (73728b); noext (5b); bad size (xb)"}}"#,
+    );
+    assert_eq!(v["event"]["category"], json!(["web", "email"]));
+    let att = &v["email"]["attachments"];
+    assert_eq!(
+        att[0]["file"],
+        json!({"extension":"docx","name":"a (1).docx","size":73728})
+    );
+    assert_eq!(att[1]["file"], json!({"name":"noext","size":5}));
+    assert_eq!(att[2]["file"], json!({"name":"bad size (xb)"}));
+    assert_eq!(v["email"]["subject"], json!(["Q2"]));
+    assert_eq!(v["o365"]["audit"]["SenderEntity"]["UPN"], "s@b.example");
+    assert!(v["o365"]["audit"].get("Sender").is_none());
+    assert_eq!(
+        v["server"],
+        json!({"address":"192.0.2.20","ip":"192.0.2.20","domain":"EXCH01"})
+    );
+    // No user name: the id and the e-mail are the related users.
+    assert_eq!(v["related"]["user"], json!(["S-1-5-18", "a@b.example"]));
+    assert_eq!(v["related"]["hosts"], json!(["contoso", "EXCH01"]));
+}
+
+#[test]
+fn alert_links_and_data_users() {
+    let v = d(
+        r#"{"RecordType":40,"UserId":"SecurityComplianceAlerts","Name":"N","Comments":"C",
+        "AlertLinks":[],"Data":"{\"f3u\":\"x\",\"suid\":\"u@d.example\",\"sip\":\"\",\"ts\":\"2020-02-14T18:54:45.0000000Z\"}"}"#,
+    );
+    assert_eq!(v["message"], "N");
+    assert_eq!(v["o365"]["audit"]["Comments"], "C");
+    assert!(v["o365"]["audit"].get("AlertLinks").is_none());
+    assert!(v["rule"].get("reference").is_none());
+    assert!(v["user"].get("email").is_none(), "f3u is not a UPN");
+    let data = &v["o365"]["audit"]["Data"];
+    assert_eq!(data["ts"], "2020-02-14T18:54:45.000Z");
+    assert!(data["flattened"].get("sip").is_none());
+    assert_eq!(
+        v["related"]["user"],
+        json!(["u@d.example", "SecurityComplianceAlerts"])
+    );
+}

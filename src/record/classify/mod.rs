@@ -254,15 +254,15 @@ pub fn classify(f: &Fields<'_>, rec: &Record) -> Classification {
         | Some("SecurityComplianceCenterEOPCmdlet")
         | Some("DataCenterSecurityCmdlet")
         | Some("MicrosoftTeamsAdmin") => c.admin = true,
-        Some("SecurityComplianceAlerts") => {
-            c.kind = "alert";
-            let cat = match f.str("Category").as_deref() {
-                Some("DataGovernance") | Some("DataLossPrevention") => "file",
-                Some("ThreatManagement") => "malware",
-                _ => "authentication",
-            };
-            c.category = Tags::of(&[cat, "web"]);
+        // Elastic's pipeline means to add a category by `Category` but renames that field
+        // to `rule.category` first, so its documents carry `web` alone; we match them.
+        Some("SecurityComplianceAlerts") => c.kind = "alert",
+        Some("ExchangeItem") => c.category.push("email"),
+        Some("ExchangeItemAggregated") => {
+            c.category.push("email");
+            c.types.push("access");
         }
+        Some("Yammer") => yammer(op, &mut c),
         Some("ComplianceDLPSharePoint") | Some("ComplianceDLPExchange") => {
             c.kind = "alert";
             c.category.push("file");
@@ -310,6 +310,66 @@ pub fn classify(f: &Fields<'_>, rec: &Record) -> Classification {
         classify_crm(f, op, &mut c);
     }
     c
+}
+
+/// Yammer (Viva Engage) categorisation, operation by operation as Elastic's pipeline has it.
+fn yammer(op: &str, c: &mut Classification) {
+    const CONFIG: [&str; 5] = [
+        "NetworkConfigurationUpdated",
+        "NetworkSecurityConfigurationUpdated",
+        "SoftDeleteSettingsUpdated",
+        "ProcessProfileFields",
+        "SupervisorAdminToggled",
+    ];
+    const IAM: [&str; 5] = [
+        "NetworkSecurityConfigurationUpdated",
+        "GroupCreation",
+        "GroupDeletion",
+        "NetworkUserSuspended",
+        "UserSuspension",
+    ];
+    const FILE: [&str; 6] = [
+        "FileCreated",
+        "FileDownloaded",
+        "FileShared",
+        "FileUpdateDescription",
+        "FileUpdateName",
+        "FileVisited",
+    ];
+    let is = |list: &[&str]| list.contains(&op);
+    if is(&CONFIG) {
+        c.category.push("configuration");
+        c.admin = true;
+    }
+    if is(&IAM) {
+        c.category.push("iam");
+    }
+    if is(&FILE) {
+        c.category.push("file");
+    }
+    if is(&CONFIG) {
+        c.types.push("change");
+    }
+    if op == "NetworkSecurityConfigurationUpdated" {
+        c.types.push("admin");
+    }
+    if is(&["FileCreated", "GroupCreation", "FileUpdateName"]) {
+        c.types.push("creation");
+    }
+    if op == "GroupDeletion" {
+        c.types.push("deletion");
+    }
+    if is(&[
+        "FileDownloaded",
+        "FileShared",
+        "FileUpdateDescription",
+        "FileVisited",
+    ]) {
+        c.types.push("access");
+    }
+    if is(&["GroupCreation", "GroupDeletion"]) {
+        c.types.push("group");
+    }
 }
 
 fn classify_crm(f: &Fields<'_>, op: &str, c: &mut Classification) {

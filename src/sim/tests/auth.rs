@@ -108,7 +108,7 @@ async fn token_flows_v1_v2_basic_and_errors() {
         "unknown tenant"
     );
 
-    let mut f = base(("scope", "https://graph.microsoft.com/.default"));
+    let mut f = base(("scope", "https://outlook.office.com/.default"));
     f.push(("client_secret", &t.client_secret));
     let (s, v) = json(post(&v2, f).await.unwrap()).await;
     assert_eq!(
@@ -117,7 +117,7 @@ async fn token_flows_v1_v2_basic_and_errors() {
         "wrong scope"
     );
 
-    let mut f = base(("resource", "https://graph.microsoft.com"));
+    let mut f = base(("resource", "https://outlook.office.com"));
     f.push(("client_secret", &t.client_secret));
     let (s, v) = json(post(&v1, f).await.unwrap()).await;
     assert_eq!((s, v["error"].as_str()), (400, Some("invalid_resource")));

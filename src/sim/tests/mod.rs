@@ -3,6 +3,7 @@
 mod auth;
 mod content;
 mod faults;
+mod graph;
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -54,6 +55,11 @@ pub(super) struct Client {
 
 impl Client {
     pub(super) async fn new(h: &SimHandle, tenant: usize) -> Client {
+        Client::with_scope(h, tenant, "https://manage.office.com/.default").await
+    }
+
+    /// A client whose token is for `scope` (`https://graph.microsoft.com/.default`).
+    pub(super) async fn with_scope(h: &SimHandle, tenant: usize, scope: &str) -> Client {
         let http = reqwest::Client::new();
         let t = &h.config().tenants[tenant];
         let r = http
@@ -66,7 +72,7 @@ impl Client {
                 ("grant_type", "client_credentials"),
                 ("client_id", &t.client_id),
                 ("client_secret", &t.client_secret),
-                ("scope", "https://manage.office.com/.default"),
+                ("scope", scope),
             ])
             .send()
             .await

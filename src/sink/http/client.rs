@@ -38,6 +38,13 @@ pub fn build_client(sink: &str, c: &HttpCommon) -> Result<reqwest::Client, SinkE
         .connect_timeout(c.request_timeout.min(Duration::from_secs(10)))
         .pool_idle_timeout(Duration::from_secs(50))
         .user_agent(concat!("o365fwd/", env!("CARGO_PKG_VERSION")));
+    if let Some(pin) = &c.tls.pinned_cert_file {
+        // A complete rustls setup: reqwest then ignores its own roots and identity.
+        b = b.use_preconfigured_tls(pinned_tls(pin, c).map_err(err)?);
+        return b
+            .build()
+            .map_err(|e| err(format!("cannot build the HTTP client: {e}")));
+    }
     if let Some(ca) = &c.tls.ca_file {
         let pem = read(ca, "tls_ca_file")?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)
@@ -69,6 +76,40 @@ pub fn build_client(sink: &str, c: &HttpCommon) -> Result<reqwest::Client, SinkE
     }
     b.build()
         .map_err(|e| err(format!("cannot build the HTTP client: {e}")))
+}
+
+/// The TLS setup of a sink that pins its receiver's certificate, with the client
+/// certificate when one is configured.
+fn pinned_tls(
+    pin: &std::path::Path,
+    c: &HttpCommon,
+) -> Result<tokio_rustls::rustls::ClientConfig, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_rustls::rustls;
+    let cert = crate::sink::tls::pinned_cert(pin)?;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(std::sync::Arc::new(crate::sink::tls::Pinned::new(
+            cert, provider,
+        )));
+    match (&c.tls.cert_file, &c.tls.key_file) {
+        (Some(cert), Some(key)) => {
+            let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+                .and_then(|i| i.collect::<Result<_, _>>())
+                .map_err(|e| format!("tls_cert_file {}: {e}", cert.display()))?;
+            // The key's text never goes into a message.
+            let key = PrivateKeyDer::from_pem_file(key)
+                .map_err(|_| format!("tls_key_file {} holds no PEM private key", key.display()))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| format!("client certificate and key do not fit together: {e}"))
+        }
+        _ => Ok(builder.with_no_client_auth()),
+    }
 }
 
 /// The request body, gzipped when `compress` (level 1: most of the gain for JSON at a
@@ -117,7 +158,7 @@ pub(crate) async fn exchange(
     let resp = match send(req, abort).await? {
         Ok(r) => r,
         Err(e) => {
-            tracing::warn!(sink, error = %e, "{receiver} request failed; retrying. Polling stalls meanwhile.");
+            tracing::warn!(sink, error = %crate::sink::tls::describe(&e), "{receiver} request failed; retrying. Polling stalls meanwhile.");
             crate::telemetry::sink_retry(sink, "transport");
             backoff.wait(None, abort).await?;
             return Ok(None);

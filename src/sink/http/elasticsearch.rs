@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::client::{Answer, exchange, read_body};
+use super::es_integration::{self, EsIntegration};
 use super::{Backoff, BatchLimits, Deliver, Halt, HttpCommon, Item};
 use crate::config::{Secret, SecretOrigin};
 use crate::format::{Encoder, Origin};
@@ -61,6 +62,10 @@ pub struct EsConfig {
     pub target: EsTarget,
     pub auth: EsAuth,
     pub http: HttpCommon,
+    /// `pipeline`: the ingest pipeline named on every action (else the target's default).
+    pub pipeline: Option<String>,
+    /// `integration = true`: documents shaped as Elastic Agent's o365 input sends them.
+    pub integration: Option<EsIntegration>,
 }
 
 /// Default batch limits: well under Elastic's "a few tens of MB" guidance.
@@ -79,6 +84,8 @@ pub(crate) struct EsSink {
     bulk_url: String,
     /// `{"create":{"_index":"…","_id":` — the fixed start of every action line.
     action: Vec<u8>,
+    /// `}}` or `,"pipeline":"…"}}`, then the newline: the fixed end of every action line.
+    action_end: Vec<u8>,
 }
 
 pub fn start(
@@ -111,6 +118,12 @@ impl EsSink {
         let mut action = b"{\"create\":{\"_index\":".to_vec();
         super::json_str(&mut action, cfg.target.name());
         action.extend_from_slice(b",\"_id\":");
+        let mut action_end = Vec::new();
+        if let Some(p) = &cfg.pipeline {
+            action_end.extend_from_slice(b",\"pipeline\":");
+            super::json_str(&mut action_end, p);
+        }
+        action_end.extend_from_slice(b"}}\n");
         Ok(EsSink {
             name: name.to_string(),
             client,
@@ -118,6 +131,7 @@ impl EsSink {
             auth,
             bulk_url: super::join(&cfg.endpoint, "_bulk"),
             action,
+            action_end,
             cfg: cfg.clone(),
         })
     }
@@ -271,7 +285,13 @@ impl Deliver for EsSink {
     fn encode(&self, rec: &Record, origin: &Origin<'_>, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.action);
         super::json_str(out, rec.id());
-        out.extend_from_slice(b"}}\n");
+        out.extend_from_slice(&self.action_end);
+        if let Some(it) = &self.cfg.integration {
+            let keep = self.encoder.options.keep_original;
+            es_integration::encode(rec, origin, it, keep, out);
+            out.push(b'\n');
+            return;
+        }
         let mut doc = Vec::new();
         self.encoder.encode(rec, origin, &mut doc);
         super::push_one_line(out, &doc);
@@ -282,7 +302,7 @@ impl Deliver for EsSink {
         let req = self.authed(self.client.get(self.cfg.endpoint.as_str()));
         match super::send(req, abort).await? {
             Err(e) => {
-                tracing::warn!(sink = %self.name, error = %e, "Elasticsearch is not reachable; delivery will retry.")
+                tracing::warn!(sink = %self.name, error = %crate::sink::tls::describe(&e), "Elasticsearch is not reachable; delivery will retry.")
             }
             Ok(resp) => {
                 let status = resp.status().as_u16();
@@ -395,6 +415,8 @@ mod tests {
                 origin: SecretOrigin::Inline,
             },
             http: HttpCommon::new(true, LIMITS),
+            pipeline: Some("o365-custom".into()),
+            integration: None,
         };
         let s = EsSink::new(
             "es",
@@ -417,6 +439,7 @@ mod tests {
         let action: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
         assert_eq!(action["create"]["_index"], "o365-\"x");
         assert_eq!(action["create"]["_id"], "a1");
+        assert_eq!(action["create"]["pipeline"], "o365-custom");
         let doc: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
         assert_eq!(doc["Operation"], "X");
         let req = s

@@ -318,7 +318,7 @@ impl Deliver for HecSink {
             .header(AUTHORIZATION, self.auth.clone());
         match super::send(req, abort).await? {
             Err(e) => {
-                tracing::warn!(sink = %self.name, error = %e, "Splunk HEC health check failed; delivery will retry.")
+                tracing::warn!(sink = %self.name, error = %crate::sink::tls::describe(&e), "Splunk HEC health check failed; delivery will retry.")
             }
             Ok(resp) => {
                 let status = resp.status().as_u16();

@@ -12,6 +12,7 @@
 //! and the data is still upstream for when the operator fixes the configuration.
 
 pub mod elasticsearch;
+pub mod es_integration;
 pub mod hec;
 pub mod webhook;
 
@@ -36,6 +37,9 @@ pub struct TlsConfig {
     /// PEM client certificate (chain) and its PEM private key, for mutual TLS.
     pub cert_file: Option<PathBuf>,
     pub key_file: Option<PathBuf>,
+    /// The receiver's own certificate (PEM), trusted exactly instead of a CA and name
+    /// check (`sink::tls`).
+    pub pinned_cert_file: Option<PathBuf>,
     pub verify: bool,
 }
 
@@ -45,6 +49,7 @@ impl Default for TlsConfig {
             ca_file: None,
             cert_file: None,
             key_file: None,
+            pinned_cert_file: None,
             verify: true,
         }
     }
@@ -131,7 +136,7 @@ pub(crate) fn push_json_value(
     match enc.format {
         // The record as the API sent it: already validated JSON (a RawValue).
         Format::Raw => enc.encode(rec, origin, out),
-        Format::Ecs => {
+        Format::Ecs | Format::Ocsf => {
             let start = out.len();
             enc.encode(rec, origin, out);
             if serde_json::from_slice::<serde::de::IgnoredAny>(&out[start..]).is_err() {

@@ -83,6 +83,9 @@ pub struct KafkaConfig {
     pub batch_max_bytes: u32,
     /// `batch.num.messages`; default 10000.
     pub batch_max_messages: u32,
+    /// `security.protocol` chosen by the sink when the configuration sets none and a broker
+    /// is not on this host: TLS (`ssl` or `sasl_ssl`), never librdkafka's plaintext.
+    pub security_protocol: Option<String>,
     /// Secrets from `sasl_password*` and friends: (librdkafka property, value).
     pub secrets: Vec<(String, Secret)>,
     /// `[sinks.NAME.librdkafka]`, passed through verbatim after the defaults. Values are
@@ -100,6 +103,7 @@ impl KafkaConfig {
             linger: Duration::from_millis(20),
             batch_max_bytes: 1_000_000,
             batch_max_messages: 10_000,
+            security_protocol: None,
             secrets: Vec::new(),
             librdkafka: Vec::new(),
         }
@@ -124,6 +128,9 @@ impl KafkaConfig {
             // partition whichever client produced it.
             .set("partitioner", "murmur2_random")
             .set("client.id", "o365fwd");
+        if let Some(p) = &self.security_protocol {
+            c.set("security.protocol", p);
+        }
         for (k, v) in self.secrets.iter().chain(&self.librdkafka) {
             c.set(k, v.expose());
         }

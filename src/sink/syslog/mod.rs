@@ -97,6 +97,9 @@ pub struct TlsConfig {
     pub key: Option<Secret>,
     /// Name checked against the certificate (and sent as SNI); the address's host otherwise.
     pub server_name: Option<String>,
+    /// The receiver's own certificate (PEM), trusted exactly, instead of a CA and name
+    /// check (`sink::tls`).
+    pub pinned_cert: Option<PathBuf>,
     pub insecure_skip_verify: bool,
 }
 

@@ -100,7 +100,7 @@ impl Formatter {
                 out.extend_from_slice(payload);
             } else {
                 let kind = match self.encoder.format {
-                    Format::Raw | Format::Ecs => Kind::Json,
+                    Format::Raw | Format::Ecs | Format::Ocsf => Kind::Json,
                     Format::Cef => Kind::Cef,
                     Format::Text => Kind::Text,
                 };

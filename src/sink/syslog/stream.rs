@@ -161,8 +161,8 @@ impl Stream {
                 Ok(c) => c,
                 Err(e) => {
                     let delay = backoff.next();
-                    tracing::warn!(sink = %self.name, address = %self.connector.address(), error = %e,
-                        retry_in_ms = delay.as_millis() as u64,
+                    tracing::warn!(sink = %self.name, address = %self.connector.address(),
+                        error = %crate::sink::tls::describe(&e), retry_in_ms = delay.as_millis() as u64,
                         "Cannot connect to the syslog receiver; retrying. Polling stalls until it works.");
                     crate::telemetry::count("o365fwd_sink_errors_total", &[("sink", &self.name)], 1);
                     pause(delay, abort).await;

@@ -118,14 +118,20 @@ fn oversized_records_are_cut_to_the_limit_and_stay_parseable() {
         "ClientIP": "10.0.0.1", "Items": (0..200).map(|i| format!("item-{i}")).collect::<Vec<_>>(),
     })
     .to_string();
-    for format in [Format::Raw, Format::Ecs, Format::Cef, Format::Text] {
+    for format in [
+        Format::Raw,
+        Format::Ecs,
+        Format::Cef,
+        Format::Ocsf,
+        Format::Text,
+    ] {
         c.max_message_size = if format == Format::Cef { 480 } else { 1024 };
         let (m, t) = fmt(&c, format, &json);
         assert!(m.len() <= c.max_message_size, "{format:?}: {}", m.len());
         assert!(t.is_some(), "{format:?} was not reported as truncated");
         let payload = &m[m.find("] ").unwrap() + 2..];
         match format {
-            Format::Raw | Format::Ecs => {
+            Format::Raw | Format::Ecs | Format::Ocsf => {
                 let v: serde_json::Value = serde_json::from_str(payload)
                     .unwrap_or_else(|e| panic!("{format:?}: {e}: {payload}"));
                 assert!(v["o365fwd_truncated"].as_u64().unwrap() > 1024);

@@ -1,18 +1,17 @@
-//! The rustls client configuration (ring provider): CA file or system roots, optional client
-//! certificate for mutual TLS, and the explicit, loudly warned opt-out of verification.
+//! The rustls client configuration (ring provider): CA file or system roots, or the
+//! receiver's own pinned certificate; optional client certificate for mutual TLS, and the
+//! explicit, loudly warned opt-out of verification.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use tokio_rustls::rustls::client::danger::{
-    HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
-};
-use tokio_rustls::rustls::crypto::{CryptoProvider, ring};
-use tokio_rustls::rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio_rustls::rustls::crypto::ring;
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
 use super::TlsConfig;
+use crate::sink::tls::Pinned;
 
 pub(super) fn client_config(tls: &TlsConfig) -> Result<Arc<ClientConfig>, String> {
     let provider = Arc::new(ring::default_provider());
@@ -22,7 +21,12 @@ pub(super) fn client_config(tls: &TlsConfig) -> Result<Arc<ClientConfig>, String
     let builder = if tls.insecure_skip_verify {
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+            .with_custom_certificate_verifier(Arc::new(Pinned::any(provider)))
+    } else if let Some(pin) = &tls.pinned_cert {
+        let cert = crate::sink::tls::pinned_cert(pin)?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Pinned::new(cert, provider)))
     } else {
         builder.with_root_certificates(roots(tls.ca_file.as_deref())?)
     };
@@ -79,54 +83,4 @@ fn roots(ca_file: Option<&Path>) -> Result<RootCertStore, String> {
 pub(super) fn server_name(name: &str) -> Result<ServerName<'static>, String> {
     ServerName::try_from(name.to_string())
         .map_err(|_| format!("{name:?} is not a valid TLS server name"))
-}
-
-/// `tls_insecure_skip_verify = true`: accepts any certificate, but still checks that the
-/// handshake is signed by the key in the certificate presented.
-#[derive(Debug)]
-struct NoVerify(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for NoVerify {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, tokio_rustls::rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, tokio_rustls::rustls::Error> {
-        tokio_rustls::rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, tokio_rustls::rustls::Error> {
-        tokio_rustls::rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }

@@ -141,7 +141,7 @@ async fn bad_hec_token_stalls_everything_until_fixed() {
     let hec = Hec::start(&[(TOKEN, Token::default())]).await;
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("hec.token");
-    std::fs::write(&token_file, "wrong-token\n").unwrap();
+    crate::harness::write_private(&token_file, b"wrong-token\n");
     let sinks = format!(
         "[sinks.splunk]\ntype = \"splunk_hec\"\nendpoint = \"{}\"\ntoken_file = \"{}\"\nbatch_timeout = \"100ms\"\n",
         hec.url(),

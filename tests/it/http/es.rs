@@ -162,3 +162,63 @@ async fn data_stream_without_timestamp_is_rejected_per_item_not_dropped() {
     );
     sink.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integration_mode_sends_what_elastic_agent_sends() {
+    // The o365 integration's assets read `o365audit` (the record as an object), take
+    // @timestamp from it, name the tenant from `_conf.tenants`, and run the named pipeline.
+    let es = Es::start(&[]).await;
+    let toml = format!(
+        "[sinks.es_int]\ntype = \"elasticsearch\"\nendpoint = \"{}\"\nintegration = true\nnamespace = \"prod\"\n\
+         pipeline = \"logs-o365.audit-custom\"\nbatch_timeout = \"10ms\"\n",
+        es.url()
+    );
+    let sink = start_sink(&toml);
+    let recs = records("int", 12);
+    let want = ids(&recs);
+    let mut rx = sink.submit(recs.clone()).await;
+    let ack = ack_within(&mut rx, Duration::from_secs(10))
+        .await
+        .expect("acked");
+    assert!(ack.rejected.is_empty(), "{:?}", ack.rejected);
+    let docs = es.docs("logs-o365.audit-prod");
+    let got: std::collections::BTreeMap<String, usize> =
+        docs.keys().map(|k| (k.clone(), 1)).collect();
+    assert_once(&got, &want);
+    for r in &recs {
+        let d = &docs[r.id()];
+        let original: serde_json::Value = serde_json::from_str(r.raw.get()).unwrap();
+        assert_eq!(d["o365audit"], original, "the record itself, as an object");
+        assert_eq!(
+            d["@timestamp"].as_str().unwrap(),
+            format!("{}.000Z", original["CreationTime"].as_str().unwrap())
+        );
+        assert_eq!(
+            d["data_stream"],
+            serde_json::json!({"type":"logs","dataset":"o365.audit","namespace":"prod"})
+        );
+        assert_eq!(d["event"]["dataset"], "o365.audit");
+        assert_eq!(d["input"]["type"], "cel");
+        assert_eq!(
+            d["_conf"]["tenants"][crate::http::GUID.to_ascii_lowercase()],
+            "t"
+        );
+        assert!(
+            d.get("tags").is_none(),
+            "no preserve_original_event unless asked"
+        );
+        assert!(d["event"].get("original").is_none());
+    }
+    es.with(|s| {
+        assert_eq!(s.pipelines.len(), 12);
+        assert!(s.pipelines.values().all(|p| p == "logs-o365.audit-custom"));
+    });
+    // A re-send is a duplicate, counted as delivered.
+    let mut rx = sink.submit(recs).await;
+    let ack = ack_within(&mut rx, Duration::from_secs(10))
+        .await
+        .expect("acked");
+    assert!(ack.rejected.is_empty());
+    assert_eq!(es.docs("logs-o365.audit-prod").len(), 12);
+    sink.close().await;
+}

@@ -17,7 +17,7 @@ async fn ndjson_and_json_array_with_secret_headers() {
     let hook = Hook::start().await;
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("key");
-    std::fs::write(&key, "k-from-file\n").unwrap();
+    crate::harness::write_private(&key, b"k-from-file\n");
     hook.with(|s| s.required = Some(("x-api-key".into(), "k-from-file".into())));
     let sink = start_sink(&hook_toml(
         "hook_nd",

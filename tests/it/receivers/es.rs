@@ -30,6 +30,8 @@ pub struct EsState {
     pub items_per_request: Vec<usize>,
     pub gzip_requests: u64,
     pub methods: Vec<String>,
+    /// _id -> the ingest pipeline its action named (`"pipeline"` in the action metadata).
+    pub pipelines: BTreeMap<String, String>,
     seq: u64,
     // ---- knobs ----
     pub delay: Duration,
@@ -282,6 +284,9 @@ async fn bulk(
             .and_then(|v| v.as_str())
             .map(String::from)
             .unwrap_or_else(|| format!("auto-{}", s.seq));
+        if let Some(p) = meta.get("pipeline").and_then(|v| v.as_str()) {
+            s.pipelines.insert(id.clone(), p.to_string());
+        }
         let (status, err): (u16, Option<(&str, String)>) = if s.item_429 > 0 {
             s.item_429 -= 1;
             (

@@ -73,6 +73,13 @@ pub struct Hec {
 
 impl Hec {
     pub async fn start(tokens: &[(&str, Token)]) -> Hec {
+        Self::start_tls(tokens, None).await
+    }
+
+    pub async fn start_tls(
+        tokens: &[(&str, Token)],
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> Hec {
         let state = Arc::new(Mutex::new(HecState {
             tokens: tokens
                 .iter()
@@ -89,7 +96,7 @@ impl Hec {
             .route("/services/collector/health/1.0", get(health))
             .with_state(state.clone());
         Hec {
-            front: Front::serve(app, None).await,
+            front: Front::serve(app, tls).await,
             state,
         }
     }

@@ -42,12 +42,16 @@ pub struct Hook {
 
 impl Hook {
     pub async fn start() -> Hook {
+        Self::start_tls(None).await
+    }
+
+    pub async fn start_tls(tls: Option<tokio_rustls::TlsAcceptor>) -> Hook {
         let state = Arc::new(Mutex::new(HookState::default()));
         let app = Router::new()
             .route("/{*path}", post(ingest))
             .with_state(state.clone());
         Hook {
-            front: Front::serve(app, None).await,
+            front: Front::serve(app, tls).await,
             state,
         }
     }

@@ -1,0 +1,68 @@
+//! Reading Graph responses within bounds: bodies with a cap on their decoded size, and
+//! `Retry-After` clamped to a sane range.
+//!
+//! Written as plain functions of a `reqwest::Response` and a `Duration`, so the Management
+//! API client can share them when it gets the same caps.
+
+use std::time::Duration;
+
+/// The shortest wait after a throttle: Microsoft asks never to retry at once.
+pub const MIN_RETRY_AFTER: Duration = Duration::from_secs(1);
+/// The longest wait a `Retry-After` may impose before asking again (a daily submission
+/// quota can answer hours; asking every quarter of an hour costs nothing).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
+
+/// `Retry-After` as the server sent it, clamped to [`MIN_RETRY_AFTER`, `MAX_RETRY_AFTER`].
+pub fn clamp_retry_after(d: Duration) -> Duration {
+    d.clamp(MIN_RETRY_AFTER, MAX_RETRY_AFTER)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("response body larger than {cap} bytes")]
+    TooLarge { cap: usize },
+    #[error("{0}")]
+    Transport(String),
+}
+
+/// The whole body, decoded (gzip), refused once it grows past `cap` bytes: memory follows
+/// the cap, never what the server sends.
+pub async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: usize,
+) -> Result<bytes::Bytes, BodyError> {
+    if resp.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(BodyError::TooLarge { cap });
+    }
+    let mut buf = bytes::BytesMut::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if buf.len().saturating_add(chunk.len()) > cap {
+                    return Err(BodyError::TooLarge { cap });
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(buf.freeze()),
+            Err(e) => return Err(BodyError::Transport(crate::api::auth::without_url(&e))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_clamped() {
+        assert_eq!(clamp_retry_after(Duration::ZERO), MIN_RETRY_AFTER);
+        assert_eq!(
+            clamp_retry_after(Duration::from_secs(7)),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            clamp_retry_after(Duration::from_secs(86_400 * 365)),
+            MAX_RETRY_AFTER
+        );
+    }
+}
