@@ -328,13 +328,9 @@ async fn reset_removes_a_feeds_progress_and_keeps_history_and_file_offsets() {
         length: 7,
         file: None,
     };
-    s.commit(
-        &[(&a, c), (&b, other)],
-        &[("file", off.clone())],
-        t(1),
-    )
-    .await
-    .unwrap();
+    s.commit(&[(&a, c), (&b, other)], &[("file", off.clone())], t(1))
+        .await
+        .unwrap();
     // One bucket compacted, a legacy chunk: every form of seen id goes.
     s.compact_seen(&a, 11, 0, crate::state::Compact::All)
         .unwrap();

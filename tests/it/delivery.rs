@@ -65,6 +65,9 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     let mut kills = 0;
     while kills < 12 {
         let mut agent = env.spawn();
+        // The random moment counts from the agent's start, not its spawn: on a loaded
+        // machine a debug build can take longer to start than the longest delay.
+        wait_started(&env, kills + 1).await;
         tokio::time::sleep(Duration::from_millis(rng.u64(150..1200))).await;
         agent.sigkill();
         kills += 1;
@@ -80,6 +83,19 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     agent.stop();
     env.assert_exactly_once(&want);
     assert!(env.log().matches("o365fwd started").count() >= 13);
+}
+
+/// Waits until the log holds `n` start lines (at most a minute).
+async fn wait_started(env: &Env, n: usize) {
+    let t0 = std::time::Instant::now();
+    while env.log().matches("o365fwd started").count() < n {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "agent {n} did not start; log:\n{}",
+            tail(&env.log(), 30)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

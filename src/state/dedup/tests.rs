@@ -223,7 +223,10 @@ async fn legacy_ids_are_honoured_and_horizon_zero_turns_it_off() {
     let mut k = crate::state::prefix(b's', FEED);
     k.extend_from_slice(&1u64.to_be_bytes());
     k.extend_from_slice(&1u64.to_be_bytes());
-    s.tree().unwrap().insert(k, &[1, 0, 3, b'a', b'b', b'c'][..]).unwrap();
+    s.tree()
+        .unwrap()
+        .insert(k, &[1, 0, 3, b'a', b'b', b'c'][..])
+        .unwrap();
     let mut d = Dedup::load(&s, FEED, cfg(2, 24, 100)).unwrap();
     assert!(
         !d.claim("abc", 5).unwrap(),
