@@ -69,6 +69,7 @@ pub async fn run_with_reload(
     reload: Arc<Notify>,
 ) -> Result<Outcome, DaemonError> {
     let state = State::open(&cfg.agent.state_dir)?;
+    memory::start_trimming();
     let mut cfg = cfg;
     let mut total = Outcome::default();
     let beats = notify::Heartbeats::default();
