@@ -172,7 +172,7 @@ pub(crate) fn event_ms(r: &mut Rng, created_ms: i64) -> i64 {
     let lag = r.range(MIN, 90 * MIN);
     let h = hash(&[lag, P_LATE_TAIL]);
     let lag = if h % 50 == 0 {
-        90 * MIN + (h >> 8) % (630 * MIN)
+        90 * MIN + (h >> 8) % (MAX_EVENT_LAG_MS as u64 - 90 * MIN)
     } else {
         lag
     };
@@ -180,6 +180,9 @@ pub(crate) fn event_ms(r: &mut Rng, created_ms: i64) -> i64 {
 }
 
 const P_LATE_TAIL: u64 = 0x1a7e;
+
+/// The longest [`event_ms`] puts an event before its blob: 12 hours.
+pub(crate) const MAX_EVENT_LAG_MS: i64 = 720 * 60_000;
 
 pub(crate) const USER_AGENTS: &[&str] = &[
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36 Edg/122.0.0.0",
