@@ -93,6 +93,7 @@ pub(super) async fn run(
                 }
             }
         };
+        crate::failpoint::panic_once("committer", "");
         let mut group = Vec::new();
         match wait_all(head, &abort).await {
             Some(g) => group.push(g),

@@ -16,6 +16,7 @@ pub fn spawn(
     tokio::task::spawn_blocking(move || {
         let mut buf = Vec::with_capacity(1 << 16);
         while let Some(job) = rx.blocking_recv() {
+            crate::failpoint::panic_once("sink", &name);
             buf.clear();
             let origin = job.batch.feed.origin();
             for (_, rec) in job.records() {

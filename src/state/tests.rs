@@ -77,6 +77,7 @@ async fn prune_drops_done_content_by_the_horizon_and_the_rest_once_expired() {
                 error: "x".into(),
                 first_failed: t(created),
                 last_failed: t(created),
+                too_large: None,
             },
         );
         e.expiration = t(created + 168);
@@ -131,7 +132,7 @@ async fn prune_drops_done_content_by_the_horizon_and_the_rest_once_expired() {
         .collect();
     assert_eq!(left, vec!["failed-live", "recent-done", "relistable-done"]);
     assert!(
-        s.failed_contents(&feed)
+        s.failed_contents(&feed, 100)
             .unwrap()
             .iter()
             .all(|(id, _)| id == "failed-live")
@@ -197,6 +198,7 @@ async fn failed_index_follows_the_status() {
         error: "broken".into(),
         first_failed: t(1),
         last_failed: t(1),
+        too_large: None,
     };
     let c = FeedCommit {
         content: vec![
@@ -206,7 +208,7 @@ async fn failed_index_follows_the_status() {
         ..Default::default()
     };
     s.commit(&[(&feed, c)], &[], t(1)).await.unwrap();
-    let f = s.failed_contents(&feed).unwrap();
+    let f = s.failed_contents(&feed, 100).unwrap();
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].0, "x");
     let healed = FeedCommit {
@@ -214,7 +216,7 @@ async fn failed_index_follows_the_status() {
         ..Default::default()
     };
     s.commit(&[(&feed, healed)], &[], t(2)).await.unwrap();
-    assert!(s.failed_contents(&feed).unwrap().is_empty());
+    assert!(s.failed_contents(&feed, 100).unwrap().is_empty());
 }
 
 fn one_commit(n: i64) -> FeedCommit {

@@ -214,7 +214,7 @@ impl HecSink {
         mut waiting: Vec<(u64, Vec<usize>)>,
         abort: &CancellationToken,
     ) -> Result<Vec<usize>, Halt> {
-        let deadline = tokio::time::Instant::now() + self.cfg.ack_timeout;
+        let deadline = crate::bounds::later(tokio::time::Instant::now(), self.cfg.ack_timeout);
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(self.cfg.ack_poll_interval) => {}
