@@ -129,6 +129,7 @@ pub fn main() -> i32 {
             };
         }
     };
+    crate::daemon::memory::tune_allocator();
     crate::telemetry::init_logging(cli.log_json || cli.log_format == LogFormat::Json);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

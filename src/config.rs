@@ -45,6 +45,10 @@ pub struct AgentConfig {
     pub overlap: Duration,
     /// How long record ids are remembered to drop the API's repeats ([`DEDUP_HORIZON`]).
     pub dedup_horizon: Duration,
+    /// How much of the horizon is answered from memory ([`DEDUP_HOT_WINDOW`]).
+    pub dedup_hot_window: Duration,
+    /// Record ids held in memory per feed, at most ([`DEDUP_HOT_IDS`]).
+    pub dedup_hot_ids: usize,
     /// How far back a feed starts on its first run ([`INITIAL_LOOKBACK`]).
     pub initial_lookback: Duration,
     /// Bound on the SIGTERM drain ([`SHUTDOWN_TIMEOUT`]).
@@ -92,6 +96,13 @@ pub const OVERLAP_RANGE: RangeInclusive<Duration> = Duration::ZERO..=WEEK;
 /// Default `dedup_horizon`: the API repeats records within a day.
 pub const DEDUP_HORIZON: Duration = DAY;
 pub const DEDUP_HORIZON_RANGE: RangeInclusive<Duration> = Duration::ZERO..=WEEK;
+/// Default `dedup_hot_window`: the newest part of the horizon, where nearly every repeat falls,
+/// is answered from memory; older record times are looked up on disk.
+pub const DEDUP_HOT_WINDOW: Duration = Duration::from_secs(2 * 3600);
+pub const DEDUP_HOT_WINDOW_RANGE: RangeInclusive<Duration> = Duration::ZERO..=WEEK;
+/// Default `dedup_hot_ids`: the cap on one feed's ids in memory, whatever its volume.
+pub const DEDUP_HOT_IDS: usize = 1_000_000;
+pub const DEDUP_HOT_IDS_RANGE: RangeInclusive<i64> = 10_000..=100_000_000;
 /// Default `initial_lookback`: all the API keeps.
 pub const INITIAL_LOOKBACK: Duration = WEEK;
 pub const INITIAL_LOOKBACK_RANGE: RangeInclusive<Duration> = NONZERO..=WEEK;
@@ -128,6 +139,8 @@ impl Default for AgentConfig {
             poll_interval: POLL_INTERVAL,
             overlap: OVERLAP,
             dedup_horizon: DEDUP_HORIZON,
+            dedup_hot_window: DEDUP_HOT_WINDOW,
+            dedup_hot_ids: DEDUP_HOT_IDS,
             initial_lookback: INITIAL_LOOKBACK,
             shutdown_timeout: SHUTDOWN_TIMEOUT,
             batch_size: BATCH_SIZE,

@@ -7,6 +7,7 @@
 
 mod generation;
 pub mod health;
+pub mod memory;
 pub mod notify;
 pub mod report;
 mod supervise;
@@ -77,6 +78,7 @@ pub async fn run_with_reload(
     reload: Arc<Notify>,
 ) -> Result<Outcome, DaemonError> {
     let state = State::open(&cfg.agent.state_dir)?;
+    memory::start_trimming();
     let mut cfg = cfg;
     let mut total = Outcome::default();
     let beats = notify::Heartbeats::default();
@@ -161,6 +163,8 @@ fn finish(total: Outcome) -> Outcome {
         batches = total.batches,
         abandoned = total.abandoned,
         reloads = total.reloads,
+        repeats_dropped = crate::telemetry::sum("o365fwd_records_repeated_total"),
+        dedup_disk_lookups = crate::telemetry::sum("o365fwd_dedup_disk_lookups_total"),
         "o365fwd stopped."
     );
     total

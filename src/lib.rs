@@ -7,7 +7,7 @@
 //!              ─► skip content ids already done                            (state)
 //!              ─► fetch blobs (bounded, per-tenant rate budget, retries)   (api)
 //!              ─► parse records                                            (record)
-//!              ─► drop record ids already seen                             (state::seen)
+//!              ─► drop repeated record ids, by the record's own time       (state::dedup)
 //!    pipeline: ─► fan out to every sink its filter admits                   (filter)
 //!              ─► each sink encodes in its format                           (format, sink)
 //!              ◄─ acknowledgements, in submission order
@@ -32,8 +32,8 @@
 //!   listing, blobs, rate budget; and the Graph audit log search (`api::graph`).
 //! - [`bounds`]: clamps on numbers from the network, checked deadlines, capped bodies.
 //! - [`feed`]: the poll loop of one (tenant, content type).
-//! - [`state`]: the sled store, the only writer of durable progress; it also drops the API's
-//!   repeated records (`state::seen`).
+//! - [`state`]: the sled store; the only writer of durable progress; `state::dedup` decides
+//!   which records were delivered before, by the record's own time.
 //! - [`record`]: the audit record model (one validating scan per blob indexes every record,
 //!   `record::scan`), classification, Dynamics 365 specifics (split records).
 //! - [`format`]: raw, ECS, CEF, OCSF and text encodings of a record, and the optional enrichment

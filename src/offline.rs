@@ -5,7 +5,7 @@
 //! move its cursors anyway. So a one-off run opens a throw-away sled database in a temporary
 //! directory (removed at the end) that only serves the pipeline's commit bookkeeping. Batches
 //! carry no state operations: they just deliver. Record ids are deduplicated for the run
-//! by the per-feed [`FeedShared`] set, as the daemon does.
+//! by a [`Dedup`] per feed over that state, as the daemon does.
 //!
 //! A file sink the daemon writes to must not be written behind its back (the daemon truncates
 //! its file back to the length it committed, and seeks there to write): callers give a file
@@ -23,7 +23,7 @@ use crate::pipeline::{Batch, Committed, FeedShared, Pipeline};
 use crate::record::{ContentType, Record};
 use crate::sink;
 use crate::sink::config::{SinkConfig, SinkKind};
-use crate::state::State;
+use crate::state::{Dedup, State, seen};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OfflineError {
@@ -120,6 +120,8 @@ pub struct OfflineRun {
     sinks: Vec<tokio::task::JoinHandle<()>>,
     abort: CancellationToken,
     feeds: HashMap<(String, ContentType), Arc<FeedShared>>,
+    /// Per feed key: its de-duplication and the batches it submitted.
+    dedup: HashMap<String, tokio::sync::Mutex<(Dedup, u64)>>,
     state: Option<State>,
     /// The temporary state directory, removed at the end (`None`: the state is kept).
     temp_dir: Option<PathBuf>,
@@ -189,16 +191,22 @@ impl OfflineRun {
             cfg.agent.max_in_flight_batches,
             abort.clone(),
         );
-        let feeds = feeds
+        let feeds: HashMap<_, _> = feeds
             .iter()
             .map(|(name, id, ct)| ((id.clone(), *ct), Arc::new(FeedShared::new(name, id, *ct))))
             .collect();
+        let mut dedup = HashMap::new();
+        for f in feeds.values() {
+            let d = Dedup::load(&state, &f.key, crate::feed::dedup_config(&cfg.agent))?;
+            dedup.insert(f.key.clone(), tokio::sync::Mutex::new((d, 0)));
+        }
         Ok(OfflineRun {
             pipeline,
             committer,
             sinks: tasks,
             abort,
             feeds,
+            dedup,
             state: Some(state),
             temp_dir: None,
             rejected_at_start: crate::telemetry::sum(REJECTED),
@@ -223,22 +231,50 @@ impl OfflineRun {
         source: &str,
         records: Vec<Record>,
     ) -> Result<u64, OfflineError> {
+        let Some(lock) = self.dedup.get(&feed.key) else {
+            return Err(OfflineError::Closed);
+        };
+        let mut guard = lock.lock().await;
+        let (dedup, submitted) = &mut *guard;
         let before = records.len();
-        let records: Vec<Record> = records
-            .into_iter()
-            .filter(|r| feed.claim_id(r.id()))
-            .collect();
-        let dups = (before - records.len()) as u64;
-        if !records.is_empty() {
-            self.pipeline
+        // No listing here: the frontier is the newest record time seen (at most an hour on).
+        let now = chrono::Utc::now();
+        let mut newest = None;
+        let mut kept = Vec::with_capacity(records.len());
+        for r in records {
+            if let Some(t) = r.creation_time {
+                newest = newest.max(Some(t));
+            }
+            let bucket = seen::record_bucket(r.creation_time, now);
+            match dedup.claim(r.id(), bucket) {
+                Ok(true) => kept.push(r),
+                Ok(false) => {}
+                Err(e) => {
+                    dedup.abandon();
+                    return Err(e.into());
+                }
+            }
+        }
+        let dups = (before - kept.len()) as u64;
+        if !kept.is_empty() {
+            let sent = self
+                .pipeline
                 .submit(Batch {
                     feed: feed.clone(),
                     content_id: source.into(),
-                    records,
+                    records: kept,
                     ops: vec![],
                 })
-                .await
-                .map_err(|_| OfflineError::Closed)?;
+                .await;
+            if sent.is_err() {
+                dedup.abandon();
+                return Err(OfflineError::Closed);
+            }
+            *submitted += 1;
+            dedup.sealed(*submitted);
+        }
+        if let Some(t) = newest {
+            dedup.advance(t, feed.committed_batches())?;
         }
         Ok(dups)
     }

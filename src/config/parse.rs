@@ -177,6 +177,18 @@ fn agent(ctx: &mut Ctx<'_>, mut t: Table<'_, '_>, base: &Path) -> AgentConfig {
             d.dedup_horizon,
             a::DEDUP_HORIZON_RANGE,
         ),
+        dedup_hot_window: t.duration(
+            ctx,
+            "dedup_hot_window",
+            d.dedup_hot_window,
+            a::DEDUP_HOT_WINDOW_RANGE,
+        ),
+        dedup_hot_ids: t.int(
+            ctx,
+            "dedup_hot_ids",
+            a::DEDUP_HOT_IDS_RANGE,
+            d.dedup_hot_ids,
+        ),
         initial_lookback: t.duration(
             ctx,
             "initial_lookback",

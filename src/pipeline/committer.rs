@@ -1,5 +1,10 @@
 //! The committer: waits for every sink's acknowledgement of the oldest batch, then commits
 //! it (grouping batches that are already acknowledged into one durable write).
+//!
+//! A group that only moves cursors (idle polls) is applied without a disk write of its own:
+//! it becomes durable with the next group that carries anything else, or at the latest
+//! [`CURSOR_FLUSH`] later. Losing it in a crash only means listing a little more again,
+//! while a thousand idle tenants would otherwise cost dozens of fsyncs a second.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::{Batch, CommitOp, SinkAck};
-use crate::state::{FeedCommit, Rejection, SinkOffset, State};
+use crate::state::{FeedCommit, Rejection, SinkOffset, State, seen};
 use crate::telemetry;
 
 /// A submitted batch and the acknowledgements it waits for (only from the sinks it was
@@ -44,6 +49,8 @@ pub struct Committed {
 }
 
 const MAX_GROUP: usize = 64;
+/// Longest a cursor-only commit waits for a disk write.
+pub(super) const CURSOR_FLUSH: Duration = Duration::from_secs(5);
 
 pub(super) async fn run(
     state: State,
@@ -52,13 +59,39 @@ pub(super) async fn run(
 ) -> Committed {
     let mut done = Committed::default();
     let mut held: Option<InFlight> = None;
+    // When the oldest change applied but not yet on disk was applied.
+    let mut unflushed: Option<tokio::time::Instant> = None;
     loop {
         let head = match held.take() {
             Some(h) => h,
-            None => match rx.recv().await {
-                Some(h) => h,
-                None => return done,
-            },
+            None => {
+                let next = match unflushed {
+                    None => rx.recv().await,
+                    Some(since) => {
+                        let due = since.checked_add(CURSOR_FLUSH).unwrap_or(since);
+                        tokio::select! {
+                            r = rx.recv() => r,
+                            _ = tokio::time::sleep_until(due) => {
+                                if flush(&state, &abort).await {
+                                    unflushed = None;
+                                    continue;
+                                }
+                                done.abandoned = true;
+                                return done;
+                            }
+                        }
+                    }
+                };
+                match next {
+                    Some(h) => h,
+                    None => {
+                        if unflushed.is_some() && !flush(&state, &abort).await {
+                            done.abandoned = true;
+                        }
+                        return done;
+                    }
+                }
+            }
         };
         crate::failpoint::panic_once("committer", "");
         let mut group = Vec::new();
@@ -81,9 +114,15 @@ pub(super) async fn run(
                 Err(_) => break,
             }
         }
-        if !commit_group(&state, &group, &abort).await {
+        let durable = group.iter().any(|(b, acks)| needs_disk(b, acks));
+        if !commit_group(&state, &group, durable, &abort).await {
             done.abandoned = true;
             return done;
+        }
+        if durable {
+            unflushed = None;
+        } else if unflushed.is_none() {
+            unflushed = Some(tokio::time::Instant::now());
         }
         for (b, _) in &group {
             b.feed.committed(b);
@@ -141,7 +180,31 @@ fn try_all(f: &mut InFlight) -> Option<Vec<Ack>> {
     None
 }
 
-async fn commit_group(state: &State, group: &[Acked], abort: &CancellationToken) -> bool {
+/// Whether a batch must be on disk before it counts as committed: anything but a cursor.
+fn needs_disk(batch: &Batch, acks: &[Ack]) -> bool {
+    !batch.records.is_empty()
+        || batch
+            .ops
+            .iter()
+            .any(|op| !matches!(op, CommitOp::Cursor(_)))
+        || acks
+            .iter()
+            .any(|(_, _, _, a)| a.offset.is_some() || !a.rejected.is_empty())
+}
+
+/// Makes everything applied durable: an empty commit, retried like any other. If the
+/// store must be reopened meanwhile, cursors applied since the last durable commit may be
+/// lost, which only means listing a little more again after a restart.
+async fn flush(state: &State, abort: &CancellationToken) -> bool {
+    write(state, &[], &[], true, abort).await
+}
+
+async fn commit_group(
+    state: &State,
+    group: &[Acked],
+    durable: bool,
+    abort: &CancellationToken,
+) -> bool {
     let now = Utc::now();
     let mut feeds: BTreeMap<&str, FeedCommit> = BTreeMap::new();
     let mut offsets: BTreeMap<&str, SinkOffset> = BTreeMap::new();
@@ -156,7 +219,21 @@ async fn commit_group(state: &State, group: &[Acked], abort: &CancellationToken)
                 CommitOp::Gap(g) => fc.gaps.push(g.clone()),
             }
         }
-        fc.seen.extend(batch.records.iter().map(|r| r.id()));
+        if !batch.records.is_empty() {
+            // Filed as the feed filed them when it claimed them (see `state::dedup`).
+            let created = batch
+                .ops
+                .iter()
+                .find_map(|op| match op {
+                    CommitOp::Content { entry, .. } => Some(entry.created),
+                    _ => None,
+                })
+                .unwrap_or(now);
+            for r in &batch.records {
+                fc.seen
+                    .push(seen::record_bucket(r.creation_time, created), r.id());
+            }
+        }
         for (sink, _, _, ack) in acks {
             for (idx, reason) in &ack.rejected {
                 let Some(rec) = batch.records.get(*idx) else {
@@ -178,10 +255,52 @@ async fn commit_group(state: &State, group: &[Acked], abort: &CancellationToken)
     }
     let feeds: Vec<(&str, FeedCommit)> = feeds.into_iter().collect();
     let offsets: Vec<(&str, SinkOffset)> = offsets.into_iter().collect();
+    if !write(state, &feeds, &offsets, durable, abort).await {
+        return false;
+    }
+    for (batch, acks) in group {
+        if batch.records.is_empty() {
+            continue;
+        }
+        let f = &batch.feed;
+        for (sink, n, bytes, _) in acks {
+            let labels = [
+                ("tenant", f.tenant.as_str()),
+                ("content_type", f.content_type.as_str()),
+                ("sink", sink.as_str()),
+            ];
+            telemetry::count("o365fwd_records_delivered_total", &labels, *n);
+            telemetry::count("o365fwd_bytes_delivered_total", &labels, *bytes);
+            telemetry::sink_acked(sink);
+        }
+    }
+    for (batch, _) in group {
+        telemetry::feed_committed(&batch.feed.key, now);
+    }
+    telemetry::set_last_commit(now);
+    true
+}
+
+/// Commits (`durable`) or applies a group's writes, retrying until it succeeds or the
+/// committer is aborted (false). Delivery stalls meanwhile: nothing past this point is
+/// acknowledged.
+async fn write(
+    state: &State,
+    feeds: &[(&str, FeedCommit)],
+    offsets: &[(&str, SinkOffset)],
+    durable: bool,
+    abort: &CancellationToken,
+) -> bool {
+    let now = Utc::now();
     let mut delay = Duration::from_millis(200);
     let mut failed = false;
     loop {
-        match state.commit(&feeds, &offsets, now).await {
+        let r = if durable {
+            state.commit(feeds, offsets, now).await
+        } else {
+            state.apply(feeds, offsets)
+        };
+        match r {
             Ok(()) => break,
             Err(e) => {
                 failed = true;
@@ -209,25 +328,5 @@ async fn commit_group(state: &State, group: &[Acked], abort: &CancellationToken)
     if failed {
         tracing::info!(state_dir = %state.dir().display(), "Commits to state work again; delivery resumes.");
     }
-    for (batch, acks) in group {
-        if batch.records.is_empty() {
-            continue;
-        }
-        let f = &batch.feed;
-        for (sink, n, bytes, _) in acks {
-            let labels = [
-                ("tenant", f.tenant.as_str()),
-                ("content_type", f.content_type.as_str()),
-                ("sink", sink.as_str()),
-            ];
-            telemetry::count("o365fwd_records_delivered_total", &labels, *n);
-            telemetry::count("o365fwd_bytes_delivered_total", &labels, *bytes);
-            telemetry::sink_acked(sink);
-        }
-    }
-    for (batch, _) in group {
-        telemetry::feed_committed(&batch.feed.key, now);
-    }
-    telemetry::set_last_commit(now);
     true
 }

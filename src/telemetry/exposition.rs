@@ -64,6 +64,11 @@ pub const FAMILIES: &[Family] = &[
         "Records the API sent again that were dropped as already delivered.",
     ),
     c(
+        "o365fwd_dedup_disk_lookups_total",
+        FEED,
+        "Records older than the in-memory de-duplication window, looked up on disk.",
+    ),
+    c(
         "o365fwd_polls_total",
         FEED,
         "Polls that finished without error.",
