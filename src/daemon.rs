@@ -72,7 +72,7 @@ pub async fn run_with_reload(
     let mut total = Outcome::default();
     let beats = notify::Heartbeats::default();
     let watchdog = notify::watchdog_period();
-    let mut running = Generation::start(&cfg, &state, &stop, &beats)?;
+    let mut running = Generation::start(&cfg, &state, &stop, &beats).await?;
     let mut endpoint = health::Endpoint::start(&cfg, &state).await?;
     notify::ready();
     let served = CancellationToken::new();
@@ -103,7 +103,7 @@ pub async fn run_with_reload(
             return Ok(finish(total));
         }
         crate::telemetry::reset_sink_health();
-        match Generation::start(&new, &state, &stop, &beats) {
+        match Generation::start(&new, &state, &stop, &beats).await {
             Ok(g) => {
                 log_changes(&cfg, &new);
                 running = g;
@@ -112,7 +112,7 @@ pub async fn run_with_reload(
             }
             Err(e) => {
                 tracing::error!(error = %e, "RELOAD FAILED: the new configuration could not start; going back to the running one.");
-                running = Generation::start(&cfg, &state, &stop, &beats)?;
+                running = Generation::start(&cfg, &state, &stop, &beats).await?;
             }
         }
         endpoint.update(&cfg, &state).await;

@@ -4,10 +4,11 @@
 //! The three share one shape: the [`driver`] gathers pipeline batches into flushes (by
 //! count, bytes and time), encodes every record once into an [`Item`], and hands each flush
 //! to the sink's [`Deliver`] implementation, with a bounded number of flushes in flight and
-//! acknowledgements sent strictly in arrival order. A sink's `deliver` returns only when
-//! every item is delivered by that receiver's definition (a 2xx is not always enough) or
-//! refused for good, retrying transient failures itself with backoff; while it retries the
-//! pipeline stalls. A configuration error (bad token, missing index, 4xx on the request)
+//! acknowledgements sent strictly in arrival order. Each reaches its receiver through one
+//! [`Endpoint`], which posts and waits out transport failures and transient answers the
+//! same way for all three. A sink's `deliver` returns only when every item is delivered by
+//! that receiver's definition (a 2xx is not always enough) or refused for good; while it
+//! retries the pipeline stalls. A configuration error (bad token, missing index, 4xx on the request)
 //! [`Halt::Stopped`] the sink: nothing more is acknowledged, so nothing is committed past it,
 //! and the data is still upstream for when the operator fixes the configuration.
 
@@ -18,6 +19,7 @@ pub mod webhook;
 
 mod client;
 mod driver;
+mod endpoint;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -26,8 +28,9 @@ use crate::format::{Encoder, Format, Origin};
 use crate::record::Record;
 
 pub use client::build_client;
-pub(crate) use client::{Backoff, Halt, body, send};
-pub(crate) use driver::{Deliver, Item, chunks, spawn};
+pub(crate) use client::{Halt, unless_aborted};
+pub(crate) use driver::{Deliver, Flush, Item, Refused, chunks, start};
+pub(crate) use endpoint::{Endpoint, transient};
 
 /// TLS settings of an HTTP sink. Verification is on unless `verify` is turned off.
 #[derive(Debug, Clone, PartialEq, Eq)]
