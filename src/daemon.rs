@@ -67,7 +67,12 @@ pub async fn run_with_reload(
     stop: CancellationToken,
     reload: Arc<Notify>,
 ) -> Result<Outcome, DaemonError> {
-    let state = State::open(&cfg.agent.state_dir)?;
+    // Opening reads sled's log (recovery) and may flush: not on an async worker.
+    let dir = cfg.agent.state_dir.clone();
+    let state = match tokio::task::spawn_blocking(move || State::open(&dir)).await {
+        Ok(opened) => opened?,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    };
     let mut cfg = cfg;
     let mut total = Outcome::default();
     let beats = notify::Heartbeats::default();
@@ -130,7 +135,9 @@ pub async fn run_with_reload(
         "Stopping: no new polls; draining what is in flight."
     );
     total.add(running.drain(cfg.agent.shutdown_timeout).await);
-    state.mark(true);
+    // Writes and fsyncs the identity file: not on an async worker.
+    let s = state.clone();
+    let _ = tokio::task::spawn_blocking(move || s.mark(true)).await;
     served.cancel();
     endpoint.stop().await;
     Ok(finish(total))
