@@ -105,7 +105,7 @@ impl Encoder {
 }
 
 #[cfg(test)]
-mod robustness;
+pub(crate) mod robustness;
 
 #[doc(hidden)]
 pub mod invariants;
