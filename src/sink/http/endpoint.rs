@@ -127,7 +127,7 @@ impl Endpoint {
             match self.fetch(req.body(payload.clone()), abort).await? {
                 Ok(answer) => return Ok(answer),
                 Err(e) => {
-                    tracing::warn!(sink = %self.sink, error = %crate::sink::tls::describe(&e), "{} request failed; retrying. Polling stalls meanwhile.", self.receiver);
+                    tracing::warn!(sink = self.sink.as_str(), error = %crate::sink::tls::describe(&e), "{} request failed; retrying. Polling stalls meanwhile.", self.receiver);
                     crate::telemetry::sink_retry(&self.sink, "transport");
                     backoff.wait(None, abort).await?;
                 }

@@ -181,7 +181,7 @@ pub fn severity_of_cef(cef: u8) -> u8 {
 pub async fn start(cfg: &SyslogConfig, cx: Context) -> Result<Task, SinkError> {
     let connector = transport::Connector::new(&cx.name, cfg).map_err(|m| cx.setup_error(m))?;
     if cfg.transport == Transport::Udp {
-        tracing::info!(sink = %cx.name, address = %cfg.address,
+        tracing::info!(sink = cx.name.as_str(), address = %cfg.address,
             "Syslog over UDP is best effort: datagrams lost on the way cannot be detected or re-sent.");
     }
     let formatter = Formatter::new(cfg, cx.encoder);
