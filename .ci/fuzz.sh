@@ -17,6 +17,10 @@ targets=$(cargo fuzz list)
 cargo fuzz build -s none -a
 for t in $targets; do
     mkdir -p "fuzz/corpus/$t"
+    # Inputs kept in git (the overflow and panic cases of issue 15) seed the corpus.
+    for f in fuzz/seeds/"$t"/*; do
+        if [ -e "$f" ] && [ ! -e "fuzz/corpus/$t/${f##*/}" ]; then cp "$f" "fuzz/corpus/$t/"; fi
+    done
     echo "== fuzz $t for ${SECS}s"
     cargo fuzz run -s none -a "$t" "fuzz/corpus/$t" -- \
         -max_total_time="$SECS" -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1

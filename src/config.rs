@@ -88,6 +88,12 @@ pub struct AgentConfig {
     /// How long a sink may fail without any acknowledgement before `/health` reports it.
     /// Default 60 s.
     pub unhealthy_after: Duration,
+    /// Largest blob read, decoded; a larger one is recorded as failed. Default 64 MiB.
+    pub max_blob_bytes: u64,
+    /// How long a feed may make no progress at all (see `daemon::progress`) before
+    /// `/health` reports it and the watchdog is no longer fed. `None` = derived from
+    /// `poll_interval` and `request_timeout`.
+    pub stall_timeout: Option<Duration>,
 }
 
 impl Default for AgentConfig {
@@ -106,6 +112,8 @@ impl Default for AgentConfig {
             blob_attempts: 5,
             listen: None,
             unhealthy_after: Duration::from_secs(60),
+            max_blob_bytes: crate::api::DEFAULT_MAX_BLOB_BYTES,
+            stall_timeout: None,
         }
     }
 }

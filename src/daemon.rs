@@ -8,6 +8,7 @@
 mod generation;
 pub mod health;
 pub mod notify;
+mod supervise;
 
 use std::sync::Arc;
 
@@ -33,6 +34,11 @@ pub enum DaemonError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    /// A sink or the committer died: nothing could be acknowledged any more.
+    #[error(
+        "a task the agent cannot run without failed ({0}); exiting so the service manager restarts the agent"
+    )]
+    TaskFailed(String),
 }
 
 /// What a run did.
@@ -95,6 +101,16 @@ pub async fn run_with_reload(
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = reload.notified() => {}
+            fatal = running.failed() => {
+                notify::stopping();
+                let grace = cfg.agent.shutdown_timeout.min(std::time::Duration::from_secs(10));
+                total.add(running.drain(grace).await);
+                served.cancel();
+                endpoint.stop().await;
+                finish(total);
+                // Read after the drain: the task that died first may not be the first seen.
+                return Err(DaemonError::TaskFailed(fatal.reason()));
+            }
         }
         let Some(new) = load_for_reload(&cfg) else {
             continue;

@@ -12,17 +12,20 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{ApiError, ContentInfo, TenantClient};
+use crate::api::{ApiError, BadEntry, ContentInfo, Page, TenantClient};
 use crate::config::AgentConfig;
 use crate::pipeline::{Batch, CommitOp, FeedShared, Pipeline};
 use crate::state::{ContentEntry, ContentStatus, Cursor, Gap, State};
 use crate::telemetry;
+use crate::telemetry::progress::Progress;
 
 /// The API refuses windows starting more than 7 days back; stay a few minutes inside, as
 /// mature clients do, so a slow request does not cross the line.
 pub const MAX_AGE: chrono::Duration = chrono::Duration::minutes(7 * 24 * 60 - 5);
 /// Longest window the API accepts.
 pub const MAX_WINDOW: chrono::Duration = chrono::Duration::hours(24);
+/// Failed blobs retried per poll at most (memory stays bounded however many failed).
+const MAX_RETRIED: usize = 1000;
 /// The API's 15-minute rule for starting subscriptions.
 const START_INTERVAL: Duration = Duration::from_secs(15 * 60);
 
@@ -51,6 +54,8 @@ pub struct Feed {
     /// next poll must not report the same gap again or re-list more than it needs to.
     submitted_cursor: Option<DateTime<Utc>>,
     start_delay: Duration,
+    /// What `/health` and the watchdog read to tell a working feed from a stuck one.
+    progress: Arc<Progress>,
     /// Where this feed begins, published for `backfill`.
     coverage: crate::coverage::FeedCoverage,
 }
@@ -88,7 +93,14 @@ impl Feed {
             last_prune: None,
             submitted_cursor: None,
             start_delay: Duration::ZERO,
+            progress: Arc::default(),
         }
+    }
+
+    /// Reports progress to this handle (the one `/health` and the watchdog watch).
+    pub fn with_progress(mut self, progress: Arc<Progress>) -> Feed {
+        self.progress = progress;
+        self
     }
 
     /// Delays the first poll: feeds started together are staggered (see
@@ -109,11 +121,8 @@ impl Feed {
                 return;
             }
         }
-        if !self.start_delay.is_zero() {
-            tokio::select! {
-                _ = tokio::time::sleep(self.start_delay) => {}
-                _ = self.stop.cancelled() => return,
-            }
+        if !self.start_delay.is_zero() && !self.pause(self.start_delay).await {
+            return;
         }
         let labels = [
             ("tenant", self.shared.tenant.clone()),
@@ -124,7 +133,9 @@ impl Feed {
         ];
         loop {
             let started = Instant::now();
-            match self.poll_once().await {
+            let polled = self.poll_once().await;
+            self.progress.tick();
+            match polled {
                 Ok(()) => {
                     telemetry::feed_polled(&self.shared.key, Utc::now());
                     telemetry::count(
@@ -148,11 +159,21 @@ impl Feed {
                 tracing::error!(feed = %self.shared.key, error = %e, "Pruning state failed.");
             }
             let wait = self.cfg.poll_interval.saturating_sub(started.elapsed());
-            tokio::select! {
-                _ = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
-                _ = self.stop.cancelled() => return,
+            if !self.pause(wait.max(Duration::from_millis(10))).await {
+                return;
             }
         }
+    }
+
+    /// Sleeps (a wait, not a stall); false when stopped meanwhile.
+    async fn pause(&self, d: Duration) -> bool {
+        let sleep = async {
+            tokio::select! {
+                _ = tokio::time::sleep(d) => true,
+                _ = self.stop.cancelled() => false,
+            }
+        };
+        self.progress.waiting(sleep).await
     }
 
     /// One pass: from the cursor (minus overlap) to now, in windows of at most 24 h.
@@ -192,36 +213,46 @@ impl Feed {
         Ok(())
     }
 
+    /// One window, read and delivered page by page, so memory holds one page however
+    /// many entries the window lists.
+    ///
+    /// The cursor rule (DESIGN, "the delivery contract"): the cursor moves to `end` only in
+    /// a batch submitted after every entry listed in `[start, end)` has its own batch: done,
+    /// partial progress, failed and recorded, expired with a gap, or, for an entry that
+    /// cannot be used at all, set aside and recorded as failed. The committer commits in
+    /// submission order, so a committed cursor never passes an entry that is not accounted
+    /// for in state. A page that cannot be read fails the window: the cursor stays where it
+    /// was, and the next poll lists the window again (finished content is skipped).
     async fn window(
         &mut self,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), PollError> {
-        let mut listing = match self
-            .client
-            .list_content(self.shared.content_type, start, end)
-            .await
-        {
-            Err(e) if matches!(e.code(), Some("AF20022") | Some("AF20023")) => {
-                self.ensure_subscription(&e).await?;
-                self.client
-                    .list_content(self.shared.content_type, start, end)
-                    .await?
-            }
-            r => r?,
+        let client = self.client.clone();
+        let ct = self.shared.content_type;
+        let progress = self.progress.clone();
+        let list = || {
+            client
+                .list_content(ct, start, end)
+                .map(|l| l.observed(progress.clone()))
         };
-        listing.sort_by(|a, b| {
-            (a.content_created, &a.content_id).cmp(&(b.content_created, &b.content_id))
-        });
-        listing.dedup_by(|a, b| a.content_id == b.content_id);
-        let mut todo = Vec::new();
-        for c in listing {
-            if let Some(skip) = self.claim(&c, now).await? {
-                todo.push((c, skip));
-            }
+        let mut listing = list()?;
+        let mut first = true;
+        loop {
+            let page = match listing.next_page().await {
+                Err(e) if first && matches!(e.code(), Some("AF20022") | Some("AF20023")) => {
+                    self.ensure_subscription(&e).await?;
+                    listing = list()?;
+                    first = false;
+                    continue;
+                }
+                r => r?,
+            };
+            first = false;
+            let Some(page) = page else { break };
+            self.page(page, now).await?;
         }
-        self.process(todo, self.cfg.blob_attempts.max(1)).await?;
         self.submit(Batch {
             feed: self.shared.clone(),
             content_id: "".into(),
@@ -231,6 +262,72 @@ impl Feed {
         .await?;
         self.submitted_cursor = Some(end);
         Ok(())
+    }
+
+    /// One listing page: its unusable entries recorded, its blobs fetched and delivered in
+    /// `contentCreated` order.
+    async fn page(&mut self, page: Page, now: DateTime<Utc>) -> Result<(), PollError> {
+        for b in page.bad {
+            self.bad_entry(b, now).await?;
+        }
+        let mut entries = page.entries;
+        entries.sort_by(|a, b| {
+            (a.content_created, &a.content_id).cmp(&(b.content_created, &b.content_id))
+        });
+        entries.dedup_by(|a, b| a.content_id == b.content_id);
+        let mut todo = Vec::new();
+        for c in entries {
+            match self.claim(&c, now).await {
+                Ok(Some(skip)) => todo.push((c, skip)),
+                Ok(None) => {}
+                Err(e) => {
+                    for (c, _) in &todo {
+                        self.shared.release_content(&c.content_id);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        self.process(todo, self.cfg.blob_attempts.max(1)).await
+    }
+
+    /// A listing entry the agent cannot use: named, counted and recorded as failed (no URI:
+    /// nothing to retry unless it is listed correctly), once; its neighbours go on.
+    async fn bad_entry(&mut self, b: BadEntry, now: DateTime<Utc>) -> Result<(), PollError> {
+        if self
+            .state
+            .content(&self.shared.key, &b.content_id)?
+            .is_some()
+            || !self.shared.claim_content(&b.content_id)
+        {
+            tracing::debug!(feed = %self.shared.key, content_id = %b.content_id, reason = %b.reason,
+                "A listing entry that cannot be used is already recorded.");
+            return Ok(());
+        }
+        telemetry::listing_entry_skipped(&self.shared, &b.content_id, &b.reason);
+        // Kept until the content would have expired upstream, then pruned as usual.
+        let expiration = now.checked_add_signed(MAX_AGE).unwrap_or(now);
+        self.submit(Batch {
+            feed: self.shared.clone(),
+            content_id: b.content_id.as_str().into(),
+            records: vec![],
+            ops: vec![CommitOp::Content {
+                content_id: b.content_id.clone(),
+                entry: ContentEntry {
+                    created: now,
+                    expiration,
+                    uri: String::new(),
+                    status: ContentStatus::Failed {
+                        attempts: 0,
+                        error: format!("bad listing entry: {}", b.reason),
+                        first_failed: now,
+                        last_failed: now,
+                        too_large: None,
+                    },
+                },
+            }],
+        })
+        .await
     }
 
     /// Decides whether a listed blob needs work: returns how many records to skip, or None.
@@ -243,6 +340,11 @@ impl Feed {
             Some(e) => match e.status {
                 ContentStatus::Done { .. } | ContentStatus::Expired => return Ok(None),
                 ContentStatus::Partial { acked } => acked,
+                // Too large for the current cap: fetching it again would fail the same way.
+                ContentStatus::Failed {
+                    too_large: Some(limit),
+                    ..
+                } if self.client.max_blob_bytes() <= limit => return Ok(None),
                 ContentStatus::Failed { .. } => 0,
             },
             None => 0,
@@ -260,7 +362,7 @@ impl Feed {
     /// Blobs recorded as failed are retried on every poll until they work or expire.
     async fn retry_failed(&mut self, now: DateTime<Utc>) -> Result<(), PollError> {
         let mut todo = Vec::new();
-        for (id, e) in self.state.failed_contents(&self.shared.key)? {
+        for (id, e) in self.state.failed_contents(&self.shared.key, MAX_RETRIED)? {
             if e.uri.is_empty() {
                 continue;
             }
@@ -358,11 +460,16 @@ impl Feed {
         Ok(())
     }
 
+    /// Hands a batch to the pipeline; waiting for room there (a slow sink) is a wait for
+    /// others, not a stall of this feed.
     async fn submit(&self, batch: Batch) -> Result<(), PollError> {
-        tokio::select! {
-            r = self.pipeline.submit(batch) => r.map_err(|_| PollError::Stopped),
-            _ = self.stop.cancelled() => Err(PollError::Stopped),
-        }
+        let submitted = async {
+            tokio::select! {
+                r = self.pipeline.submit(batch) => r.map_err(|_| PollError::Stopped),
+                _ = self.stop.cancelled() => Err(PollError::Stopped),
+            }
+        };
+        self.progress.waiting(submitted).await
     }
 
     async fn maybe_prune(&mut self) -> Result<(), PollError> {

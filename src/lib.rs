@@ -26,6 +26,7 @@
 //! - [`config`]: TOML schema, defaults, validation with line/column, secrets.
 //! - [`api`]: the Management Activity API client: auth, listing, blobs, rate budget; and the
 //!   Graph audit log search (`api::graph`).
+//! - [`bounds`]: clamps on numbers from the network, checked deadlines, capped bodies.
 //! - [`feed`]: the poll loop of one (tenant, content type).
 //! - [`state`]: the sled store; the only writer of durable progress.
 //! - [`record`]: the audit record model (one validating scan per blob indexes every record,
@@ -37,6 +38,7 @@
 //! - [`pipeline`]: batches from feeds to sinks, acknowledgements to state, in order.
 //! - [`daemon`]: process lifecycle: signals (stop, SIGHUP reload), start, drain, stop;
 //!   sd_notify and the watchdog; the `/metrics` and `/health` endpoint.
+//! - [`failpoint`]: panics on request, in debug builds, for the supervision tests.
 //! - [`offline`]: one-off delivery for `replay`, `import` and `backfill`, outside the
 //!   daemon's state.
 //! - [`backfill`]: history beyond the API's 7 days, through the Graph audit log search;
@@ -48,10 +50,12 @@
 
 pub mod api;
 pub mod backfill;
+pub mod bounds;
 pub mod cli;
 pub mod config;
 pub mod coverage;
 pub mod daemon;
+pub mod failpoint;
 pub mod feed;
 pub mod filter;
 pub mod format;

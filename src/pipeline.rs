@@ -11,6 +11,7 @@ mod committer;
 mod route;
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
@@ -34,6 +35,8 @@ pub struct FeedShared {
     pub tenant_id: String,
     pub content_type: ContentType,
     pending: Mutex<Pending>,
+    /// Batches of this feed submitted and not yet committed.
+    in_flight: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -52,7 +55,19 @@ impl FeedShared {
             tenant_id: tenant_id.to_string(),
             content_type,
             pending: Mutex::default(),
+            in_flight: AtomicUsize::new(0),
         }
+    }
+
+    /// Batches submitted and not yet committed (a restarted feed waits for zero).
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Drops every blob claim: after a feed task died, with nothing of it in flight, the
+    /// claims it left can only be stale.
+    pub fn forget_claims(&self) {
+        self.pending().contents.clear();
     }
 
     pub fn origin(&self) -> Origin<'_> {
@@ -98,6 +113,7 @@ impl FeedShared {
     }
 
     fn committed(&self, batch: &Batch) {
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
         let mut p = self.pending();
         for op in &batch.ops {
             if let CommitOp::Content { content_id, entry } = op {
@@ -286,6 +302,7 @@ impl Pipeline {
         for (sink, reason, n) in dropped {
             crate::telemetry::records_filtered(&batch.feed, sink, reason.label(), n);
         }
+        batch.feed.in_flight.fetch_add(1, Ordering::AcqRel);
         commit_permit.send(committer::InFlight { batch, acks });
         Ok(())
     }

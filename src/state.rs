@@ -217,11 +217,16 @@ impl State {
         Ok(out)
     }
 
-    /// Content entries of a feed whose blob failed (read through the failed index).
-    pub fn failed_contents(&self, feed: &str) -> Result<Vec<(String, ContentEntry)>, StateError> {
+    /// Content entries of a feed whose blob failed and can be fetched again (read through
+    /// the failed index), at most `limit` of them.
+    pub fn failed_contents(
+        &self,
+        feed: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, ContentEntry)>, StateError> {
         let p = prefix(b'f', feed);
         let mut out = Vec::new();
-        for kv in self.tree()?.scan_prefix(&p) {
+        for kv in self.tree()?.scan_prefix(&p).take(limit) {
             let (k, _) = kv?;
             let id = String::from_utf8_lossy(&k[p.len()..]).into_owned();
             if let Some(e) = self.content(feed, &id)? {
@@ -346,7 +351,8 @@ impl State {
             for (cid, entry) in &c.content {
                 b.insert(key(b'p', &[f, cid.as_bytes()]), json(entry));
                 let fk = key(b'f', &[f, cid.as_bytes()]);
-                if matches!(entry.status, ContentStatus::Failed { .. }) {
+                // Only what can be fetched again: a bad listing entry has no URI.
+                if matches!(entry.status, ContentStatus::Failed { .. }) && !entry.uri.is_empty() {
                     b.insert(fk, &[]);
                 } else {
                     b.remove(fk);

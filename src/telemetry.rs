@@ -15,6 +15,7 @@ use crate::pipeline::FeedShared;
 
 pub mod exposition;
 mod health;
+pub mod progress;
 pub use health::*;
 
 static COUNTERS: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
@@ -151,6 +152,38 @@ pub fn blob_failed(f: &FeedShared, content_id: &str, attempts: u32, error: &str)
     count("o365fwd_blobs_failed_total", &feed_labels(f), 1);
 }
 
+/// A blob was larger than `max_blob_bytes` (besides [`blob_failed`], which logs it).
+pub fn blob_too_large(f: &FeedShared, content_id: &str, error: &str) {
+    tracing::debug!(tenant = %f.tenant, content_type = %f.content_type, content_id, error, "A blob was over the size cap.");
+    count("o365fwd_blobs_too_large_total", &feed_labels(f), 1);
+}
+
+/// A listing entry could not be used; it was set aside (and recorded) and its neighbours
+/// went on.
+pub fn listing_entry_skipped(f: &FeedShared, content_id: &str, reason: &str) {
+    tracing::error!(tenant = %f.tenant, content_type = %f.content_type, content_id, reason,
+        "A content listing entry cannot be used; it is skipped and recorded in state as failed, and the rest of the listing goes on.");
+    count("o365fwd_listing_entries_skipped_total", &feed_labels(f), 1);
+}
+
+/// A feed task died (a panic, or it ended on its own); the supervisor restarts it.
+pub fn feed_restarting(f: &FeedShared, why: &str, wait: std::time::Duration) {
+    tracing::error!(tenant = %f.tenant, content_type = %f.content_type, error = why, restart_in_ms = wait.as_millis() as u64,
+        "FEED TASK FAILED: restarting it once nothing it submitted is in flight; it resumes from what state committed.");
+    count("o365fwd_feed_restarts_total", &feed_labels(f), 1);
+}
+
+/// A task the agent cannot run without (a sink, the committer) died: the agent stops with
+/// an error so the service manager restarts it.
+pub fn task_failed(task: &str, why: &str) {
+    tracing::error!(
+        task,
+        error = why,
+        "TASK FAILED: nothing can be acknowledged or committed without it; stopping with an error so the service manager restarts the agent (unacknowledged work is redone)."
+    );
+    count("o365fwd_task_failures_total", &[("task", task)], 1);
+}
+
 /// Data expired upstream before it was delivered.
 pub fn gap(f: &FeedShared, from: DateTime<Utc>, to: DateTime<Utc>, reason: &str) {
     tracing::error!(tenant = %f.tenant, content_type = %f.content_type, from = %from.to_rfc3339(), to = %to.to_rfc3339(), reason, "DATA GAP: audit content in this range can no longer be fetched from the API.");
@@ -158,11 +191,18 @@ pub fn gap(f: &FeedShared, from: DateTime<Utc>, to: DateTime<Utc>, reason: &str)
 }
 
 /// A URI from the server pointed at another host; it was not followed.
-pub fn hostile_uri(tenant: &str, what: &str, uri_host: &str, content_id: Option<&str>) {
+pub fn hostile_uri(
+    tenant: &str,
+    what: &str,
+    uri_host: &str,
+    feed: Option<&str>,
+    content_id: Option<&str>,
+) {
     tracing::error!(
         tenant,
         what,
         host = uri_host,
+        feed,
         content_id,
         "Refused a URI from the API that points at another host; the bearer token is only sent to the configured API host."
     );

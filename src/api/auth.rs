@@ -70,13 +70,9 @@ impl TokenSource {
             }
         }
         let (token, lifetime) = self.fetch().await?;
-        // Renew at 80 % of the lifetime, and at least a few seconds before expiry.
-        let renew = lifetime
-            .mul_f64(0.8)
-            .min(lifetime.saturating_sub(Duration::from_secs(5)));
         *g = Some(Cached {
             token: token.clone(),
-            renew_at: Instant::now() + renew,
+            renew_at: crate::bounds::later(Instant::now(), renew_after(lifetime)),
         });
         Ok(token)
     }
@@ -123,10 +119,16 @@ impl TokenSource {
                 last: format!("token endpoint: {}", without_url(&e)),
             })?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| ApiError::Unavailable {
-            attempts: 1,
-            last: format!("token endpoint: {}", without_url(&e)),
-        })?;
+        let bytes = crate::bounds::read_capped(resp, MAX_TOKEN_BODY, "token response")
+            .await
+            .map_err(|e| match e {
+                // The token endpoint's fault, not the content's: never a blob's size.
+                crate::bounds::BodyError::TooLarge(t) => ApiError::Malformed(t.to_string()),
+                crate::bounds::BodyError::Transport(e) => ApiError::Unavailable {
+                    attempts: 1,
+                    last: format!("token endpoint: {}", without_url(&e)),
+                },
+            })?;
         if !status.is_success() {
             let message = auth_error_message(&bytes);
             if status.is_server_error() {
@@ -140,19 +142,60 @@ impl TokenSource {
                 message,
             });
         }
-        let t: TokenResponse = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::Malformed(format!("token response: {e}")))?;
-        let secs = match t.expires_in {
-            Some(serde_json::Value::Number(n)) => n.as_u64(),
-            Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
-            _ => None,
+        let (token, lifetime, asked) = parse_token(&bytes)?;
+        if let Some(asked) = asked {
+            tracing::warn!(
+                token_endpoint = %self.token_url,
+                expires_in = %asked,
+                used_secs = lifetime.as_secs(),
+                "The token endpoint gave a token lifetime over 24 hours; renewing it within 24 hours instead."
+            );
         }
-        .unwrap_or(3599);
-        Ok((
-            Secret::new(t.access_token),
-            Duration::from_secs(secs.max(1)),
-        ))
+        Ok((token, lifetime))
     }
+}
+
+/// Largest token answer read (real ones are a few kilobytes).
+const MAX_TOKEN_BODY: u64 = 1 << 20;
+
+/// A token answer: the token, its lifetime clamped to [1 s, 24 h], and the `expires_in`
+/// received when it was clamped from above. A missing or unreadable `expires_in` counts as
+/// the usual hour.
+pub fn parse_token(body: &[u8]) -> Result<(Secret, Duration, Option<String>), ApiError> {
+    let t: TokenResponse = serde_json::from_slice(body)
+        .map_err(|e| ApiError::Malformed(format!("token response: {e}")))?;
+    let secs = match &t.expires_in {
+        // Any number: negative ones count as 0, fractions and huge ones saturate.
+        Some(serde_json::Value::Number(n)) => n
+            .as_u64()
+            .or_else(|| n.as_f64().map(|f| f.max(0.0) as u64))
+            .or(n.as_i64().map(|_| 0)),
+        Some(serde_json::Value::String(s)) => {
+            let s = s.trim();
+            match s.parse::<u64>() {
+                Ok(n) => Some(n),
+                Err(_) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => Some(u64::MAX),
+                Err(_) => None,
+            }
+        }
+        _ => None,
+    }
+    .unwrap_or(3599);
+    let (lifetime, clamped) = crate::bounds::token_lifetime(secs);
+    let asked = clamped.then(|| match &t.expires_in {
+        Some(serde_json::Value::String(s)) => s.chars().take(40).collect(),
+        Some(v) => v.to_string().chars().take(40).collect(),
+        None => String::new(),
+    });
+    Ok((Secret::new(t.access_token), lifetime, asked))
+}
+
+/// When to renew a token of this lifetime: at 80 % of it, and at least a few seconds before
+/// it expires.
+fn renew_after(lifetime: Duration) -> Duration {
+    lifetime
+        .mul_f64(0.8)
+        .min(lifetime.saturating_sub(Duration::from_secs(5)))
 }
 
 /// The login error, without anything we sent: Entra's `error_description` names the problem
@@ -200,6 +243,44 @@ fn serde_urlencode(pairs: &[(&str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_lifetimes_from_the_network_are_clamped() {
+        let lifetime = |body: &str| {
+            let (_, d, asked) = parse_token(body.as_bytes()).unwrap();
+            (d.as_secs(), asked)
+        };
+        assert_eq!(
+            lifetime(r#"{"access_token":"a","expires_in":3599}"#),
+            (3599, None)
+        );
+        assert_eq!(
+            lifetime(r#"{"access_token":"a","expires_in":"3599"}"#),
+            (3599, None)
+        );
+        assert_eq!(lifetime(r#"{"access_token":"a"}"#), (3599, None));
+        for huge in [
+            r#"18446744073709551615"#,
+            r#""18446744073709551615""#,
+            r#""99999999999999999999999""#,
+            r#"1e300"#,
+        ] {
+            let body = format!(r#"{{"access_token":"a","expires_in":{huge}}}"#);
+            let (secs, asked) = lifetime(&body);
+            assert_eq!(secs, 24 * 3600, "{huge}");
+            assert!(asked.is_some(), "{huge}");
+        }
+        assert_eq!(lifetime(r#"{"access_token":"a","expires_in":-5}"#).0, 1);
+        assert_eq!(lifetime(r#"{"access_token":"a","expires_in":0}"#).0, 1);
+        // The renewal time the cache computes from any of them is a checked sum.
+        for d in [
+            Duration::ZERO,
+            Duration::from_secs(1),
+            crate::bounds::MAX_TOKEN_LIFETIME,
+        ] {
+            let _ = crate::bounds::later(Instant::now(), renew_after(d));
+        }
+    }
 
     /// Each cloud's token endpoint and scope (reference §1.5): GCC signs in commercially but
     /// asks for its own API host; GCC High and DoD use the US government authority.

@@ -8,6 +8,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::bounds::later;
+
 pub struct Budget {
     interval: Duration,
     tolerance: Duration,
@@ -44,7 +46,7 @@ impl Budget {
                 let now = Instant::now();
                 let start = now.max(g.paused_until);
                 let slot = start.max(g.tat.checked_sub(self.tolerance).unwrap_or(start));
-                g.tat = g.tat.max(slot) + self.interval;
+                g.tat = later(g.tat.max(slot), self.interval);
                 slot
             };
             if slot > Instant::now() {
@@ -65,10 +67,11 @@ impl Budget {
         }
     }
 
-    /// No request of this tenant goes out before `d` has passed.
+    /// No request of this tenant goes out before `d` has passed (a checked sum: callers
+    /// clamp `d`, and a `d` the clock cannot hold still cannot panic here).
     pub fn pause(&self, d: Duration) {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let until = Instant::now() + d;
+        let until = later(Instant::now(), d);
         if until > g.paused_until {
             g.paused_until = until;
         }
@@ -96,5 +99,15 @@ mod tests {
         let t1 = Instant::now();
         assert!(b.acquire(&c).await);
         assert!(t1.elapsed() >= Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_the_clock_cannot_hold_does_not_panic() {
+        let b = Budget::new(600);
+        b.pause(Duration::from_secs(u64::MAX));
+        b.pause(Duration::MAX);
+        let c = CancellationToken::new();
+        c.cancel();
+        assert!(!b.acquire(&c).await, "a cancelled wait ends at once");
     }
 }

@@ -8,23 +8,14 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::auth::without_url;
-use super::error::{parse_error_body, retry_after};
+use super::error::parse_error_body;
+use super::listing::{ContentInfo, Listing};
 use super::{ApiError, Budget, TokenSource, same_origin};
+use crate::bounds;
 use crate::config::TenantConfig;
 use crate::record::ContentType;
 use crate::telemetry;
-
-/// One entry of a content listing.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ContentInfo {
-    #[serde(default)]
-    pub content_type: String,
-    pub content_id: String,
-    pub content_uri: String,
-    pub content_created: DateTime<Utc>,
-    pub content_expiration: DateTime<Utc>,
-}
+use crate::telemetry::progress::Progress;
 
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -36,6 +27,51 @@ pub struct Subscription {
 
 /// Server errors and transport failures are retried this many times within one call.
 const ATTEMPTS: u32 = 6;
+/// Default cap on a blob's decoded size (`[agent] max_blob_bytes`).
+pub const DEFAULT_MAX_BLOB_BYTES: u64 = 64 << 20;
+/// Cap on the small JSON answers (subscriptions, start/stop).
+const MAX_SMALL_BODY: u64 = 1 << 20;
+/// What is read of an error answer: enough for the API's error envelope.
+const MAX_ERROR_BODY: usize = 64 << 10;
+
+/// One request as the retry loop and its log lines see it: what it is, the cap on its
+/// body, and the feed and content it concerns (so every line about a failing blob names it).
+pub(super) struct Call {
+    what: &'static str,
+    limit: u64,
+    feed: Option<String>,
+    content_id: Option<String>,
+    /// The feed's progress: every answer shows some; a throttle pause is a wait.
+    progress: Option<Arc<Progress>>,
+}
+
+impl Call {
+    pub(super) fn new(what: &'static str, limit: u64) -> Call {
+        Call {
+            what,
+            limit,
+            feed: None,
+            content_id: None,
+            progress: None,
+        }
+    }
+
+    pub(super) fn observed(mut self, p: Option<Arc<Progress>>) -> Call {
+        self.progress = p;
+        self
+    }
+
+    pub(super) fn for_feed(mut self, feed: &str) -> Call {
+        self.feed = Some(feed.to_string());
+        self
+    }
+
+    fn tick(&self) {
+        if let Some(p) = &self.progress {
+            p.tick();
+        }
+    }
+}
 
 pub struct TenantClient {
     pub name: String,
@@ -46,6 +82,7 @@ pub struct TenantClient {
     tokens: TokenSource,
     budget: Arc<Budget>,
     cancel: CancellationToken,
+    max_blob_bytes: u64,
 }
 
 enum Method {
@@ -64,7 +101,22 @@ impl TenantClient {
             publisher_id: t.publisher_id.clone(),
             budget: Arc::new(Budget::new(t.requests_per_minute)),
             cancel,
+            max_blob_bytes: DEFAULT_MAX_BLOB_BYTES,
         }
+    }
+
+    /// Caps the decoded size of blobs (`[agent] max_blob_bytes`).
+    pub fn with_max_blob_bytes(mut self, limit: u64) -> TenantClient {
+        self.max_blob_bytes = limit.max(1);
+        self
+    }
+
+    pub fn max_blob_bytes(&self) -> u64 {
+        self.max_blob_bytes
+    }
+
+    pub fn tenant_id(&self) -> &str {
+        &self.tenant_id
     }
 
     fn feed_url(&self, rest: &str) -> Result<Url, ApiError> {
@@ -89,10 +141,11 @@ impl TenantClient {
     }
 
     /// Refuses a server-supplied URI on any host but the configured API host.
-    fn check_origin(
+    pub(super) fn check_origin(
         &self,
         uri: &str,
         what: &'static str,
+        feed: &str,
         content_id: Option<&str>,
     ) -> Result<Url, ApiError> {
         let u = Url::parse(uri).map_err(|e| ApiError::Invalid(format!("{what} {e}")))?;
@@ -102,61 +155,53 @@ impl TenantClient {
                 u.host_str().unwrap_or("?"),
                 u.port_or_known_default().unwrap_or(0)
             );
-            telemetry::hostile_uri(&self.name, what, &host, content_id);
+            telemetry::hostile_uri(&self.name, what, &host, Some(feed), content_id);
             return Err(ApiError::HostileUri { what, host });
         }
         Ok(u)
     }
 
-    /// Lists content available in `[start, end)` (≤ 24 h), following every `NextPageUri`.
-    pub async fn list_content(
+    /// Lists content available in `[start, end)` (≤ 24 h), one page at a time.
+    pub fn list_content(
         &self,
         ct: ContentType,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
-    ) -> Result<Vec<ContentInfo>, ApiError> {
+    ) -> Result<Listing<'_>, ApiError> {
         let mut url = self.feed_url("subscriptions/content")?;
         url.query_pairs_mut()
             .append_pair("contentType", ct.as_str())
             .append_pair("startTime", &start.format("%Y-%m-%dT%H:%M:%S").to_string())
             .append_pair("endTime", &end.format("%Y-%m-%dT%H:%M:%S").to_string());
-        let mut out = Vec::new();
-        let mut pages = 0u32;
-        loop {
-            let (body, headers) = self
-                .call(Method::Get, self.with_publisher(url), "list")
-                .await?;
-            let page: Vec<ContentInfo> = serde_json::from_slice(&body)
-                .map_err(|e| ApiError::Malformed(format!("content listing: {e}")))?;
-            out.extend(page);
-            pages += 1;
-            let next = headers
-                .iter()
-                .find(|(k, _)| {
-                    k.as_str().eq_ignore_ascii_case("NextPageUri")
-                        || k.as_str().eq_ignore_ascii_case("NextPageUrl")
-                })
-                .and_then(|(_, v)| v.to_str().ok())
-                .map(str::trim)
-                .filter(|s| !s.is_empty());
-            match next {
-                Some(n) => url = self.check_origin(n, "NextPageUri", None)?,
-                None => break,
-            }
-            if pages > 100_000 {
-                return Err(ApiError::Malformed("more than 100000 listing pages".into()));
-            }
-        }
-        Ok(out)
+        let feed = crate::state::feed_key(&self.tenant_id, ct.as_str());
+        Ok(Listing::new(self, url, feed))
     }
 
-    /// Fetches one blob's body.
-    pub async fn fetch_blob(&self, c: &ContentInfo) -> Result<bytes::Bytes, ApiError> {
-        let u = self.check_origin(&c.content_uri, "contentUri", Some(&c.content_id))?;
-        let (body, _) = self
-            .call(Method::Get, self.with_publisher(u), "blob")
-            .await?;
+    /// Fetches one blob's body, at most `max_blob_bytes` of it decoded.
+    pub async fn fetch_blob(
+        &self,
+        ct: ContentType,
+        c: &ContentInfo,
+        progress: Option<&Arc<Progress>>,
+    ) -> Result<bytes::Bytes, ApiError> {
+        let feed = crate::state::feed_key(&self.tenant_id, ct.as_str());
+        let u = self.check_origin(&c.content_uri, "contentUri", &feed, Some(&c.content_id))?;
+        let call = Call {
+            feed: Some(feed),
+            content_id: Some(c.content_id.clone()),
+            ..Call::new("blob", self.max_blob_bytes).observed(progress.cloned())
+        };
+        let (body, _) = self.call_get(u, &call).await?;
         Ok(body)
+    }
+
+    /// A GET with the retry policy (for the listing pager).
+    pub(super) async fn call_get(
+        &self,
+        url: Url,
+        call: &Call,
+    ) -> Result<(bytes::Bytes, reqwest::header::HeaderMap), ApiError> {
+        self.call(Method::Get, self.with_publisher(url), call).await
     }
 
     /// Starts a subscription; `AF20024` (already enabled) counts as success.
@@ -165,7 +210,11 @@ impl TenantClient {
         url.query_pairs_mut()
             .append_pair("contentType", ct.as_str());
         match self
-            .call(Method::Post, self.with_publisher(url), "start")
+            .call(
+                Method::Post,
+                self.with_publisher(url),
+                &Call::new("start", MAX_SMALL_BODY),
+            )
             .await
         {
             Ok(_) => Ok(()),
@@ -178,38 +227,49 @@ impl TenantClient {
         let mut url = self.feed_url("subscriptions/stop")?;
         url.query_pairs_mut()
             .append_pair("contentType", ct.as_str());
-        self.call(Method::Post, self.with_publisher(url), "stop")
-            .await
-            .map(|_| ())
+        self.call(
+            Method::Post,
+            self.with_publisher(url),
+            &Call::new("stop", MAX_SMALL_BODY),
+        )
+        .await
+        .map(|_| ())
     }
 
     pub async fn list_subscriptions(&self) -> Result<Vec<Subscription>, ApiError> {
         let url = self.feed_url("subscriptions/list")?;
-        let (body, _) = self
-            .call(Method::Get, self.with_publisher(url), "subscriptions")
-            .await?;
+        let call = Call::new("subscriptions", MAX_SMALL_BODY);
+        let (body, _) = self.call_get(url, &call).await?;
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::Malformed(format!("subscriptions: {e}")))
     }
 
     /// One API call with the retry policy: 401 → new token, once; AF429/429 → pause the
-    /// whole tenant for `Retry-After` (or an exponential backoff) and retry; 5xx, 408 and
-    /// transport errors → exponential backoff with jitter, up to [`ATTEMPTS`]; other errors
-    /// go back to the caller.
+    /// whole tenant for `Retry-After` (clamped to 15 minutes; or an exponential backoff) and
+    /// retry; 5xx, 408 and transport errors → exponential backoff with jitter, up to
+    /// [`ATTEMPTS`]; a body over `call.limit` and other errors go back to the caller.
     async fn call(
         &self,
         method: Method,
         url: Url,
-        what: &'static str,
+        call: &Call,
     ) -> Result<(bytes::Bytes, reqwest::header::HeaderMap), ApiError> {
+        let what = call.what;
         let mut failures = 0u32;
         let mut throttles = 0u32;
         let mut reauth = false;
         loop {
-            if !self.budget.acquire(&self.cancel).await {
+            let slot = self.budget.acquire(&self.cancel);
+            let acquired = match &call.progress {
+                Some(p) => p.waiting(slot).await,
+                None => slot.await,
+            };
+            if !acquired {
                 return Err(ApiError::Cancelled);
             }
-            let token = self.tokens.token().await?;
+            let token = self.tokens.token().await;
+            call.tick();
+            let token = token?;
             let req = match method {
                 Method::Get => self.http.get(url.clone()),
                 Method::Post => self
@@ -223,22 +283,35 @@ impl TenantClient {
                 r = sent => r,
                 _ = self.cancel.cancelled() => return Err(ApiError::Cancelled),
             };
-            let (status, headers, body) = match resp {
-                Ok(r) => {
-                    let status = r.status();
-                    let headers = r.headers().clone();
-                    match r.bytes().await {
-                        Ok(b) => (status, headers, b),
-                        Err(e) => {
-                            failures += 1;
-                            self.note_failure(what, &without_url(&e), failures).await?;
-                            continue;
-                        }
-                    }
-                }
+            call.tick();
+            let resp = match resp {
+                Ok(r) => r,
                 Err(e) => {
                     failures += 1;
-                    self.note_failure(what, &without_url(&e), failures).await?;
+                    self.note_failure(call, &without_url(&e), failures).await?;
+                    continue;
+                }
+            };
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let read = async {
+                if status.is_success() {
+                    bounds::read_capped(resp, call.limit, what).await
+                } else {
+                    Ok(bounds::read_prefix(resp, MAX_ERROR_BODY).await)
+                }
+            };
+            let body = tokio::select! {
+                r = read => r,
+                _ = self.cancel.cancelled() => return Err(ApiError::Cancelled),
+            };
+            call.tick();
+            let body = match body {
+                Ok(b) => b,
+                Err(bounds::BodyError::TooLarge(t)) => return Err(ApiError::TooLarge(t)),
+                Err(bounds::BodyError::Transport(e)) => {
+                    failures += 1;
+                    self.note_failure(call, &without_url(&e), failures).await?;
                     continue;
                 }
             };
@@ -265,7 +338,8 @@ impl TenantClient {
             let start_rule = message.contains("subscription start");
             if af == "AF429" || (code == 429 && !start_rule) {
                 throttles += 1;
-                let wait = retry_after(&headers).unwrap_or_else(|| backoff(throttles, 5, 300));
+                let wait = bounds::retry_after_header(&headers, &self.name)
+                    .unwrap_or_else(|| backoff(throttles, 5, 300));
                 telemetry::throttled(&self.name, wait.as_secs());
                 self.budget.pause(wait);
                 continue;
@@ -276,7 +350,7 @@ impl TenantClient {
             if transient {
                 failures += 1;
                 let last = format!("{code} {af} {message}");
-                self.note_failure(what, &last, failures).await?;
+                self.note_failure(call, &last, failures).await?;
                 continue;
             }
             return Err(ApiError::Api {
@@ -287,11 +361,12 @@ impl TenantClient {
         }
     }
 
-    /// Logs a transient failure and waits before the next attempt, or gives up.
-    async fn note_failure(&self, what: &str, last: &str, failures: u32) -> Result<(), ApiError> {
+    /// Logs a transient failure (naming the feed and content it concerns) and waits before
+    /// the next attempt, or gives up.
+    async fn note_failure(&self, call: &Call, last: &str, failures: u32) -> Result<(), ApiError> {
         telemetry::count(
             "o365fwd_api_retries_total",
-            &[("tenant", &self.name), ("kind", what)],
+            &[("tenant", &self.name), ("kind", call.what)],
             1,
         );
         if failures >= ATTEMPTS {
@@ -301,7 +376,9 @@ impl TenantClient {
             });
         }
         let wait = backoff(failures, 1, 60);
-        tracing::warn!(tenant = %self.name, request = what, attempt = failures, wait_ms = wait.as_millis() as u64, error = last, "API request failed; retrying.");
+        tracing::warn!(tenant = %self.name, feed = call.feed.as_deref(), content_id = call.content_id.as_deref(),
+            request = call.what, attempt = failures, wait_ms = wait.as_millis() as u64, error = last,
+            "API request failed; retrying.");
         tokio::select! {
             _ = tokio::time::sleep(wait) => Ok(()),
             _ = self.cancel.cancelled() => Err(ApiError::Cancelled),

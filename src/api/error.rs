@@ -1,7 +1,5 @@
 //! What can go wrong talking to the API, classified for the caller's decision.
 
-use std::time::Duration;
-
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The API answered with an error envelope (`{"error":{"code":"AF…"}}`) or a status we
@@ -27,6 +25,9 @@ pub enum ApiError {
     /// The request could not be built (bad URI from the server, ...).
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// A body was larger than its cap (never read further).
+    #[error(transparent)]
+    TooLarge(#[from] crate::bounds::TooLarge),
     /// Shutting down.
     #[error("cancelled")]
     Cancelled,
@@ -40,17 +41,6 @@ impl ApiError {
             _ => None,
         }
     }
-}
-
-/// Reads a `Retry-After` header: delta seconds or an HTTP date.
-pub fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let v = h.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let t = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-    let d = t.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(d.to_std().unwrap_or(Duration::ZERO))
 }
 
 /// Parses the API's error envelope; tolerates other shapes.

@@ -11,12 +11,14 @@ mod certificate;
 mod client;
 mod error;
 pub mod graph;
+mod listing;
 
-pub use auth::TokenSource;
+pub use auth::{TokenSource, parse_token};
 pub use budget::Budget;
 pub use certificate::{ASSERTION_TYPE, CertError, CertRef, CertificateKey};
-pub use client::{ContentInfo, Subscription, TenantClient, backoff};
+pub use client::{DEFAULT_MAX_BLOB_BYTES, Subscription, TenantClient, backoff};
 pub use error::ApiError;
+pub use listing::{BadEntry, ContentInfo, Listing, MAX_PAGE_BYTES, Page, parse_page};
 
 /// Builds the HTTP client shared by every tenant: no redirects (a redirect could carry the
 /// bearer token to another host), bounded timeouts, gzip.

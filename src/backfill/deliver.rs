@@ -64,7 +64,8 @@ impl Backfill<'_> {
                     return Ok(None);
                 }
                 tracing::warn!(slice = %s.id(), query = %a.query, error = %why, "Reading the query's records failed; trying again.");
-                a.next_check = Instant::now() + crate::api::backoff(a.deliveries, 1, 30);
+                a.next_check =
+                    crate::bounds::later(Instant::now(), crate::api::backoff(a.deliveries, 1, 30));
                 Ok(Some(a))
             }
         }

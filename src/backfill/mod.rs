@@ -398,7 +398,7 @@ impl<'a> Backfill<'a> {
                 let a = active.remove(i);
                 self.give_up(a.from, "the live feed has not yet listed a day past its start, so what it delivered from before it is not known yet; run again once it has");
             } else {
-                active[i].next_check = now + self.settings.poll_interval;
+                active[i].next_check = crate::bounds::later(now, self.settings.poll_interval);
             }
         }
     }

@@ -159,7 +159,7 @@ impl Backfill<'_> {
                 if a.next_check > now {
                     continue;
                 }
-                a.next_check = now + self.settings.poll_interval;
+                a.next_check = crate::bounds::later(now, self.settings.poll_interval);
             } else {
                 decisions.push((i, self.decide(a)));
                 continue;

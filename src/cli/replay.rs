@@ -85,12 +85,23 @@ pub async fn run(a: ReplayArgs) -> anyhow::Result<i32> {
         tenant,
         cfg.agent.request_timeout,
     );
-    let client = TenantClient::new(http, tenant, stop.clone());
+    let client =
+        TenantClient::new(http, tenant, stop.clone()).with_max_blob_bytes(cfg.agent.max_blob_bytes);
+    // Replay de-duplicates record ids over the whole range, so it holds the range anyway;
+    // the listing is collected first to size the progress bar.
     let mut listing: Vec<ContentInfo> = Vec::new();
+    let mut bad = 0u64;
     let mut start = from;
     while start < to {
         let end = (start + MAX_WINDOW).min(to);
-        listing.extend(client.list_content(ct, start, end).await?);
+        let mut pages = client.list_content(ct, start, end)?;
+        while let Some(page) = pages.next_page().await? {
+            for b in page.bad {
+                bad += 1;
+                tracing::error!(content_id = %b.content_id, reason = %b.reason, "A listing entry of the range cannot be used; it is not replayed.");
+            }
+            listing.extend(page.entries);
+        }
         start = end;
     }
     listing.retain(|c| c.content_created >= from && c.content_created < to);
@@ -104,14 +115,14 @@ pub async fn run(a: ReplayArgs) -> anyhow::Result<i32> {
     let attempts = cfg.agent.blob_attempts.max(1);
     let mut results = futures_util::stream::iter(listing)
         .map(|c| {
-            let (client, stop, key) = (&client, stop.clone(), feed.key.clone());
+            let (client, stop) = (&client, stop.clone());
             async move {
-                let f = fetch(client, &c, attempts, &key, &stop).await;
+                let f = fetch(client, ct, &c, attempts, &stop, None).await;
                 (c, f)
             }
         })
         .buffered(cfg.agent.fetch_concurrency.max(1));
-    let (mut dups, mut failed, mut expired) = (0u64, 0u64, 0u64);
+    let (mut dups, mut failed, mut expired) = (0u64, bad, 0u64);
     let batch = cfg.agent.batch_size.max(1);
     while let Some((c, fetched)) = results.next().await {
         match fetched {
@@ -122,7 +133,9 @@ pub async fn run(a: ReplayArgs) -> anyhow::Result<i32> {
                     dups += run.deliver(&feed, &c.content_id, chunk).await?;
                 }
             }
-            Ok(Fetched::Failed { attempts, error }) => {
+            Ok(Fetched::Failed {
+                attempts, error, ..
+            }) => {
                 failed += 1;
                 tracing::error!(content_id = %c.content_id, attempts, error = %error, "A blob of the range could not be fetched; its records are not replayed.");
             }

@@ -55,6 +55,15 @@ pub struct SimulateArgs {
     /// `state_dir` of the printed configuration.
     #[arg(long, default_value = "o365fwd-sim-state")]
     state_dir: PathBuf,
+    /// Every listing repeats its first blob this many more times (a hostile upstream, for
+    /// the memory benchmark of long listings, `bench/bounds`).
+    #[arg(long, default_value_t = 0)]
+    repeat_listing: u64,
+    /// The second blob of each feed of the first tenant is sent gzip-encoded and inflates
+    /// to this many bytes (a hostile upstream, for `bench/bounds`; its records are not
+    /// counted as served).
+    #[arg(long)]
+    gzip_bomb: Option<u64>,
     /// `poll_interval` of the printed configuration.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     poll_interval: Duration,
@@ -82,6 +91,8 @@ impl SimulateArgs {
             // The agent may relist a whole page at once; big pages keep listing cheap.
             cfg.page_size = 1000;
         }
+        cfg.hostile.repeat_listing = self.repeat_listing;
+        cfg.hostile.gzip_bomb = self.gzip_bomb.map(|bytes| (1, bytes));
         if let Some(total) = self.records {
             let feeds = (cfg.tenants.len() * cfg.content_types.len()).max(1) as u64;
             let mean = (cfg.records_per_blob.0 + cfg.records_per_blob.1) as u64 / 2;

@@ -185,6 +185,11 @@ fn agent(ctx: &mut Ctx<'_>, mut t: Table<'_, '_>, base: &Path) -> AgentConfig {
         blob_attempts: t.int(ctx, "blob_attempts", 1..=1000, d.blob_attempts),
         listen,
         unhealthy_after: t.duration(ctx, "unhealthy_after", d.unhealthy_after, NONZERO, DAY),
+        max_blob_bytes: t.int(ctx, "max_blob_bytes", 1 << 20..=4 << 30, d.max_blob_bytes),
+        stall_timeout: t
+            .get("stall_timeout")
+            .is_some()
+            .then(|| t.duration(ctx, "stall_timeout", HOUR, Duration::from_secs(1), DAY)),
     };
     t.finish(ctx);
     cfg

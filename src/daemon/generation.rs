@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
+use super::supervise::{self, Fatal, FeedTask, watch};
 use super::{DaemonError, Outcome};
 use crate::api::{TenantClient, http_client, tenant_http};
 use crate::config::Config;
@@ -15,6 +16,7 @@ use crate::feed::Feed;
 use crate::pipeline::{Committed, FeedShared, Pipeline};
 use crate::sink;
 use crate::state::State;
+use crate::telemetry::progress;
 
 pub(super) struct Generation {
     /// Ends this generation's polling (a child of the process-wide stop).
@@ -22,9 +24,11 @@ pub(super) struct Generation {
     /// Ends delivery attempts at a hard stop.
     abort: CancellationToken,
     pipeline: Pipeline,
-    committer: JoinHandle<Committed>,
-    sinks: Vec<JoinHandle<()>>,
+    committer: JoinHandle<Option<Committed>>,
+    sinks: Vec<JoinHandle<Option<()>>>,
     feeds: JoinSet<()>,
+    /// Raised when a sink or the committer dies.
+    fatal: Fatal,
     state: State,
 }
 
@@ -38,6 +42,7 @@ impl Generation {
         use super::notify;
         let stop = process_stop.child_token();
         let abort = CancellationToken::new();
+        let fatal = Fatal::default();
         let feed_ids: Vec<_> = cfg
             .tenants
             .values()
@@ -59,32 +64,70 @@ impl Generation {
         }
         let sink_cfgs = sink::with_enrichment(cfg.sinks.values(), enricher.as_ref());
         let (inputs, sinks) = sink::start_all(&sink_cfgs, state, &feed_ids, &abort).await?;
+        let sinks = sinks
+            .into_iter()
+            .zip(&sink_cfgs)
+            .map(|(h, c)| watch(format!("sink {}", c.name), h, stop.clone(), fatal.clone()))
+            .collect();
         let (pipeline, committer) = Pipeline::start(
             state.clone(),
             inputs,
             cfg.agent.max_in_flight_batches,
             abort.clone(),
         );
+        let committer = watch("committer".into(), committer, stop.clone(), fatal.clone());
+        let stall = cfg
+            .agent
+            .stall_timeout
+            .unwrap_or_else(|| progress::default_stall_timeout(cfg.agent.request_timeout));
+        let mut progress = progress::watch(
+            feed_ids
+                .iter()
+                .map(|(_, id, ct)| crate::state::feed_key(id, ct.as_str())),
+            stall,
+        );
         let http = http_client(cfg.agent.request_timeout);
         let mut feeds = JoinSet::new();
         let mut started = 0;
+        let every = notify::beat_interval(notify::watchdog_period());
         for t in cfg.tenants.values() {
             let http = tenant_http(&http, t, cfg.agent.request_timeout);
-            let client = Arc::new(TenantClient::new(http, t, stop.clone()));
+            let client = Arc::new(
+                TenantClient::new(http, t, stop.clone())
+                    .with_max_blob_bytes(cfg.agent.max_blob_bytes),
+            );
             for ct in &t.content_types {
                 let shared = Arc::new(FeedShared::new(&t.name, &t.tenant_id, *ct));
-                let feed = Feed::new(
+                let make = {
+                    let (shared, client, state, pipeline, agent, stop) = (
+                        shared.clone(),
+                        client.clone(),
+                        state.clone(),
+                        pipeline.clone(),
+                        cfg.agent.clone(),
+                        stop.clone(),
+                    );
+                    move || {
+                        Feed::new(
+                            shared.clone(),
+                            client.clone(),
+                            state.clone(),
+                            pipeline.clone(),
+                            agent.clone(),
+                            stop.clone(),
+                        )
+                    }
+                };
+                feeds.spawn(supervise::feed(FeedTask {
+                    make: Box::new(make),
+                    progress: progress.remove(&shared.key).unwrap_or_default(),
                     shared,
-                    client.clone(),
-                    state.clone(),
-                    pipeline.clone(),
-                    cfg.agent.clone(),
-                    stop.clone(),
-                )
-                .with_start_delay(crate::feed::stagger(started, cfg.agent.poll_interval));
+                    beat: beats.register(),
+                    every,
+                    first_delay: crate::feed::stagger(started, cfg.agent.poll_interval),
+                    stop: stop.clone(),
+                }));
                 started += 1;
-                let every = notify::beat_interval(notify::watchdog_period());
-                feeds.spawn(notify::with_heartbeat(beats.register(), every, feed.run()));
             }
         }
         Ok(Generation {
@@ -94,8 +137,15 @@ impl Generation {
             committer,
             sinks,
             feeds,
+            fatal,
             state: state.clone(),
         })
+    }
+
+    /// Resolves when a sink or the committer died.
+    pub(super) async fn failed(&self) -> Fatal {
+        self.fatal.wait().await;
+        self.fatal.clone()
     }
 
     pub(super) fn feeds(&self) -> usize {
@@ -106,13 +156,18 @@ impl Generation {
     /// what is not by then is abandoned and redone by the next generation or start.
     pub(super) async fn drain(mut self, timeout: Duration) -> Outcome {
         self.stop.cancel();
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = crate::bounds::later(tokio::time::Instant::now(), timeout);
         while self.feeds.join_next().await.is_some() {}
         self.pipeline.close().await;
         drop(self.pipeline);
         let mut committer = self.committer;
+        // A committer that died (watched: `None`) committed nothing more: abandoned.
+        let died = || Committed {
+            abandoned: true,
+            ..Committed::default()
+        };
         let committed = tokio::select! {
-            r = &mut committer => r.ok(),
+            r = &mut committer => Some(r.ok().flatten().unwrap_or_else(died)),
             _ = tokio::time::sleep_until(deadline) => None,
             _ = self.abort.cancelled() => None,
             _ = commits_failing(&self.state) => {
@@ -130,7 +185,7 @@ impl Generation {
                 let mut c = tokio::time::timeout(Duration::from_secs(5), committer)
                     .await
                     .ok()
-                    .and_then(|r| r.ok())
+                    .and_then(|r| r.ok().flatten())
                     .unwrap_or_default();
                 c.abandoned = true;
                 c

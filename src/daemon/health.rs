@@ -2,9 +2,11 @@
 //! and `/health` for load balancers and monitoring.
 //!
 //! Health rules (documented in the README): a feed is healthy when its last successful poll
-//! (or the agent's start, before the first one) is within max(3 × poll_interval, 5 min); a
-//! sink is healthy unless its receiver stopped it or it has failed without a single
-//! acknowledgement for longer than `[agent] unhealthy_after`.
+//! (or the agent's start, before the first one) is within max(3 × poll_interval, 5 min), its
+//! task is running (not waiting to be restarted after a panic) and it is not stuck (some
+//! progress within `stall_timeout`, see `telemetry::progress`); a sink is healthy unless its
+//! receiver stopped it or it has failed without a single acknowledgement for longer than
+//! `[agent] unhealthy_after`.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -19,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::state::State;
-use crate::telemetry::{self, SinkHealth, exposition};
+use crate::telemetry::{self, SinkHealth, exposition, progress};
 
 /// What the endpoint reports on; built once per (re)start of the daemon.
 pub struct Observed {
@@ -68,6 +70,7 @@ impl Observed {
     fn gauges(&self) -> BTreeMap<&'static str, Vec<(String, f64)>> {
         let polls = telemetry::last_polls();
         let commits = telemetry::last_commits();
+        let troubles = progress::troubles();
         let mut g: BTreeMap<&'static str, Vec<(String, f64)>> = BTreeMap::new();
         for (key, tenant, ct) in &self.feeds {
             let labels = [("tenant", tenant.as_str()), ("content_type", ct.as_str())];
@@ -82,7 +85,7 @@ impl Observed {
                 "o365fwd_seconds_since_last_commit",
                 self.age(commits.get(key)),
             );
-            let ok = poll_age <= self.poll_window.as_secs_f64();
+            let ok = poll_age <= self.poll_window.as_secs_f64() && !troubles.contains_key(key);
             push("o365fwd_feed_healthy", if ok { 1.0 } else { 0.0 });
         }
         for s in &self.sinks {
@@ -114,6 +117,7 @@ impl Observed {
     /// Every reason the agent is unhealthy (empty when healthy), and the details.
     pub fn health(&self) -> (Vec<String>, serde_json::Value) {
         let polls = telemetry::last_polls();
+        let troubles = progress::troubles();
         let mut reasons = Vec::new();
         let mut feeds = serde_json::Map::new();
         for (key, tenant, ct) in &self.feeds {
@@ -125,10 +129,13 @@ impl Observed {
                     self.poll_window.as_secs()
                 ));
             }
-            feeds.insert(
-                format!("{tenant}/{ct}"),
-                serde_json::json!({ "healthy": ok, "seconds_since_last_poll": age }),
-            );
+            let mut detail = serde_json::json!({ "healthy": ok, "seconds_since_last_poll": age });
+            if let Some(t) = troubles.get(key) {
+                reasons.push(format!("feed {tenant}/{ct}: {t}"));
+                detail["healthy"] = false.into();
+                detail["trouble"] = t.to_string().into();
+            }
+            feeds.insert(format!("{tenant}/{ct}"), detail);
         }
         let mut sinks = serde_json::Map::new();
         for s in &self.sinks {
@@ -286,5 +293,33 @@ mod tests {
             poll_window(Duration::from_secs(600)),
             Duration::from_secs(1800)
         );
+    }
+
+    /// A feed that has not completed a poll within the window (its polls failing, or never
+    /// finishing) is named in `/health` with how long it has been; a recent poll clears it.
+    #[test]
+    fn a_feed_without_a_recent_poll_is_unhealthy() {
+        let tenant = "6d0c4b1a-2e3f-4a5b-8c7d-0e9f1a2b3c4d";
+        let text = format!(
+            "[agent]\npoll_interval = \"10s\"\n[tenants.h]\ntenant_id = \"{tenant}\"\nclient_id = \"{tenant}\"\nclient_secret = \"x\"\ncontent_types = [\"Audit.General\"]\n[sinks.health_test]\ntype = \"stdout\"\n"
+        );
+        let cfg = Config::parse(&text, std::path::Path::new("/c.toml")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = Observed::new(&cfg, State::open(dir.path()).unwrap());
+        let key = crate::state::feed_key(tenant, "Audit.General");
+        // Started 301 s ago (the window is 300 s), never polled.
+        o.started_at = Utc::now() - chrono::Duration::seconds(301);
+        let (reasons, details) = o.health();
+        assert_eq!(reasons.len(), 1, "{reasons:?}");
+        assert!(
+            reasons[0].starts_with("feed h/Audit.General: no successful poll for 30")
+                && reasons[0].ends_with("(limit 300s)"),
+            "{reasons:?}"
+        );
+        assert_eq!(details["feeds"]["h/Audit.General"]["healthy"], false);
+        telemetry::feed_polled(&key, Utc::now() - chrono::Duration::seconds(200));
+        assert_eq!(o.health().0, Vec::<String>::new());
+        telemetry::feed_polled(&key, Utc::now() - chrono::Duration::seconds(400));
+        assert_eq!(o.health().0.len(), 1);
     }
 }

@@ -10,7 +10,11 @@ use std::future::Future;
 use std::os::unix::net::UnixDatagram;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock (std's own outside a paused test runtime): the heartbeat test runs on
+// virtual time, so a loaded machine cannot make a beat look late.
+use tokio::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
@@ -21,14 +25,22 @@ pub fn notify(state: &str) {
     let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
         return;
     };
-    if let Err(e) = send(&path, state) {
-        tracing::warn!(error = %e, "Cannot notify systemd.");
+    match send(&path, state) {
+        Ok(()) => {}
+        // The receiver's queue is full: this one is dropped (the next comes soon).
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            tracing::debug!(error = %e, "The systemd notification socket is full.");
+        }
+        Err(e) => tracing::warn!(error = %e, "Cannot notify systemd."),
     }
 }
 
 fn send(path: &std::ffi::OsStr, state: &str) -> std::io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let sock = UnixDatagram::unbound()?;
+    // Never block a runtime thread on a receiver that does not read: a full queue blocked
+    // the watchdog's worker, and with it the runtime's I/O (`/health` stopped answering).
+    sock.set_nonblocking(true)?;
     let bytes = path.as_bytes();
     // A leading '@' names a socket in Linux's abstract namespace.
     if let Some(name) = bytes.strip_prefix(b"@") {
@@ -106,6 +118,12 @@ impl Beat {
     fn beat(&self) {
         self.last.store(millis(self.epoch), Ordering::Relaxed);
     }
+
+    /// The task is not running (its supervisor waits to restart it): nothing to beat. The
+    /// watchdog then judges the feed by its progress (see `telemetry::progress`).
+    pub fn rest(&self) {
+        self.last.store(u64::MAX, Ordering::Relaxed);
+    }
 }
 
 impl Heartbeats {
@@ -159,8 +177,9 @@ pub fn beat_interval(watchdog: Option<Duration>) -> Duration {
     }
 }
 
-/// Sends WATCHDOG=1 at half the period while every feed task is alive; when one is not,
-/// stays silent (and says why once) so systemd restarts the agent.
+/// Sends WATCHDOG=1 at half the period while every feed task is alive and no feed is stuck
+/// (no progress for `stall_timeout`, whether it runs or keeps failing and being restarted);
+/// otherwise stays silent (and says why once) so systemd restarts the agent.
 pub fn spawn_watchdog(
     period: Duration,
     beats: Heartbeats,
@@ -174,15 +193,22 @@ pub fn spawn_watchdog(
                 _ = tick.tick() => {}
                 _ = stop.cancelled() => return,
             }
-            if beats.all_alive(period) {
+            let troubles = crate::telemetry::progress::stuck();
+            if beats.all_alive(period) && troubles.is_empty() {
                 notify("WATCHDOG=1");
                 silent = false;
             } else if !silent {
                 silent = true;
-                tracing::error!(
-                    watchdog_secs = period.as_secs_f64(),
-                    "A feed task has shown no life for a whole watchdog period; not feeding the watchdog, so systemd restarts the agent."
-                );
+                if troubles.is_empty() {
+                    tracing::error!(
+                        watchdog_secs = period.as_secs_f64(),
+                        "A feed task has shown no life for a whole watchdog period; not feeding the watchdog, so systemd restarts the agent."
+                    );
+                }
+                for (feed, t) in &troubles {
+                    tracing::error!(feed = %feed, trouble = %t,
+                        "A feed is not making progress; not feeding the watchdog, so systemd restarts the agent.");
+                }
             }
         }
     })
@@ -211,7 +237,27 @@ mod tests {
         assert_eq!(&buf[..n], b"WATCHDOG=1");
     }
 
-    #[tokio::test]
+    #[test]
+    fn a_receiver_that_does_not_read_never_blocks_the_sender() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("notify");
+        let _rx = UnixDatagram::bind(&p).unwrap();
+        let t0 = Instant::now();
+        let mut full = false;
+        for _ in 0..100_000 {
+            if let Err(e) = send(p.as_os_str(), "WATCHDOG=1") {
+                assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock, "{e}");
+                full = true;
+                break;
+            }
+        }
+        assert!(full, "the queue fills up");
+        assert!(t0.elapsed() < Duration::from_secs(10));
+    }
+
+    /// On virtual time (paused): the beats and the checks see the same clock, never a
+    /// thread that the machine's load held back.
+    #[tokio::test(start_paused = true)]
     async fn a_blocked_task_stops_the_heartbeat_a_waiting_one_does_not() {
         let beats = Heartbeats::default();
         let waiting = beats.register();

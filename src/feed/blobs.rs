@@ -16,7 +16,12 @@ use crate::telemetry;
 /// What fetching one blob came to (shared with `replay`).
 pub enum Fetched {
     Records(Vec<Record>),
-    Failed { attempts: u32, error: String },
+    Failed {
+        attempts: u32,
+        error: String,
+        /// The cap a blob exceeded (not fetched again under the same cap).
+        too_large: Option<u64>,
+    },
     Expired,
 }
 
@@ -33,13 +38,24 @@ impl Feed {
         let client = self.client.clone();
         let shared = self.shared.clone();
         let stop = self.stop.clone();
+        let progress = self.progress.clone();
         let mut results = futures_util::stream::iter(todo)
             .map(|(c, skip)| {
                 let client = client.clone();
                 let shared = shared.clone();
                 let stop = stop.clone();
+                let progress = progress.clone();
                 async move {
-                    let f = fetch(&client, &c, attempts, &shared.key, &stop).await;
+                    let f = fetch(
+                        &client,
+                        shared.content_type,
+                        &c,
+                        attempts,
+                        &stop,
+                        Some(&progress),
+                    )
+                    .await;
+                    progress.tick();
                     (c, skip, f)
                 }
             })
@@ -53,7 +69,11 @@ impl Feed {
             }
             let r = match fetched {
                 Ok(Fetched::Records(recs)) => self.deliver(&c, recs, skip).await,
-                Ok(Fetched::Failed { attempts, error }) => self.failed(&c, attempts, &error).await,
+                Ok(Fetched::Failed {
+                    attempts,
+                    error,
+                    too_large,
+                }) => self.failed(&c, attempts, &error, too_large).await,
                 Ok(Fetched::Expired) => self.expired(&c, Utc::now()).await,
                 Err(e) => Err(e),
             };
@@ -73,8 +93,12 @@ impl Feed {
         c: &ContentInfo,
         attempts: u32,
         error: &str,
+        too_large: Option<u64>,
     ) -> Result<(), PollError> {
         telemetry::blob_failed(&self.shared, &c.content_id, attempts, error);
+        if too_large.is_some() {
+            telemetry::blob_too_large(&self.shared, &c.content_id, error);
+        }
         let now = Utc::now();
         let (first_failed, attempts) = match self.state.content(&self.shared.key, &c.content_id)? {
             Some(crate::state::ContentEntry {
@@ -101,6 +125,7 @@ impl Feed {
                         error: error.to_string(),
                         first_failed,
                         last_failed: now,
+                        too_large,
                     },
                 ),
             }],
@@ -130,6 +155,7 @@ impl Feed {
             } else {
                 batch.push(rec);
             }
+            crate::failpoint::panic_once("feed", &self.shared.key);
             let upto = skip + index;
             if batch.len() >= batch_size && upto < total {
                 let status = ContentStatus::Partial { acked: upto };
@@ -170,27 +196,38 @@ impl Feed {
 }
 
 /// Fetches and parses a blob, retrying with backoff; a blob that stays broken is reported
-/// as failed (and retried on later polls), never skipped silently.
+/// as failed (and retried on later polls), never skipped silently. A blob over the size cap
+/// or on a foreign host fails at once: trying again would meet the same answer.
 pub async fn fetch(
     client: &crate::api::TenantClient,
+    ct: crate::record::ContentType,
     c: &ContentInfo,
     attempts: u32,
-    feed: &str,
     stop: &tokio_util::sync::CancellationToken,
+    progress: Option<&std::sync::Arc<crate::telemetry::progress::Progress>>,
 ) -> Result<Fetched, PollError> {
+    let feed = crate::state::feed_key(client.tenant_id(), ct.as_str());
     let mut last = String::new();
     for attempt in 1..=attempts {
-        match client.fetch_blob(c).await {
+        match client.fetch_blob(ct, c, progress).await {
             Ok(body) => match parse_blob(&c.content_id, body) {
                 Ok(recs) => return Ok(Fetched::Records(recs)),
                 Err(e) => last = e.to_string(),
             },
             Err(ApiError::Cancelled) => return Err(PollError::Stopped),
             Err(e) if e.code() == Some("AF20051") => return Ok(Fetched::Expired),
+            Err(ApiError::TooLarge(t)) => {
+                return Ok(Fetched::Failed {
+                    attempts: attempt,
+                    error: t.to_string(),
+                    too_large: Some(t.limit),
+                });
+            }
             Err(e @ ApiError::HostileUri { .. }) => {
                 return Ok(Fetched::Failed {
                     attempts: attempt,
                     error: e.to_string(),
+                    too_large: None,
                 });
             }
             Err(e) => last = e.to_string(),
@@ -207,5 +244,6 @@ pub async fn fetch(
     Ok(Fetched::Failed {
         attempts,
         error: last,
+        too_large: None,
     })
 }

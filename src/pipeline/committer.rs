@@ -77,6 +77,7 @@ pub(super) async fn run(
                 None => return done,
             },
         };
+        crate::failpoint::panic_once("committer", "");
         let mut group = Vec::new();
         match wait_all(head, &abort).await {
             Some(g) => group.push(g),

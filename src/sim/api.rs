@@ -111,6 +111,9 @@ pub(crate) fn handle(s: &Shared, tenant: &str, rest: &[&str], r: &Req<'_>) -> Re
         .params
         .get("PublisherIdentifier")
         .unwrap_or(ZERO_PUBLISHER);
+    if let Some(reply) = s.hostile_throttle(t) {
+        return reply;
+    }
     if let Some(reply) = faults::admit(s, t, op.throttle_name(), publisher) {
         return reply;
     }
@@ -321,6 +324,9 @@ fn content(s: &Shared, t: usize, r: &Req<'_>) -> Result<Reply, Reply> {
     let Some(f) = s.model.feed(t, ct) else {
         return Ok(Reply::json(200, "[]".into()));
     };
+    if let Some(reply) = s.hostile_listing_bomb(t) {
+        return Ok(reply);
+    }
     let m = &s.model;
     let range = m.window(&f, w.from_ms, w.to_ms, now);
     let mut cursor = range.start;
@@ -338,14 +344,21 @@ fn content(s: &Shared, t: usize, r: &Req<'_>) -> Result<Reply, Reply> {
     }
     let page_size = s.cfg.page_size.max(1);
     let mut page = Vec::with_capacity(page_size.min(1024));
+    // Positions past `range.end` repeat the window's first blob (a hostile knob).
+    let repeated = (range.start..range.end).find(|j| m.is_available(&f, *j, now));
+    let end = range.end + repeated.map_or(0, |_| s.repeat_listing(t));
     let mut i = cursor;
-    while i < range.end && page.len() < page_size {
-        if m.is_available(&f, i, now) {
+    while i < end && page.len() < page_size {
+        if i >= range.end {
+            page.extend(repeated);
+        } else if m.is_available(&f, i, now) {
             page.push(i);
         }
         i += 1;
     }
-    let next = (i..range.end).find(|j| m.is_available(&f, *j, now));
+    let next = (i..range.end)
+        .find(|j| m.is_available(&f, *j, now))
+        .or((i.max(range.end) < end).then_some(i.max(range.end)));
     Rng::new(hash(&[f.ct as u64, cursor, P_PAGE])).shuffle(&mut page);
     let tenant_id = &s.cfg.tenants[t].tenant_id;
     let entries: Vec<serde_json::Value> = page
@@ -366,6 +379,9 @@ fn content(s: &Shared, t: usize, r: &Req<'_>) -> Result<Reply, Reply> {
             })
         })
         .collect();
+    let mut entries = entries;
+    let first_page = r.params.get("nextPage").is_none();
+    entries.extend(s.hostile_entries(t, ct, first_page, &fmt_meta(m.created_ms(&f, 0))));
     let mut reply = Reply::json(200, serde_json::Value::Array(entries).to_string());
     if let Some(next) = next {
         let hostile = s.cfg.hostile_next_page && lock(&s.hostile_page_sent).insert((t, ct));
@@ -426,6 +442,13 @@ fn blob(s: &Shared, t: usize, content_id: &str) -> Result<Reply, Reply> {
         *c
     };
     let mut body = String::new();
+    if s.is_bomb(t, i) || s.cfg.hostile.cut_blob == Some(i) {
+        m.render_blob(&f, i, &mut body);
+        if let Some(reply) = s.hostile_blob(t, i, fetches, &body) {
+            return Ok(reply);
+        }
+        body.clear();
+    }
     let broken = m
         .malformed(&f, i)
         .filter(|_| s.cfg.malformed_heal_after.is_none_or(|n| fetches <= n));

@@ -19,6 +19,7 @@ mod api;
 mod clock;
 mod faults;
 mod graph;
+mod hostile;
 mod model;
 mod records;
 mod rng;
@@ -41,6 +42,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::record::ContentType;
 pub use graph::{GraphSimConfig, GraphStats};
+pub use hostile::{Hostile, bad_entries};
 use model::Feed;
 pub use sample::{Sample, sample};
 use server::Shared;
@@ -115,6 +117,8 @@ pub struct SimConfig {
     pub certificates: std::collections::BTreeMap<String, Vec<u8>>,
     /// The Microsoft Graph audit log search (`backfill`), on the same listener.
     pub graph: GraphSimConfig,
+    /// Hostile answers for the first tenant (all off by default; see [`Hostile`]).
+    pub hostile: Hostile,
 }
 
 impl Default for SimConfig {
@@ -150,6 +154,7 @@ impl Default for SimConfig {
             content_retention: Duration::from_secs(7 * 24 * 3600),
             certificates: Default::default(),
             graph: GraphSimConfig::default(),
+            hostile: Hostile::default(),
         }
     }
 }
@@ -268,6 +273,18 @@ impl SimHandle {
     /// Moves simulated time forward (late blobs appear, tokens expire, live blobs accrue).
     pub fn advance(&self, d: Duration) {
         self.shared.clock.advance(d);
+    }
+
+    /// While on, listing requests of the first tenant are held without an answer.
+    pub fn set_hang_listings(&self, on: bool) {
+        self.shared.set_hang_listings(on);
+    }
+
+    /// The content id of blob `index` of (tenant, ct), as listed.
+    pub fn content_id_at(&self, tenant_id: &str, ct: ContentType, index: u64) -> Option<String> {
+        let m = &self.shared.model;
+        let f = m.tenant_index(tenant_id).and_then(|t| m.feed(t, ct))?;
+        Some(m.content_id(&f, index))
     }
 
     /// Runs simulated time `speed` times faster than real time.
@@ -464,7 +481,7 @@ fn ndjson<W: std::io::Write>(
                 continue;
             };
             for i in m.window(&f, i64::MIN / 4, now, now) {
-                if !m.is_available(&f, i, now) {
+                if !m.is_available(&f, i, now) || cfg.hostile.is_bomb(tenant, i) {
                     continue;
                 }
                 let layout = m.layout(&f, i);

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::clock::SimClock;
 use super::faults::Load;
+use super::hostile::HostileState;
 use super::model::{Feed, Model};
 use super::{RequestLog, SimConfig, api, lock, token};
 use crate::record::ContentType;
@@ -62,6 +63,7 @@ pub(crate) struct Shared {
     pub log: Mutex<VecDeque<RequestLog>>,
     pub evil_log: Mutex<VecDeque<RequestLog>>,
     pub graph: super::graph::State,
+    pub hostile: HostileState,
 }
 
 impl Shared {
@@ -99,6 +101,7 @@ impl Shared {
             log: Mutex::default(),
             evil_log: Mutex::default(),
             graph: Mutex::default(),
+            hostile: HostileState::default(),
             cfg,
         }
     }
@@ -106,6 +109,7 @@ impl Shared {
     /// Whether a correct client can ever obtain this blob's records.
     pub(crate) fn reachable(&self, f: &Feed, i: u64) -> bool {
         !self.model.is_hostile(f, i)
+            && !self.is_bomb(f.tenant, i)
             && (self.model.malformed(f, i).is_none() || self.cfg.malformed_heal_after.is_some())
     }
 
@@ -184,6 +188,17 @@ pub(crate) struct Reply {
     pub headers: Vec<(&'static str, String)>,
     pub error_code: Option<String>,
     pub retry_after: Option<Duration>,
+    /// A hostile knob's way of sending (boxed: replies are passed by value everywhere).
+    pub unusual: Option<Box<Unusual>>,
+}
+
+/// How a hostile knob sends a reply.
+#[derive(Debug)]
+pub(crate) enum Unusual {
+    /// This binary body instead of `body`.
+    Bytes(bytes::Bytes),
+    /// `body`'s length declared, the connection cut after this many bytes of it.
+    CutAfter(usize),
 }
 
 pub(crate) const JSON: &str = "application/json; charset=utf-8";
@@ -197,6 +212,7 @@ impl Reply {
             headers: Vec::new(),
             error_code: None,
             retry_after: None,
+            unusual: None,
         }
     }
 
@@ -232,7 +248,26 @@ impl Reply {
     }
 
     fn into_response(self) -> Response {
-        let mut resp = Response::new(Body::from(self.body));
+        let len = self.body.len();
+        let cut = matches!(self.unusual.as_deref(), Some(Unusual::CutAfter(_)));
+        let body = match self.unusual.map(|u| *u) {
+            Some(Unusual::Bytes(b)) => Body::from(b),
+            Some(Unusual::CutAfter(n)) => {
+                // Half the body, then an error: hyper drops the connection mid-body.
+                let head = bytes::Bytes::from(self.body).slice(..n.min(len));
+                let parts: Vec<Result<bytes::Bytes, std::io::Error>> = vec![
+                    Ok(head),
+                    Err(std::io::Error::other("connection cut (hostile knob)")),
+                ];
+                Body::from_stream(futures_util::stream::iter(parts))
+            }
+            None => Body::from(self.body),
+        };
+        let mut resp = Response::new(body);
+        if cut {
+            resp.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        }
         *resp.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
         let h = resp.headers_mut();
         h.insert(
@@ -311,6 +346,7 @@ fn push_log(log: &Mutex<VecDeque<RequestLog>>, entry: RequestLog) {
 
 async fn serve_api(State(s): State<Arc<Shared>>, req: Request) -> Response {
     let inc = read(req).await;
+    s.maybe_hang(&inc.path).await;
     let params = Params::parse(&inc.query);
     let segs: Vec<String> = inc
         .path

@@ -180,6 +180,12 @@ fn issue(s: &Shared, tenant: usize, v: Version, now: DateTime<Utc>, graph: bool)
             },
         );
     }
+    if let Some(reply) = s.hostile_token_bomb(tenant) {
+        return reply;
+    }
+    if let Some(body) = s.hostile_token(tenant, &token) {
+        return Reply::json(200, body);
+    }
     let body = match v {
         Version::V1 => json!({
             "token_type": "Bearer",

@@ -16,6 +16,7 @@ pub async fn start(cx: Context) -> Result<Task, SinkError> {
     Ok(tokio::task::spawn_blocking(move || {
         let mut buf = Vec::with_capacity(1 << 16);
         while let Some(job) = queue.blocking_recv() {
+            crate::failpoint::panic_once("sink", &name);
             buf.clear();
             let origin = job.batch.feed.origin();
             for (_, rec) in job.records() {

@@ -18,11 +18,17 @@ pub enum ContentStatus {
     /// The first `acked` records of the blob are delivered; resume after them.
     Partial { acked: u64 },
     /// The blob could not be fetched or parsed; retried on later polls until it expires.
+    /// A bad listing entry is recorded the same way with no URI (nothing to retry until it
+    /// is listed correctly).
     Failed {
         attempts: u32,
         error: String,
         first_failed: DateTime<Utc>,
         last_failed: DateTime<Utc>,
+        /// The `max_blob_bytes` the blob exceeded: it is fetched again only once the cap is
+        /// raised above this.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        too_large: Option<u64>,
     },
     /// The blob expired upstream before it could be delivered; a gap was recorded.
     Expired,
@@ -158,14 +164,25 @@ impl std::fmt::Display for FeedSummary {
                 attempts,
                 error,
                 last_failed,
+                too_large,
                 ..
             } = &e.status
             {
+                let then = match too_large {
+                    Some(limit) => format!(
+                        "fetched again once max_blob_bytes is above {limit}; it expires at {}",
+                        e.expiration.to_rfc3339()
+                    ),
+                    None if e.uri.is_empty() => format!(
+                        "a listing entry that could not be used; fetched if it is listed correctly before {}",
+                        e.expiration.to_rfc3339()
+                    ),
+                    None => format!("retried until it expires at {}", e.expiration.to_rfc3339()),
+                };
                 writeln!(
                     f,
-                    "  FAILED: {id} after {attempts} attempts, last {}: {error} (retried until it expires at {})",
+                    "  FAILED: {id} after {attempts} attempts, last {}: {error} ({then})",
                     last_failed.to_rfc3339(),
-                    e.expiration.to_rfc3339()
                 )?;
             }
         }

@@ -148,6 +148,7 @@ async fn failed_index_follows_the_status() {
         error: "broken".into(),
         first_failed: t(1),
         last_failed: t(1),
+        too_large: None,
     };
     let c = FeedCommit {
         content: vec![
@@ -157,7 +158,7 @@ async fn failed_index_follows_the_status() {
         ..Default::default()
     };
     s.commit(&[(&feed, c)], &[], t(1)).await.unwrap();
-    let f = s.failed_contents(&feed).unwrap();
+    let f = s.failed_contents(&feed, 100).unwrap();
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].0, "x");
     let healed = FeedCommit {
@@ -165,7 +166,7 @@ async fn failed_index_follows_the_status() {
         ..Default::default()
     };
     s.commit(&[(&feed, healed)], &[], t(2)).await.unwrap();
-    assert!(s.failed_contents(&feed).unwrap().is_empty());
+    assert!(s.failed_contents(&feed, 100).unwrap().is_empty());
 }
 
 fn one_commit(n: i64) -> FeedCommit {

@@ -104,6 +104,16 @@ pub const FAMILIES: &[Family] = &[
         "Content blobs that could not be fetched or parsed after every attempt.",
     ),
     c(
+        "o365fwd_blobs_too_large_total",
+        FEED,
+        "Content blobs larger than max_blob_bytes (recorded as failed; also in o365fwd_blobs_failed_total).",
+    ),
+    c(
+        "o365fwd_listing_entries_skipped_total",
+        FEED,
+        "Content listing entries that could not be used (no id, a bad date or URI); skipped and recorded as failed.",
+    ),
+    c(
         "o365fwd_gaps_total",
         FEED,
         "Data gaps: content that expired upstream before it was delivered.",
@@ -184,6 +194,16 @@ pub const FAMILIES: &[Family] = &[
         "Reassembled records a sink refused.",
     ),
     c(
+        "o365fwd_feed_restarts_total",
+        FEED,
+        "Feed tasks restarted after a panic or an unexpected end.",
+    ),
+    c(
+        "o365fwd_task_failures_total",
+        &["task"],
+        "Sink or committer tasks that died (the agent then exits with an error to be restarted).",
+    ),
+    c(
         "o365fwd_state_commit_errors_total",
         &[],
         "Failed attempts to commit progress to state (retried).",
@@ -211,7 +231,7 @@ pub const FAMILIES: &[Family] = &[
     g(
         "o365fwd_feed_healthy",
         FEED,
-        "1 when the feed polled recently enough for /health, else 0.",
+        "1 when the feed passes the /health rule (polled recently, running, not stuck), else 0.",
     ),
     g(
         "o365fwd_sink_healthy",

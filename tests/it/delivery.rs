@@ -65,7 +65,15 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     let mut kills = 0;
     while kills < 12 {
         let mut agent = env.spawn();
-        tokio::time::sleep(Duration::from_millis(rng.u64(150..1200))).await;
+        // Each kill lands at a random moment of a running agent, however loaded the
+        // machine is: after its start line, not before it.
+        assert!(
+            env.wait_started(kills + 1, Duration::from_secs(60)).await,
+            "start {} not logged; log:\n{}",
+            kills + 1,
+            tail(&env.log(), 30)
+        );
+        tokio::time::sleep(Duration::from_millis(rng.u64(0..1000))).await;
         agent.sigkill();
         kills += 1;
         // The file must never hold a torn line or a duplicate after truncation on restart;
@@ -79,7 +87,7 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     );
     agent.stop();
     env.assert_exactly_once(&want);
-    assert!(env.log().matches("o365fwd started").count() >= 13);
+    assert_eq!(env.log().matches("o365fwd started").count(), 13);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -125,6 +125,11 @@ impl Env {
 
     /// Starts the agent; its stderr goes to `agent.log` in the temp dir.
     pub fn spawn(&self) -> Agent {
+        self.spawn_env(&[])
+    }
+
+    /// Starts the agent with more environment variables.
+    pub fn spawn_env(&self, vars: &[(&str, &str)]) -> Agent {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -134,11 +139,25 @@ impl Env {
             .args(["run", "--config"])
             .arg(&self.config)
             .env("RUST_LOG", "info")
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("agent starts");
         Agent { child }
+    }
+
+    /// Waits until the log says the agent started `n` times in all (a kill before that
+    /// would test nothing, and a count of start lines would be off).
+    pub async fn wait_started(&self, n: usize, timeout: Duration) -> bool {
+        let t0 = Instant::now();
+        while t0.elapsed() < timeout {
+            if self.log().matches("o365fwd started").count() >= n {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
     }
 
     pub fn log_path(&self) -> PathBuf {
@@ -271,6 +290,17 @@ pub struct Agent {
 }
 
 impl Agent {
+    /// The agent's peak resident memory so far (`VmHWM`), in kB.
+    pub fn peak_rss_kb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the agent is running");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/PID/status")
+    }
+
     pub fn sigterm(&self) {
         unsafe {
             libc::kill(self.child.id() as i32, libc::SIGTERM);

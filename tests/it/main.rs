@@ -9,6 +9,7 @@ mod faults;
 mod formats;
 mod harness;
 mod host;
+mod hostile;
 mod http;
 mod import;
 mod kafka;

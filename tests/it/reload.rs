@@ -67,6 +67,8 @@ async fn reload_under_load_delivers_every_record_exactly_once() {
     std::fs::write(&env.config, &v1).unwrap();
     let t0 = Utc::now() - chrono::Duration::hours(3);
     let agent = env.spawn();
+    // SIGHUP before the handler is installed would end the process: wait for the start.
+    assert!(env.wait_started(1, Duration::from_secs(60)).await);
     for (i, text) in [&v2, &bad, &v4, &v5].into_iter().enumerate() {
         tokio::time::sleep(Duration::from_millis(2500)).await;
         std::fs::write(&env.config, text).unwrap();
@@ -180,6 +182,7 @@ async fn reload_that_cannot_start_keeps_the_old_config() {
     let base = std::fs::read_to_string(&env.config).unwrap();
     let t0 = Utc::now() - chrono::Duration::hours(1);
     let agent = env.spawn();
+    assert!(env.wait_started(1, Duration::from_secs(60)).await);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let broken = format!(
         "{base}[sinks.nowhere]\ntype = \"file\"\npath = \"{}\"\n",

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::error::{parse_error_body, retry_after};
+use super::error::parse_error_body;
 use super::{ApiError, Budget, TokenSource, backoff, same_origin};
 use crate::config::TenantConfig;
 use crate::telemetry;
@@ -175,7 +175,7 @@ impl GraphClient {
             u.port_or_known_default().unwrap_or(0)
         );
         self.stats.refused_links.fetch_add(1, Ordering::Relaxed);
-        telemetry::hostile_uri(&self.tenant, "@odata.nextLink", &host, None);
+        telemetry::hostile_uri(&self.tenant, "@odata.nextLink", &host, None, None);
         Err(ApiError::HostileUri {
             what: "@odata.nextLink",
             host,
@@ -256,7 +256,7 @@ impl GraphClient {
                 self.tokens.invalidate().await;
                 continue;
             }
-            let hinted = retry_after(&headers);
+            let hinted = crate::bounds::retry_after_header(&headers, &self.tenant);
             if code == 429 || (code == 503 && hinted.is_some()) {
                 throttles += 1;
                 if throttles > MAX_THROTTLES {

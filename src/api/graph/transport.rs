@@ -10,7 +10,7 @@ use std::time::Duration;
 pub const MIN_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// The longest wait a `Retry-After` may impose before asking again (a daily submission
 /// quota can answer hours; asking every quarter of an hour costs nothing).
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
+pub const MAX_RETRY_AFTER: Duration = crate::bounds::MAX_RETRY_AFTER;
 
 /// `Retry-After` as the server sent it, clamped to [`MIN_RETRY_AFTER`, `MAX_RETRY_AFTER`].
 pub fn clamp_retry_after(d: Duration) -> Duration {
@@ -26,27 +26,16 @@ pub enum BodyError {
 }
 
 /// The whole body, decoded (gzip), refused once it grows past `cap` bytes: memory follows
-/// the cap, never what the server sends.
-pub async fn read_capped(
-    mut resp: reqwest::Response,
-    cap: usize,
-) -> Result<bytes::Bytes, BodyError> {
-    if resp.content_length().is_some_and(|n| n > cap as u64) {
-        return Err(BodyError::TooLarge { cap });
-    }
-    let mut buf = bytes::BytesMut::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                if buf.len().saturating_add(chunk.len()) > cap {
-                    return Err(BodyError::TooLarge { cap });
-                }
-                buf.extend_from_slice(&chunk);
+/// the cap, never what the server sends (`bounds::read_capped`, with Graph's errors).
+pub async fn read_capped(resp: reqwest::Response, cap: usize) -> Result<bytes::Bytes, BodyError> {
+    crate::bounds::read_capped(resp, cap as u64, "Graph response")
+        .await
+        .map_err(|e| match e {
+            crate::bounds::BodyError::TooLarge(_) => BodyError::TooLarge { cap },
+            crate::bounds::BodyError::Transport(e) => {
+                BodyError::Transport(crate::api::auth::without_url(&e))
             }
-            Ok(None) => return Ok(buf.freeze()),
-            Err(e) => return Err(BodyError::Transport(crate::api::auth::without_url(&e))),
-        }
-    }
+        })
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+use crate::bounds::later;
 use crate::record::Record;
 
 /// Key of the part ids in a merged record.
@@ -180,7 +181,7 @@ impl Reassembler {
             }
             self.due.remove(&(g.due, g.seq));
             g.last = now;
-            g.due = (now + self.cfg.horizon).min(g.first + self.cfg.max_age);
+            g.due = later(now, self.cfg.horizon).min(later(g.first, self.cfg.max_age));
             g.bytes += size;
             g.parts.push(id);
             absorb(g, map);
@@ -188,7 +189,7 @@ impl Reassembler {
         } else {
             let seq = self.next_seq;
             self.next_seq += 1;
-            let due = now + self.cfg.horizon.min(self.cfg.max_age);
+            let due = later(now, self.cfg.horizon.min(self.cfg.max_age));
             let mut g = Group {
                 seq,
                 first: now,
@@ -231,10 +232,9 @@ impl Reassembler {
                 self.due.remove(&(due, seq));
                 continue;
             };
-            let aged = self
-                .groups
-                .get(&key)
-                .is_some_and(|g| g.first + self.cfg.max_age < g.last + self.cfg.horizon);
+            let aged = self.groups.get(&key).is_some_and(|g| {
+                later(g.first, self.cfg.max_age) < later(g.last, self.cfg.horizon)
+            });
             out.extend(self.take(&key, aged));
         }
         out

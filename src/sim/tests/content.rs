@@ -436,13 +436,18 @@ async fn live_blobs_keep_coming_and_demo_config_serves_every_tenant() {
 }
 
 /// The benchmark's peers read what `SimHandle::write_ndjson` writes, and the benchmark waits
-/// for `served_records` lines: both must be exactly the records a client can fetch now.
+/// for `served_records` lines: both must be exactly the records a client can fetch now (a
+/// gzip bomb's blob holds none).
 #[tokio::test]
 async fn handle_ndjson_is_exactly_what_is_served() {
     let cfg = SimConfig {
         records_per_blob: (3, 7),
         backlog: Duration::from_secs(1800),
         blob_interval: Duration::from_secs(120),
+        hostile: crate::sim::Hostile {
+            gzip_bomb: Some((1, 1 << 20)),
+            ..Default::default()
+        },
         ..SimConfig::default()
     };
     let h = start(cfg).await;

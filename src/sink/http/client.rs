@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::HeaderMap;
 use tokio_util::sync::CancellationToken;
 
 use super::HttpCommon;
@@ -139,21 +139,20 @@ pub(crate) async fn unless_aborted<T>(
     }
 }
 
-/// `Retry-After` as seconds or an HTTP date, capped so a hostile value cannot park the sink.
+/// Largest receiver answer read: bulk answers list every item, and stay far below this.
+const MAX_ANSWER_BYTES: u64 = 64 << 20;
+
+/// Reads a response body, bounded by the request timeout and [`MAX_ANSWER_BYTES`].
+pub(crate) async fn read_body(
+    resp: reqwest::Response,
+) -> Result<bytes::Bytes, crate::bounds::BodyError> {
+    crate::bounds::read_capped(resp, MAX_ANSWER_BYTES, "receiver answer").await
+}
+
+/// `Retry-After` as seconds or an HTTP date, clamped to 15 minutes (logged when it asked
+/// for more) so a hostile value cannot park the sink.
 pub(crate) fn retry_after(h: &HeaderMap) -> Option<Duration> {
-    const CAP: Duration = Duration::from_secs(15 * 60);
-    let v = h.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    let d = match v.parse::<u64>() {
-        Ok(secs) => Duration::from_secs(secs),
-        Err(_) => {
-            let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-            let now = chrono::Utc::now();
-            (at.with_timezone(&chrono::Utc) - now)
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-        }
-    };
-    Some(d.min(CAP))
+    crate::bounds::retry_after_header(h, "sink receiver")
 }
 
 /// Exponential backoff with jitter, starting at 200 ms, capped at the sink's maximum.
@@ -197,6 +196,7 @@ impl Backoff {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::header::RETRY_AFTER;
     use std::io::Read;
 
     #[test]
@@ -232,6 +232,8 @@ mod tests {
         h.insert(RETRY_AFTER, "7".parse().unwrap());
         assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
         h.insert(RETRY_AFTER, "999999".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(900)));
+        h.insert(RETRY_AFTER, "10000000000000000000".parse().unwrap());
         assert_eq!(retry_after(&h), Some(Duration::from_secs(900)));
         let later = chrono::Utc::now() + chrono::Duration::seconds(30);
         h.insert(RETRY_AFTER, later.to_rfc2822().parse().unwrap());

@@ -93,7 +93,7 @@ async fn next_flush(rx: &mut mpsc::Receiver<SinkJob>, limits: BatchLimits) -> Op
     };
     let (mut n, mut bytes) = size(&first);
     let mut jobs = vec![first];
-    let deadline = tokio::time::Instant::now() + limits.timeout;
+    let deadline = crate::bounds::later(tokio::time::Instant::now(), limits.timeout);
     while n < limits.max_events && bytes < limits.max_bytes {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Some(job)) => {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap};
 use tokio_util::sync::CancellationToken;
 
-use super::client::{Backoff, Halt, body, build_client, retry_after, unless_aborted};
+use super::client::{Backoff, Halt, body, build_client, read_body, retry_after, unless_aborted};
 use super::{BatchLimits, HttpCommon};
 use crate::sink::SinkError;
 
@@ -93,8 +93,9 @@ impl Endpoint {
         };
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        // Bounded by the request timeout; a body cut short reads as empty.
-        let body = unless_aborted(resp.bytes(), abort)
+        // Bounded by the request timeout and a cap; a body cut short or too large reads as
+        // empty.
+        let body = unless_aborted(read_body(resp), abort)
             .await?
             .unwrap_or_default();
         Ok(Ok(Answer {

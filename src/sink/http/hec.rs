@@ -132,7 +132,7 @@ impl HecSink {
         mut waiting: Vec<(u64, Vec<usize>)>,
         abort: &CancellationToken,
     ) -> Result<Vec<usize>, Halt> {
-        let deadline = tokio::time::Instant::now() + self.cfg.ack_timeout;
+        let deadline = crate::bounds::later(tokio::time::Instant::now(), self.cfg.ack_timeout);
         loop {
             super::unless_aborted(tokio::time::sleep(self.cfg.ack_poll_interval), abort).await?;
             let ids: Vec<u64> = waiting.iter().map(|w| w.0).collect();

@@ -177,7 +177,8 @@ impl Task {
         let sent = self.producer.send(record).map_err(|(e, _)| e);
         if let Err(error) = sent {
             if error.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) {
-                self.retries.push((Instant::now() + QUEUE_FULL_WAIT, tag));
+                self.retries
+                    .push((crate::bounds::later(Instant::now(), QUEUE_FULL_WAIT), tag));
             } else {
                 self.failed(tag, error, false);
             }
@@ -245,7 +246,7 @@ impl Task {
         if let Some(fatal) = self.producer.client().fatal_error() {
             self.rebuild(&fatal.1);
         }
-        self.retries.push((now + backoff, tag));
+        self.retries.push((crate::bounds::later(now, backoff), tag));
     }
 
     /// Replaces a producer in a fatal state. Its queued messages are purged; their reports

@@ -79,7 +79,7 @@ impl Connector {
                 Box::new(tls)
             }
         };
-        let settled = std::time::Instant::now() + SETTLE;
+        let settled = crate::bounds::later(std::time::Instant::now(), SETTLE);
         Ok(Conn {
             io,
             sent,
