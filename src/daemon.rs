@@ -77,13 +77,18 @@ pub async fn run_with_reload(
     stop: CancellationToken,
     reload: Arc<Notify>,
 ) -> Result<Outcome, DaemonError> {
-    let state = State::open(&cfg.agent.state_dir)?;
+    // Opening reads sled's log (recovery) and may flush: not on an async worker.
+    let dir = cfg.agent.state_dir.clone();
+    let state = match tokio::task::spawn_blocking(move || State::open(&dir)).await {
+        Ok(opened) => opened?,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    };
     memory::start_trimming();
     let mut cfg = cfg;
     let mut total = Outcome::default();
     let beats = notify::Heartbeats::default();
     let watchdog = notify::watchdog_period();
-    let mut running = Generation::start(&cfg, &state, &stop, &beats)?;
+    let mut running = Generation::start(&cfg, &state, &stop, &beats).await?;
     let mut endpoint = health::Endpoint::start(&cfg, &state).await?;
     notify::ready();
     let served = CancellationToken::new();
@@ -124,7 +129,7 @@ pub async fn run_with_reload(
             return Ok(finish(total));
         }
         crate::telemetry::reset_sink_health();
-        match Generation::start(&new, &state, &stop, &beats) {
+        match Generation::start(&new, &state, &stop, &beats).await {
             Ok(g) => {
                 log_changes(&cfg, &new);
                 running = g;
@@ -133,7 +138,7 @@ pub async fn run_with_reload(
             }
             Err(e) => {
                 tracing::error!(error = %e, "RELOAD FAILED: the new configuration could not start; going back to the running one.");
-                running = Generation::start(&cfg, &state, &stop, &beats)?;
+                running = Generation::start(&cfg, &state, &stop, &beats).await?;
             }
         }
         endpoint.update(&cfg, &state).await;
@@ -151,7 +156,9 @@ pub async fn run_with_reload(
         "Stopping: no new polls; draining what is in flight."
     );
     total.add(running.drain(cfg.agent.shutdown_timeout).await);
-    state.mark(true);
+    // Writes and fsyncs the identity file: not on an async worker.
+    let s = state.clone();
+    let _ = tokio::task::spawn_blocking(move || s.mark(true)).await;
     served.cancel();
     endpoint.stop().await;
     Ok(finish(total))

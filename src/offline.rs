@@ -141,7 +141,7 @@ pub struct Finished {
 impl OfflineRun {
     /// Opens a temporary state and starts `sinks` and the pipeline. `feeds` lists (tenant
     /// name, tenant id, content type) that may be delivered (Kafka checks its topics).
-    pub fn start(
+    pub async fn start(
         cfg: &Config,
         sinks: &[SinkConfig],
         feeds: &[(String, String, ContentType)],
@@ -152,9 +152,10 @@ impl OfflineRun {
             fastrand::u64(..)
         ));
         std::fs::create_dir_all(&dir).map_err(OfflineError::TempDir)?;
-        let started = State::open(&dir)
-            .map_err(OfflineError::from)
-            .and_then(|state| OfflineRun::with_state(cfg, sinks, feeds, state));
+        let started = match State::open(&dir) {
+            Ok(state) => OfflineRun::with_state(cfg, sinks, feeds, state).await,
+            Err(e) => Err(e.into()),
+        };
         match started {
             Ok(mut run) => {
                 run.temp_dir = Some(dir);
@@ -170,7 +171,7 @@ impl OfflineRun {
     /// A run over a state that outlives it (`backfill` resumes from it): file sinks truncate
     /// back to the length it committed, as the daemon's do, so a killed run leaves nothing
     /// behind that the next one writes again.
-    pub fn with_state(
+    pub async fn with_state(
         cfg: &Config,
         sinks: &[SinkConfig],
         feeds: &[(String, String, ContentType)],
@@ -184,7 +185,7 @@ impl OfflineRun {
             .transpose()
             .map_err(OfflineError::Enrich)?;
         let sinks = sink::with_enrichment(sinks, enricher.as_ref());
-        let (inputs, tasks) = sink::start_all(&sinks, &state, feeds, &abort)?;
+        let (inputs, tasks) = sink::start_all(&sinks, &state, feeds, &abort).await?;
         let (pipeline, committer) = Pipeline::start(
             state.clone(),
             inputs,

@@ -75,6 +75,8 @@ pub enum StateError {
     Corrupt { key: String, error: String },
     #[error("the state store in {dir} is being reopened after a storage error")]
     Unavailable { dir: String },
+    #[error("a state operation was interrupted: the runtime is shutting down")]
+    Interrupted,
 }
 
 /// Identifies a feed in state: the tenant GUID and the content type, so renaming a tenant
@@ -319,12 +321,17 @@ impl State {
         match &r {
             Ok(()) => {
                 *lock(&self.shared.failing) = None;
-                let mut d = lock(&self.shared.durable_offsets);
-                for (sink, off) in sinks {
-                    d.insert(sink.to_string(), off.clone());
+                {
+                    let mut d = lock(&self.shared.durable_offsets);
+                    for (sink, off) in sinks {
+                        d.insert(sink.to_string(), off.clone());
+                    }
                 }
-                drop(d);
-                self.mark(false);
+                if self.mark_due() {
+                    // Writes and fsyncs the identity file: not on an async worker.
+                    let s = self.clone();
+                    let _ = tokio::task::spawn_blocking(move || s.mark(false)).await;
+                }
             }
             Err(e) => {
                 lock(&self.shared.failing)
@@ -415,8 +422,14 @@ impl State {
         self.shared.flushes.load(Ordering::Relaxed)
     }
 
+    /// Whether [`State::mark`] would write now (a minute since the last time).
+    fn mark_due(&self) -> bool {
+        lock(&self.shared.marked).elapsed() >= MARK_EVERY
+    }
+
     /// Brings the identity file's count of durable commits up to date (unless `force`, at
     /// most once a minute): the next open refuses a store that comes back with fewer.
+    /// Blocks (write and fsync).
     pub fn mark(&self, force: bool) {
         let mut at = lock(&self.shared.marked);
         if !force && at.elapsed() < MARK_EVERY {
@@ -493,8 +506,14 @@ impl State {
 
     /// Drops content entries and the rest of a feed's state that can no longer matter (seen
     /// ids are pruned by [`Dedup`], by the records' time). Not flushed: what comes back after
-    /// a crash is pruned again. Returns how many entries were removed.
+    /// a crash is pruned again. Returns how many entries were removed. The scan runs on a
+    /// blocking thread, off the async workers.
     pub async fn prune(&self, feed: &str, rule: &Prune) -> Result<usize, StateError> {
+        let (s, feed, rule) = (self.clone(), feed.to_string(), rule.clone());
+        off_workers(move || s.prune_blocking(&feed, &rule)).await
+    }
+
+    fn prune_blocking(&self, feed: &str, rule: &Prune) -> Result<usize, StateError> {
         let now = rule.now;
         let h = self.handles()?;
         let mut b = sled::Batch::default();
@@ -577,6 +596,18 @@ impl State {
         h.tree.insert(key(b'c', &[feed.as_bytes()]), json(cursor))?;
         h.db.flush_async().await?;
         Ok(())
+    }
+}
+
+/// Runs a blocking store operation (a scan, a flush) on a blocking thread, off the async
+/// workers. A panic there goes on as a panic of the caller.
+async fn off_workers<T: Send + 'static>(
+    op: impl FnOnce() -> Result<T, StateError> + Send + 'static,
+) -> Result<T, StateError> {
+    match tokio::task::spawn_blocking(op).await {
+        Ok(r) => r,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(StateError::Interrupted),
     }
 }
 

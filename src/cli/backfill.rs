@@ -240,7 +240,7 @@ pub async fn run(a: BackfillArgs) -> anyhow::Result<i32> {
         .into_iter()
         .map(|ct| (tenant.name.clone(), tenant.tenant_id.clone(), ct))
         .collect();
-    let run = OfflineRun::with_state(&cfg, &sinks, &feeds, state.clone())?;
+    let run = OfflineRun::with_state(&cfg, &sinks, &feeds, state.clone()).await?;
     let stop = CancellationToken::new();
     crate::daemon::install_signals(stop.clone(), std::sync::Arc::default())?;
     let http = tenant_http(

@@ -81,7 +81,7 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<i32> {
                 .map(|ct| (t.name.clone(), t.tenant_id.clone(), ct))
         })
         .collect();
-    let run = OfflineRun::start(&cfg, &sinks, &feeds)?;
+    let run = OfflineRun::start(&cfg, &sinks, &feeds).await?;
     let source = a.file.display().to_string();
     let batch = cfg.agent.batch_size.max(1);
     let pb = bar(entries.len() as u64, "records");

@@ -76,7 +76,7 @@ pub async fn run(a: ReplayArgs) -> anyhow::Result<i32> {
     };
     let ct = a.content_type;
     let feeds = [(tenant.name.clone(), tenant.tenant_id.clone(), ct)];
-    let run = OfflineRun::start(&cfg, &sinks, &feeds)?;
+    let run = OfflineRun::start(&cfg, &sinks, &feeds).await?;
     let feed = run.feed(&tenant.tenant_id, ct).expect("declared above");
 
     let stop = CancellationToken::new();

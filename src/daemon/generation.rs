@@ -33,7 +33,7 @@ pub(super) struct Generation {
 }
 
 impl Generation {
-    pub(super) fn start(
+    pub(super) async fn start(
         cfg: &Config,
         state: &State,
         process_stop: &CancellationToken,
@@ -71,7 +71,7 @@ impl Generation {
             e.watch(stop.clone());
         }
         let sink_cfgs = sink::with_enrichment(cfg.sinks.values(), enricher.as_ref());
-        let (inputs, sinks) = sink::start_all(&sink_cfgs, state, &feed_ids, &abort)?;
+        let (inputs, sinks) = sink::start_all(&sink_cfgs, state, &feed_ids, &abort).await?;
         let sinks = sinks
             .into_iter()
             .zip(&sink_cfgs)

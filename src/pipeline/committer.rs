@@ -35,8 +35,25 @@ pub(super) struct Waiting {
     pub rx: oneshot::Receiver<SinkAck>,
 }
 
-/// A sink's name, the records and bytes it was given, and its acknowledgement.
-type Ack = (String, u64, u64, SinkAck);
+/// One sink's acknowledgement of a batch, with what it was given.
+struct Ack {
+    sink: String,
+    /// Records and their bytes (as the API sent them) the sink was given.
+    records: u64,
+    bytes: u64,
+    ack: SinkAck,
+}
+
+impl Waiting {
+    fn acked(&self, ack: SinkAck) -> Ack {
+        Ack {
+            sink: self.sink.clone(),
+            records: self.records,
+            bytes: self.bytes,
+            ack,
+        }
+    }
+}
 
 /// What the committer did, returned when it stops.
 #[derive(Debug, Default, Clone)]
@@ -136,10 +153,10 @@ type Acked = (Arc<Batch>, Vec<Ack>);
 
 async fn wait_all(f: InFlight, abort: &CancellationToken) -> Option<Acked> {
     let mut out = Vec::with_capacity(f.acks.len());
-    for w in f.acks {
+    for mut w in f.acks {
         tokio::select! {
-            r = w.rx => match r {
-                Ok(ack) => out.push((w.sink, w.records, w.bytes, ack)),
+            r = &mut w.rx => match r {
+                Ok(ack) => out.push(w.acked(ack)),
                 // The sink stopped without acknowledging: only happens when it is aborted.
                 Err(_) => return None,
             },
@@ -165,7 +182,7 @@ fn try_all(f: &mut InFlight) -> Option<Vec<Ack>> {
             f.acks
                 .iter()
                 .zip(got.into_iter().flatten())
-                .map(|(w, a)| (w.sink.clone(), w.records, w.bytes, a))
+                .map(|(w, a)| w.acked(a))
                 .collect(),
         );
     }
@@ -189,7 +206,7 @@ fn needs_disk(batch: &Batch, acks: &[Ack]) -> bool {
             .any(|op| !matches!(op, CommitOp::Cursor(_)))
         || acks
             .iter()
-            .any(|(_, _, _, a)| a.offset.is_some() || !a.rejected.is_empty())
+            .any(|Ack { ack: a, .. }| a.offset.is_some() || !a.rejected.is_empty())
 }
 
 /// Makes everything applied durable: an empty commit, retried like any other. If the
@@ -234,7 +251,7 @@ async fn commit_group(
                     .push(seen::record_bucket(r.creation_time, created), r.id());
             }
         }
-        for (sink, _, _, ack) in acks {
+        for Ack { sink, ack, .. } in acks {
             for (idx, reason) in &ack.rejected {
                 let Some(rec) = batch.records.get(*idx) else {
                     continue;
@@ -263,7 +280,13 @@ async fn commit_group(
             continue;
         }
         let f = &batch.feed;
-        for (sink, n, bytes, _) in acks {
+        for Ack {
+            sink,
+            records: n,
+            bytes,
+            ..
+        } in acks
+        {
             let labels = [
                 ("tenant", f.tenant.as_str()),
                 ("content_type", f.content_type.as_str()),

@@ -26,11 +26,7 @@ mod truncate;
 
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
-
-use crate::format::Encoder;
-use crate::pipeline::SinkJob;
+use super::{Context, SinkError, Task};
 
 pub use config::{FACILITIES, Framing, Rfc, SEVERITIES, SyslogConfig, TlsConfig, Transport};
 pub use framing::frame;
@@ -48,31 +44,26 @@ pub fn severity_of_cef(cef: u8) -> u8 {
 }
 
 /// Starts the sink task. Setup problems (bad TLS files) fail here, before any record moves.
-pub fn spawn(
-    name: &str,
-    cfg: &SyslogConfig,
-    encoder: Encoder,
-    rx: mpsc::Receiver<SinkJob>,
-    abort: CancellationToken,
-) -> Result<tokio::task::JoinHandle<()>, String> {
-    let formatter = Formatter::new(cfg, encoder);
-    let connector = transport::Connector::new(name, cfg)?;
+pub async fn start(cfg: &SyslogConfig, cx: Context) -> Result<Task, SinkError> {
+    let connector = transport::Connector::new(&cx.name, cfg).map_err(|m| cx.setup_error(m))?;
     if cfg.transport == Transport::Udp {
-        tracing::info!(sink = name, address = %cfg.address,
+        tracing::info!(sink = cx.name.as_str(), address = %cfg.address,
             "Syslog over UDP is best effort: datagrams lost on the way cannot be detected or re-sent.");
     }
-    let name = name.to_string();
+    let formatter = Formatter::new(cfg, cx.encoder);
     Ok(if cfg.transport.is_stream() {
         let s = stream::Stream {
-            name,
+            name: cx.name,
             formatter,
             framing: cfg.framing,
             connector,
             window: cfg.resend_window,
         };
-        tokio::spawn(stream::run(s, rx, abort))
+        tokio::spawn(stream::run(s, cx.queue, cx.abort))
     } else {
-        tokio::spawn(dgram::run(name, formatter, connector, rx, abort))
+        tokio::spawn(dgram::run(
+            cx.name, formatter, connector, cx.queue, cx.abort,
+        ))
     })
 }
 
