@@ -276,7 +276,7 @@ mod tests {
             ),
         ];
         let url = serve(answers).await;
-        let http = crate::api::http_client(Duration::from_secs(30));
+        let http = crate::api::http_client(Duration::from_secs(30)).unwrap();
         let get = || async { http.get(&url).send().await.unwrap() };
         let too_large = |r: Result<bytes::Bytes, BodyError>| match r {
             Err(BodyError::TooLarge(t)) => t,

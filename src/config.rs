@@ -1,45 +1,22 @@
-//! The TOML configuration: schema, defaults, validation, secrets.
+//! The TOML configuration file: reading it, and the whole it makes.
 //!
-//! The types in this file are what the rest of the program consumes: fully validated, with
-//! defaults applied and secrets resolved. Parsing is strict (`deny_unknown_fields`) and
-//! reports every problem at once with its key path and line/column.
+//! Each component owns its settings, their defaults and the rules a value must pass
+//! ([`crate::api::tenant`], [`crate::sink::config`] and each sink's `config`,
+//! [`crate::secret`], [`crate::format::enrich`], [`crate::filter`]); this module only walks the
+//! TOML, applies those rules and reports every problem at once with its key path and
+//! line/column (`deny_unknown_fields` semantics, which serde cannot report in one pass). The
+//! `[agent]` section is the process's own and lives here. What [`Config`] holds is fully
+//! validated, with defaults applied and secrets resolved.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use url::Url;
-
-use crate::format::{Format, FormatOptions};
-use crate::record::ContentType;
-
-/// A secret value. Its `Debug` and `Display` never show the value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
-    }
-    /// The only way to read the value: call sites are easy to audit.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("**REDACTED**")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("**REDACTED**")
-    }
-}
+use crate::api::tenant::TenantConfig;
+use crate::sink::config::SinkConfig;
 
 /// The whole, validated configuration.
 #[derive(Debug, Clone)]
@@ -56,39 +33,44 @@ pub struct Config {
     pub enrich: Option<crate::format::enrich::EnrichConfig>,
 }
 
-/// `[agent]`
+/// `[agent]`; every key optional, each default below.
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
-    /// sled database directory. Default `/var/lib/o365fwd`.
+    /// sled database directory ([`STATE_DIR`]).
     pub state_dir: PathBuf,
-    /// Time between listings of a feed. Default 60 s.
+    /// Time between listings of a feed ([`POLL_INTERVAL`]).
     pub poll_interval: Duration,
     /// How far behind the cursor every listing starts again, to catch content that is
-    /// listed late. Default 1 h.
+    /// listed late ([`OVERLAP`]).
     pub overlap: Duration,
-    /// How long record ids are remembered to drop the API's repeats. Default 24 h.
+    /// How long record ids are remembered to drop the API's repeats ([`DEDUP_HORIZON`]).
     pub dedup_horizon: Duration,
-    /// How far back a feed starts on its first run. Default 7 days (all the API keeps).
+    /// How much of the horizon is answered from memory ([`DEDUP_HOT_WINDOW`]).
+    pub dedup_hot_window: Duration,
+    /// Record ids held in memory per feed, at most ([`DEDUP_HOT_IDS`]).
+    pub dedup_hot_ids: usize,
+    /// How far back a feed starts on its first run ([`INITIAL_LOOKBACK`]).
     pub initial_lookback: Duration,
-    /// Bound on the SIGTERM drain. Default 30 s.
+    /// Bound on the SIGTERM drain ([`SHUTDOWN_TIMEOUT`]).
     pub shutdown_timeout: Duration,
-    /// Records per batch handed to the sinks. Default 500.
+    /// Records per batch handed to the sinks ([`BATCH_SIZE`]).
     pub batch_size: usize,
-    /// Batches submitted and not yet committed, over all feeds. Default 16.
+    /// Batches submitted and not yet committed, over all feeds ([`MAX_IN_FLIGHT_BATCHES`]).
     pub max_in_flight_batches: usize,
-    /// Blobs fetched concurrently per feed. Default 4.
+    /// Blobs fetched concurrently per feed ([`FETCH_CONCURRENCY`]).
     pub fetch_concurrency: usize,
-    /// Per-request timeout towards the API. Default 60 s.
+    /// Per-request timeout towards the API ([`REQUEST_TIMEOUT`]).
     pub request_timeout: Duration,
     /// Fetch attempts of a blob before it is recorded as failed (it is retried on later
-    /// polls until it expires). Default 5.
+    /// polls until it expires) ([`BLOB_ATTEMPTS`]).
     pub blob_attempts: u32,
-    /// Address of the `/metrics` and `/health` endpoint. None = off.
+    /// Address of the `/metrics`, `/health` and `/state` endpoint. None = off.
     pub listen: Option<SocketAddr>,
-    /// How long a sink may fail without any acknowledgement before `/health` reports it.
-    /// Default 60 s.
+    /// How long a sink may fail without any acknowledgement before `/health` reports it
+    /// ([`UNHEALTHY_AFTER`]).
     pub unhealthy_after: Duration,
-    /// Largest blob read, decoded; a larger one is recorded as failed. Default 64 MiB.
+    /// Largest blob read, decoded; a larger one is recorded as failed
+    /// ([`crate::api::DEFAULT_MAX_BLOB_BYTES`]).
     pub max_blob_bytes: u64,
     /// How long a feed may make no progress at all (see `daemon::progress`) before
     /// `/health` reports it and the watchdog is no longer fed. `None` = derived from
@@ -96,183 +78,80 @@ pub struct AgentConfig {
     pub stall_timeout: Option<Duration>,
 }
 
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(24 * 3600);
+/// The API keeps content for seven days: looking or overlapping further finds nothing.
+const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Greater than zero.
+const NONZERO: Duration = Duration::from_nanos(1);
+
+/// Default `state_dir`.
+pub const STATE_DIR: &str = "/var/lib/o365fwd";
+/// Default `poll_interval`: new content is listed within minutes of the activity anyway.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(60);
+pub const POLL_INTERVAL_RANGE: RangeInclusive<Duration> = NONZERO..=DAY;
+/// Default `overlap`: content can be listed up to about an hour late.
+pub const OVERLAP: Duration = HOUR;
+pub const OVERLAP_RANGE: RangeInclusive<Duration> = Duration::ZERO..=WEEK;
+/// Default `dedup_horizon`: the API repeats records within a day.
+pub const DEDUP_HORIZON: Duration = DAY;
+pub const DEDUP_HORIZON_RANGE: RangeInclusive<Duration> = Duration::ZERO..=WEEK;
+/// Default `dedup_hot_window`: the newest part of the horizon, where nearly every repeat falls,
+/// is answered from memory; older record times are looked up on disk.
+pub const DEDUP_HOT_WINDOW: Duration = Duration::from_secs(2 * 3600);
+pub const DEDUP_HOT_WINDOW_RANGE: RangeInclusive<Duration> = Duration::ZERO..=WEEK;
+/// Default `dedup_hot_ids`: the cap on one feed's ids in memory, whatever its volume.
+pub const DEDUP_HOT_IDS: usize = 1_000_000;
+pub const DEDUP_HOT_IDS_RANGE: RangeInclusive<i64> = 10_000..=100_000_000;
+/// Default `initial_lookback`: all the API keeps.
+pub const INITIAL_LOOKBACK: Duration = WEEK;
+pub const INITIAL_LOOKBACK_RANGE: RangeInclusive<Duration> = NONZERO..=WEEK;
+/// Default `shutdown_timeout`: inside systemd's default stop timeout (90 s).
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+pub const SHUTDOWN_TIMEOUT_RANGE: RangeInclusive<Duration> = NONZERO..=HOUR;
+/// Default `batch_size`.
+pub const BATCH_SIZE: usize = 500;
+pub const BATCH_SIZE_RANGE: RangeInclusive<i64> = 1..=100_000;
+/// Default `max_in_flight_batches`.
+pub const MAX_IN_FLIGHT_BATCHES: usize = 16;
+pub const MAX_IN_FLIGHT_BATCHES_RANGE: RangeInclusive<i64> = 1..=10_000;
+/// Default `fetch_concurrency`.
+pub const FETCH_CONCURRENCY: usize = 4;
+pub const FETCH_CONCURRENCY_RANGE: RangeInclusive<i64> = 1..=256;
+/// Default `request_timeout`.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+pub const REQUEST_TIMEOUT_RANGE: RangeInclusive<Duration> = NONZERO..=HOUR;
+/// Default `blob_attempts`.
+pub const BLOB_ATTEMPTS: u32 = 5;
+pub const BLOB_ATTEMPTS_RANGE: RangeInclusive<i64> = 1..=1000;
+/// Default `unhealthy_after`.
+pub const UNHEALTHY_AFTER: Duration = Duration::from_secs(60);
+pub const UNHEALTHY_AFTER_RANGE: RangeInclusive<Duration> = NONZERO..=DAY;
+/// Allowed `max_blob_bytes`: 1 MiB to 4 GiB.
+pub const MAX_BLOB_BYTES_RANGE: RangeInclusive<i64> = 1 << 20..=4 << 30;
+/// Allowed `stall_timeout` (derived from `poll_interval` and `request_timeout` when unset).
+pub const STALL_TIMEOUT_RANGE: RangeInclusive<Duration> = Duration::from_secs(1)..=DAY;
+
 impl Default for AgentConfig {
     fn default() -> Self {
         AgentConfig {
-            state_dir: PathBuf::from("/var/lib/o365fwd"),
-            poll_interval: Duration::from_secs(60),
-            overlap: Duration::from_secs(3600),
-            dedup_horizon: Duration::from_secs(24 * 3600),
-            initial_lookback: Duration::from_secs(7 * 24 * 3600),
-            shutdown_timeout: Duration::from_secs(30),
-            batch_size: 500,
-            max_in_flight_batches: 16,
-            fetch_concurrency: 4,
-            request_timeout: Duration::from_secs(60),
-            blob_attempts: 5,
+            state_dir: PathBuf::from(STATE_DIR),
+            poll_interval: POLL_INTERVAL,
+            overlap: OVERLAP,
+            dedup_horizon: DEDUP_HORIZON,
+            dedup_hot_window: DEDUP_HOT_WINDOW,
+            dedup_hot_ids: DEDUP_HOT_IDS,
+            initial_lookback: INITIAL_LOOKBACK,
+            shutdown_timeout: SHUTDOWN_TIMEOUT,
+            batch_size: BATCH_SIZE,
+            max_in_flight_batches: MAX_IN_FLIGHT_BATCHES,
+            fetch_concurrency: FETCH_CONCURRENCY,
+            request_timeout: REQUEST_TIMEOUT,
+            blob_attempts: BLOB_ATTEMPTS,
             listen: None,
-            unhealthy_after: Duration::from_secs(60),
+            unhealthy_after: UNHEALTHY_AFTER,
             max_blob_bytes: crate::api::DEFAULT_MAX_BLOB_BYTES,
             stall_timeout: None,
-        }
-    }
-}
-
-/// Microsoft cloud of a tenant; selects the API host and the login authority.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Cloud {
-    #[default]
-    Commercial,
-    Gcc,
-    GccHigh,
-    Dod,
-}
-
-impl Cloud {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Cloud::Commercial => "commercial",
-            Cloud::Gcc => "gcc",
-            Cloud::GccHigh => "gcc_high",
-            Cloud::Dod => "dod",
-        }
-    }
-    /// API root host (`https://{host}/api/v1.0/{tenant}/activity/feed`).
-    pub fn api_url(self) -> &'static str {
-        match self {
-            Cloud::Commercial => "https://manage.office.com",
-            Cloud::Gcc => "https://manage-gcc.office.com",
-            Cloud::GccHigh => "https://manage.office365.us",
-            Cloud::Dod => "https://manage.protection.apps.mil",
-        }
-    }
-    /// Microsoft Graph host of the cloud (the audit log search of `backfill`); its token's
-    /// scope is this + `/.default`. Commercial and GCC share one.
-    pub fn graph_url(self) -> &'static str {
-        match self {
-            Cloud::Commercial | Cloud::Gcc => "https://graph.microsoft.com",
-            Cloud::GccHigh => "https://graph.microsoft.us",
-            Cloud::Dod => "https://dod-graph.microsoft.us",
-        }
-    }
-    /// Token authority.
-    pub fn login_url(self) -> &'static str {
-        match self {
-            Cloud::Commercial | Cloud::Gcc => "https://login.microsoftonline.com",
-            Cloud::GccHigh | Cloud::Dod => "https://login.microsoftonline.us",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Cloud> {
-        match s {
-            "commercial" => Some(Cloud::Commercial),
-            "gcc" => Some(Cloud::Gcc),
-            "gcc_high" => Some(Cloud::GccHigh),
-            "dod" => Some(Cloud::Dod),
-            _ => None,
-        }
-    }
-}
-
-/// `[tenants.NAME]`
-#[derive(Debug, Clone)]
-pub struct TenantConfig {
-    /// The name of the table (`contoso` in `[tenants.contoso]`).
-    pub name: String,
-    pub tenant_id: String,
-    pub client_id: String,
-    /// Empty when `certificate` is set.
-    pub client_secret: Secret,
-    /// Where the secret (or the certificate key) was read from, for `check` output.
-    pub secret_origin: SecretOrigin,
-    /// Certificate credential (signed client assertions) instead of the client secret.
-    pub certificate: Option<crate::api::CertificateKey>,
-    /// Proxy for this tenant's token and API requests. None: the `HTTPS_PROXY` /
-    /// `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY` environment variables apply.
-    pub proxy: Option<Url>,
-    pub cloud: Cloud,
-    pub content_types: Vec<ContentType>,
-    /// `PublisherIdentifier` on every call; defaults to `tenant_id`.
-    pub publisher_id: String,
-    /// API base (scheme, host, port); `/api/v1.0/{tenant}/activity/feed/...` is appended.
-    pub api_url: Url,
-    /// Token authority; `/{tenant}/oauth2/v2.0/token` is appended.
-    pub login_url: Url,
-    /// The resource the token is for (v1 `resource`, v2 `scope` = this + `/.default`).
-    /// Defaults to the cloud's API host, as Microsoft documents per cloud.
-    pub resource: String,
-    /// Request budget shared by all feeds of the tenant. Default 2000 per minute.
-    pub requests_per_minute: u32,
-    /// Microsoft Graph base for `backfill` (the audit log search); defaults to the cloud's
-    /// Graph host, `/v1.0` appended unless a path is given. The token is always asked for
-    /// the cloud's Graph host ([`Cloud::graph_url`]), so an override only moves requests.
-    pub graph_url: Url,
-}
-
-/// Where a tenant's client secret came from. Shown by `o365fwd check` in place of the value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretOrigin {
-    /// `client_secret` written in the configuration file itself.
-    Inline,
-    /// `client_secret_file`, read at load time (absolute path).
-    File(PathBuf),
-    /// `client_secret_env`: the variable's name.
-    Env(String),
-}
-
-impl fmt::Display for SecretOrigin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SecretOrigin::Inline => f.write_str("inline (in the configuration file)"),
-            SecretOrigin::File(p) => write!(f, "file {}", p.display()),
-            SecretOrigin::Env(v) => write!(f, "environment variable {v}"),
-        }
-    }
-}
-
-/// `[sinks.NAME]`
-#[derive(Debug, Clone)]
-pub struct SinkConfig {
-    pub name: String,
-    pub format: Format,
-    pub format_options: FormatOptions,
-    /// `reassemble_split_records = true`: also send a merged view of Dynamics 365 records
-    /// split for size (every part is still sent as itself).
-    pub reassemble: Option<crate::record::split::SplitConfig>,
-    /// `[sinks.NAME.filter]`: which records the sink receives (`None`: all).
-    pub filter: Option<std::sync::Arc<crate::filter::Filter>>,
-    pub kind: SinkKind,
-}
-
-#[derive(Debug, Clone)]
-pub enum SinkKind {
-    /// NDJSON file, fsynced before acknowledging, truncated back to the last committed
-    /// length on start.
-    File {
-        path: PathBuf,
-    },
-    Stdout,
-    /// RFC 5424 / 3164 over UDP, TCP, TLS or a Unix socket.
-    Syslog(crate::sink::syslog::SyslogConfig),
-    /// Splunk HTTP Event Collector, optionally with indexer acknowledgement.
-    SplunkHec(crate::sink::http::hec::HecConfig),
-    /// Elasticsearch `_bulk` with `create` and the record id as `_id`.
-    Elasticsearch(crate::sink::http::elasticsearch::EsConfig),
-    /// A generic HTTP collector (webhook).
-    Http(crate::sink::http::webhook::WebhookConfig),
-    /// Kafka through librdkafka, idempotent, acknowledged per record with `acks=all`.
-    Kafka(crate::sink::kafka::KafkaConfig),
-}
-
-impl SinkKind {
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            SinkKind::File { .. } => "file",
-            SinkKind::Stdout => "stdout",
-            SinkKind::Syslog(_) => "syslog",
-            SinkKind::SplunkHec(_) => "splunk_hec",
-            SinkKind::Elasticsearch(_) => "elasticsearch",
-            SinkKind::Http(_) => "http",
-            SinkKind::Kafka(_) => "kafka",
         }
     }
 }

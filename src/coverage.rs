@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use crate::record::Record;
-use crate::state::SeenSet;
+use crate::state::seen::IdSet;
 
 /// Ids kept in an `.early` file at most.
 pub const MAX_EARLY: u64 = 200_000;
@@ -225,7 +225,7 @@ pub fn read(state_dir: &Path, feed_key: &str) -> Result<Option<Published>, Cover
 impl Published {
     /// Adds the ids the feed delivered from before `from` to `into`, at most `cap`. Returns
     /// how many were read and whether the list is complete.
-    pub fn early_ids(&self, into: &mut SeenSet, cap: u64) -> Result<(u64, bool), CoverageError> {
+    pub fn early_ids(&self, into: &mut IdSet, cap: u64) -> Result<(u64, bool), CoverageError> {
         let err = |e: std::io::Error| CoverageError {
             path: self.early.display().to_string(),
             error: e.to_string(),
@@ -252,7 +252,7 @@ impl Published {
                 complete = false;
                 break;
             }
-            into.insert(id, 0);
+            into.insert_str(id);
             n += 1;
         }
         Ok((n, complete))
@@ -355,9 +355,11 @@ mod tests {
         c.listed(later + SETTLE);
         assert!(read(dir.path(), feed).unwrap().unwrap().settled);
         assert!(FeedCoverage::new(dir.path(), feed).settled, "kept");
-        let mut set = SeenSet::default();
+        let mut set = IdSet::default();
         assert_eq!(p.early_ids(&mut set, 10).unwrap(), (1, true));
-        assert!(set.contains("old") && !set.contains("new") && !set.contains("too-late"));
+        assert!(
+            set.contains_str("old") && !set.contains_str("new") && !set.contains_str("too-late")
+        );
         assert!(read(dir.path(), "other/Audit.General").unwrap().is_none());
     }
 
@@ -377,7 +379,7 @@ mod tests {
         );
         assert!(c.overflowed);
         let p = read(dir.path(), "t/x").unwrap().unwrap();
-        let mut set = SeenSet::default();
+        let mut set = IdSet::default();
         assert_eq!(p.early_ids(&mut set, 10).unwrap(), (1, false));
         assert_eq!(count_early(&c.early), (1, true));
     }

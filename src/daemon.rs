@@ -7,7 +7,9 @@
 
 mod generation;
 pub mod health;
+pub mod memory;
 pub mod notify;
+pub mod report;
 mod supervise;
 
 use std::sync::Arc;
@@ -27,6 +29,8 @@ pub enum DaemonError {
     Sink(#[from] crate::sink::SinkError),
     #[error("enrichment: {0}")]
     Enrich(String),
+    #[error(transparent)]
+    Client(#[from] crate::api::ClientError),
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
     #[error("cannot listen on {addr} for /metrics and /health: {source}")]
@@ -73,12 +77,18 @@ pub async fn run_with_reload(
     stop: CancellationToken,
     reload: Arc<Notify>,
 ) -> Result<Outcome, DaemonError> {
-    let state = State::open(&cfg.agent.state_dir)?;
+    // Opening reads sled's log (recovery) and may flush: not on an async worker.
+    let dir = cfg.agent.state_dir.clone();
+    let state = match tokio::task::spawn_blocking(move || State::open(&dir)).await {
+        Ok(opened) => opened?,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    };
+    memory::start_trimming();
     let mut cfg = cfg;
     let mut total = Outcome::default();
     let beats = notify::Heartbeats::default();
     let watchdog = notify::watchdog_period();
-    let mut running = Generation::start(&cfg, &state, &stop, &beats)?;
+    let mut running = Generation::start(&cfg, &state, &stop, &beats).await?;
     let mut endpoint = health::Endpoint::start(&cfg, &state).await?;
     notify::ready();
     let served = CancellationToken::new();
@@ -119,7 +129,7 @@ pub async fn run_with_reload(
             return Ok(finish(total));
         }
         crate::telemetry::reset_sink_health();
-        match Generation::start(&new, &state, &stop, &beats) {
+        match Generation::start(&new, &state, &stop, &beats).await {
             Ok(g) => {
                 log_changes(&cfg, &new);
                 running = g;
@@ -128,7 +138,7 @@ pub async fn run_with_reload(
             }
             Err(e) => {
                 tracing::error!(error = %e, "RELOAD FAILED: the new configuration could not start; going back to the running one.");
-                running = Generation::start(&cfg, &state, &stop, &beats)?;
+                running = Generation::start(&cfg, &state, &stop, &beats).await?;
             }
         }
         endpoint.update(&cfg, &state).await;
@@ -146,7 +156,9 @@ pub async fn run_with_reload(
         "Stopping: no new polls; draining what is in flight."
     );
     total.add(running.drain(cfg.agent.shutdown_timeout).await);
-    state.mark(true);
+    // Writes and fsyncs the identity file: not on an async worker.
+    let s = state.clone();
+    let _ = tokio::task::spawn_blocking(move || s.mark(true)).await;
     served.cancel();
     endpoint.stop().await;
     Ok(finish(total))
@@ -158,6 +170,8 @@ fn finish(total: Outcome) -> Outcome {
         batches = total.batches,
         abandoned = total.abandoned,
         reloads = total.reloads,
+        repeats_dropped = crate::telemetry::metric::RECORDS_REPEATED.sum(),
+        dedup_disk_lookups = crate::telemetry::metric::DEDUP_DISK_LOOKUPS.sum(),
         "o365fwd stopped."
     );
     total

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{ApiError, BadEntry, ContentInfo, Page, TenantClient};
 use crate::config::AgentConfig;
 use crate::pipeline::{Batch, CommitOp, FeedShared, Pipeline};
-use crate::state::{ContentEntry, ContentStatus, Cursor, Gap, State};
+use crate::state::{ContentEntry, ContentStatus, Cursor, Dedup, DedupConfig, Gap, Prune, State};
 use crate::telemetry::progress::Progress;
 
 /// The API refuses windows starting more than 7 days back; stay a few minutes inside, as
@@ -49,6 +49,12 @@ pub struct Feed {
     stop: CancellationToken,
     last_start: Option<Instant>,
     last_prune: Option<Instant>,
+    /// The de-duplication frontier at the last prune.
+    pruned_at: Option<DateTime<Utc>>,
+    /// Record ids delivered or in flight (loaded when the feed starts).
+    dedup: Option<Dedup>,
+    /// Batches submitted so far: the number the committer's count is compared with.
+    submitted: u64,
     /// The latest cursor handed to the pipeline: state only has it once committed, and the
     /// next poll must not report the same gap again or re-list more than it needs to.
     submitted_cursor: Option<DateTime<Utc>>,
@@ -90,6 +96,9 @@ impl Feed {
             stop,
             last_start: None,
             last_prune: None,
+            pruned_at: None,
+            dedup: None,
+            submitted: 0,
             submitted_cursor: None,
             start_delay: Duration::ZERO,
             progress: Arc::default(),
@@ -112,8 +121,8 @@ impl Feed {
 
     /// Polls until stopped.
     pub async fn run(mut self) {
-        match self.state.load_seen(&self.shared.id.key) {
-            Ok(seen) => self.shared.set_seen(seen),
+        match Dedup::load(&self.state, &self.shared.id.key, dedup_config(&self.cfg)) {
+            Ok(d) => self.dedup = Some(d),
             Err(e) => {
                 // Without the seen set the feed could send records twice: refuse to poll.
                 tracing::error!(feed = %self.shared.id.key, error = %e, "Cannot load the record ids this feed delivered; the feed does not poll.");
@@ -242,6 +251,20 @@ impl Feed {
         })
         .await?;
         self.submitted_cursor = Some(end);
+        // Everything listed before `end` is handled: the frontier moves there.
+        self.advance(end)?;
+        if let Err(e) = self.maybe_prune().await {
+            tracing::error!(feed = %self.shared.id.key, error = %e, "Pruning state failed.");
+        }
+        Ok(())
+    }
+
+    /// Moves the de-duplication frontier (see `state::dedup`).
+    pub(crate) fn advance(&mut self, t: DateTime<Utc>) -> Result<(), PollError> {
+        let committed = self.shared.committed_batches();
+        if let Some(d) = self.dedup.as_mut() {
+            d.advance(t, committed)?;
+        }
         Ok(())
     }
 
@@ -443,26 +466,51 @@ impl Feed {
         Ok(())
     }
 
-    /// Hands a batch to the pipeline; waiting for room there (a slow sink) is a wait for
-    /// others, not a stall of this feed.
-    async fn submit(&self, batch: Batch) -> Result<(), PollError> {
+    /// Submits a batch; the record ids claimed since the last one go with it. Waiting for
+    /// room in the pipeline (a slow sink) is a wait for others, not a stall of this feed.
+    async fn submit(&mut self, batch: Batch) -> Result<(), PollError> {
         let submitted = async {
             tokio::select! {
                 r = self.pipeline.submit(batch) => r.map_err(|_| PollError::Stopped),
                 _ = self.stop.cancelled() => Err(PollError::Stopped),
             }
         };
-        self.progress.waiting(submitted).await
+        match self.progress.waiting(submitted).await {
+            Ok(()) => {
+                self.submitted += 1;
+                if let Some(d) = self.dedup.as_mut() {
+                    d.sealed(self.submitted);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                if let Some(d) = self.dedup.as_mut() {
+                    d.abandon();
+                }
+                Err(e)
+            }
+        }
     }
 
+    /// Prunes content entries every hour, and every hour of content worked through (a
+    /// catch-up covers days in minutes).
     async fn maybe_prune(&mut self) -> Result<(), PollError> {
-        if self
-            .last_prune
-            .is_some_and(|t| t.elapsed() < Duration::from_secs(3600))
+        let frontier = self.dedup.as_ref().and_then(|d| d.frontier());
+        let hour = chrono::Duration::hours(1);
+        let moved = match (frontier, self.pruned_at) {
+            (Some(f), Some(p)) => f - p >= hour,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        if !moved
+            && self
+                .last_prune
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(3600))
         {
             return Ok(());
         }
         self.last_prune = Some(Instant::now());
+        self.pruned_at = frontier;
         let now = Utc::now();
         let overlap = chrono::Duration::from_std(self.cfg.overlap).unwrap_or(MAX_WINDOW);
         let horizon = chrono::Duration::from_std(self.cfg.dedup_horizon).unwrap_or(MAX_WINDOW);
@@ -470,14 +518,30 @@ impl Feed {
             Some(c) => c.listed_until - overlap,
             None => return Ok(()),
         };
-        let n = self
-            .state
-            .prune(&self.shared.id.key, now, horizon, relist_from)
-            .await?;
+        let rule = Prune {
+            now,
+            relist_from,
+            done_before: frontier.map_or(relist_from, |f| f - horizon),
+            legacy_horizon: horizon,
+        };
+        let n = self.state.prune(&self.shared.id.key, &rule).await?;
+        if let Some(d) = self.dedup.as_mut() {
+            d.refresh_legacy()?;
+        }
         if n > 0 {
             tracing::debug!(feed = %self.shared.id.key, removed = n, "Pruned state.");
         }
         Ok(())
+    }
+}
+
+/// The de-duplication settings of every feed.
+pub fn dedup_config(cfg: &AgentConfig) -> DedupConfig {
+    let d = |v: Duration| chrono::Duration::from_std(v).unwrap_or(MAX_AGE);
+    DedupConfig {
+        horizon: d(cfg.dedup_horizon),
+        hot_window: d(cfg.dedup_hot_window),
+        hot_ids: cfg.dedup_hot_ids,
     }
 }
 

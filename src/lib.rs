@@ -4,9 +4,10 @@
 //! ```text
 //!  config.toml ─► daemon ─► one feed per (tenant, content type)
 //!    feed:     list content (≤24 h windows, NextPageUri, overlap, 7-day clamp)
-//!              ─► skip content ids already done        (state)
+//!              ─► skip content ids already done                            (state)
 //!              ─► fetch blobs (bounded, per-tenant rate budget, retries)   (api)
-//!              ─► parse records, drop repeated record ids                  (record)
+//!              ─► parse records                                            (record)
+//!              ─► drop repeated record ids, by the record's own time       (state::dedup)
 //!    pipeline: ─► fan out to every sink its filter admits                   (filter)
 //!              ─► each sink encodes in its format                           (format, sink)
 //!              ◄─ acknowledgements, in submission order
@@ -23,22 +24,27 @@
 //!
 //! # Modules
 //! - [`cli`]: subcommands; the only place that uses `anyhow`.
-//! - [`config`]: TOML schema, defaults, validation with line/column, secrets.
-//! - [`api`]: the Management Activity API client: auth, listing, blobs, rate budget; and the
-//!   Graph audit log search (`api::graph`).
+//! - [`config`]: reads the TOML file, reporting every problem with its line and column, and
+//!   applies each component's own rules; holds `[agent]`.
+//! - [`secret`]: secret values that never show, where each came from, reading them from a
+//!   file or the environment.
+//! - [`api`]: the Management Activity API client: a tenant's settings (`api::tenant`), auth,
+//!   listing, blobs, rate budget; and the Graph audit log search (`api::graph`).
 //! - [`bounds`]: clamps on numbers from the network, checked deadlines, capped bodies.
 //! - [`feed`]: the poll loop of one (tenant, content type).
 //! - [`feed_id`]: a feed's identity (tenant, content type, state key), as every stage names it.
-//! - [`state`]: the sled store; the only writer of durable progress.
+//! - [`state`]: the sled store; the only writer of durable progress; `state::dedup` decides
+//!   which records were delivered before, by the record's own time.
 //! - [`record`]: the audit record model (one validating scan per blob indexes every record,
-//!   `record::scan`), classification, Dynamics 365 specifics.
+//!   `record::scan`), classification, Dynamics 365 specifics (split records).
 //! - [`format`]: raw, ECS, CEF, OCSF and text encodings of a record, and the optional enrichment
 //!   (GeoIP/ASN, user agents) they write.
 //! - [`filter`]: per-sink filters: which records a sink receives.
-//! - [`sink`]: file, stdout (and the network sinks).
+//! - [`sink`]: where records go: file, stdout, syslog, Kafka and the HTTP sinks (Splunk HEC,
+//!   Elasticsearch, webhook); each sink's settings in its own `config`.
 //! - [`pipeline`]: batches from feeds to sinks, acknowledgements to state, in order.
 //! - [`daemon`]: process lifecycle: signals (stop, SIGHUP reload), start, drain, stop;
-//!   sd_notify and the watchdog; the `/metrics` and `/health` endpoint.
+//!   sd_notify and the watchdog; the `/metrics`, `/health` and `/state` endpoint.
 //! - [`failpoint`]: panics on request, in debug builds, for the supervision tests.
 //! - [`offline`]: one-off delivery for `replay`, `import` and `backfill`, outside the
 //!   daemon's state.
@@ -48,7 +54,8 @@
 //! - [`telemetry`]: logging setup, the typed catalogue of every metric, the counters behind
 //!   every loud event (resolved once per feed and sink, lock-free to update), their Prometheus
 //!   exposition, and feed and sink health.
-//! - [`sim`]: a faithful Management Activity API simulator for tests, benchmarks and `demo`.
+//! - `sim` (cargo feature `sim`, on by default): a faithful Management Activity API
+//!   simulator for tests, benchmarks and `demo`; a packaged build may leave it out.
 
 pub mod api;
 pub mod backfill;
@@ -65,6 +72,8 @@ pub mod format;
 pub mod offline;
 pub mod pipeline;
 pub mod record;
+pub mod secret;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod sink;
 pub mod state;

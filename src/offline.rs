@@ -5,7 +5,7 @@
 //! move its cursors anyway. So a one-off run opens a throw-away sled database in a temporary
 //! directory (removed at the end) that only serves the pipeline's commit bookkeeping. Batches
 //! carry no state operations: they just deliver. Record ids are deduplicated for the run
-//! by the per-feed [`FeedShared`] set, as the daemon does.
+//! by a [`Dedup`] per feed over that state, as the daemon does.
 //!
 //! A file sink the daemon writes to must not be written behind its back (the daemon truncates
 //! its file back to the length it committed, and seeks there to write): callers give a file
@@ -18,12 +18,13 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, SinkConfig, SinkKind};
+use crate::config::Config;
 use crate::feed_id::FeedId;
 use crate::pipeline::{Batch, Committed, FeedShared, Pipeline};
 use crate::record::{ContentType, Record};
 use crate::sink;
-use crate::state::State;
+use crate::sink::config::{SinkConfig, SinkKind};
+use crate::state::{Dedup, State, seen};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OfflineError {
@@ -118,6 +119,8 @@ pub struct OfflineRun {
     sinks: Vec<tokio::task::JoinHandle<()>>,
     abort: CancellationToken,
     feeds: HashMap<(String, ContentType), Arc<FeedShared>>,
+    /// Per feed key: its de-duplication and the batches it submitted.
+    dedup: HashMap<String, tokio::sync::Mutex<(Dedup, u64)>>,
     state: Option<State>,
     /// The temporary state directory, removed at the end (`None`: the state is kept).
     temp_dir: Option<PathBuf>,
@@ -137,7 +140,7 @@ pub struct Finished {
 impl OfflineRun {
     /// Opens a temporary state and starts `sinks` and the pipeline. `feeds` lists the feeds
     /// that may be delivered (Kafka checks its topics).
-    pub fn start(
+    pub async fn start(
         cfg: &Config,
         sinks: &[SinkConfig],
         feeds: &[FeedId],
@@ -148,9 +151,10 @@ impl OfflineRun {
             fastrand::u64(..)
         ));
         std::fs::create_dir_all(&dir).map_err(OfflineError::TempDir)?;
-        let started = State::open(&dir)
-            .map_err(OfflineError::from)
-            .and_then(|state| OfflineRun::with_state(cfg, sinks, feeds, state));
+        let started = match State::open(&dir) {
+            Ok(state) => OfflineRun::with_state(cfg, sinks, feeds, state).await,
+            Err(e) => Err(e.into()),
+        };
         match started {
             Ok(mut run) => {
                 run.temp_dir = Some(dir);
@@ -166,7 +170,7 @@ impl OfflineRun {
     /// A run over a state that outlives it (`backfill` resumes from it): file sinks truncate
     /// back to the length it committed, as the daemon's do, so a killed run leaves nothing
     /// behind that the next one writes again.
-    pub fn with_state(
+    pub async fn with_state(
         cfg: &Config,
         sinks: &[SinkConfig],
         feeds: &[FeedId],
@@ -180,26 +184,32 @@ impl OfflineRun {
             .transpose()
             .map_err(OfflineError::Enrich)?;
         let sinks = sink::with_enrichment(sinks, enricher.as_ref());
-        let (inputs, tasks) = sink::start_all(&sinks, &state, feeds, &abort)?;
+        let (inputs, tasks) = sink::start_all(&sinks, &state, feeds, &abort).await?;
         let (pipeline, committer) = Pipeline::start(
             state.clone(),
             inputs,
             cfg.agent.max_in_flight_batches,
             abort.clone(),
         );
-        let feeds = feeds
+        let feeds: HashMap<_, _> = feeds
             .iter()
             .map(|f| {
                 let key = (f.tenant_id.clone(), f.content_type);
                 (key, Arc::new(FeedShared::new(f.clone())))
             })
             .collect();
+        let mut dedup = HashMap::new();
+        for f in feeds.values() {
+            let d = Dedup::load(&state, &f.id.key, crate::feed::dedup_config(&cfg.agent))?;
+            dedup.insert(f.id.key.clone(), tokio::sync::Mutex::new((d, 0)));
+        }
         Ok(OfflineRun {
             pipeline,
             committer,
             sinks: tasks,
             abort,
             feeds,
+            dedup,
             state: Some(state),
             temp_dir: None,
             rejected_at_start: crate::telemetry::metric::RECORDS_REJECTED.sum(),
@@ -224,22 +234,50 @@ impl OfflineRun {
         source: &str,
         records: Vec<Record>,
     ) -> Result<u64, OfflineError> {
+        let Some(lock) = self.dedup.get(&feed.id.key) else {
+            return Err(OfflineError::Closed);
+        };
+        let mut guard = lock.lock().await;
+        let (dedup, submitted) = &mut *guard;
         let before = records.len();
-        let records: Vec<Record> = records
-            .into_iter()
-            .filter(|r| feed.claim_id(r.id()))
-            .collect();
-        let dups = (before - records.len()) as u64;
-        if !records.is_empty() {
-            self.pipeline
+        // No listing here: the frontier is the newest record time seen (at most an hour on).
+        let now = chrono::Utc::now();
+        let mut newest = None;
+        let mut kept = Vec::with_capacity(records.len());
+        for r in records {
+            if let Some(t) = r.creation_time {
+                newest = newest.max(Some(t));
+            }
+            let bucket = seen::record_bucket(r.creation_time, now);
+            match dedup.claim(r.id(), bucket) {
+                Ok(true) => kept.push(r),
+                Ok(false) => {}
+                Err(e) => {
+                    dedup.abandon();
+                    return Err(e.into());
+                }
+            }
+        }
+        let dups = (before - kept.len()) as u64;
+        if !kept.is_empty() {
+            let sent = self
+                .pipeline
                 .submit(Batch {
                     feed: feed.clone(),
                     content_id: source.into(),
-                    records,
+                    records: kept,
                     ops: vec![],
                 })
-                .await
-                .map_err(|_| OfflineError::Closed)?;
+                .await;
+            if sent.is_err() {
+                dedup.abandon();
+                return Err(OfflineError::Closed);
+            }
+            *submitted += 1;
+            dedup.sealed(*submitted);
+        }
+        if let Some(t) = newest {
+            dedup.advance(t, feed.committed_batches())?;
         }
         Ok(dups)
     }

@@ -11,7 +11,7 @@ mod committer;
 mod route;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
@@ -21,27 +21,28 @@ use crate::feed_id::FeedId;
 use crate::filter::Filter;
 use crate::format::Origin;
 use crate::record::Record;
-use crate::state::{ContentEntry, Cursor, Gap, SeenSet, SinkOffset, State};
+use crate::state::{ContentEntry, Cursor, Gap, SinkOffset, State};
 use crate::telemetry::{FeedMetrics, FeedsAtSinks};
 
 pub use committer::Committed;
 
 /// A feed as the pipeline sees it: identity and counters, plus what it has in flight, so a
-/// feed does not fetch or send again what it submitted and is not yet committed.
+/// feed does not fetch again what it submitted and is not yet committed. (Record ids in
+/// flight are the feed's own [`crate::state::Dedup`]; it learns what is committed from
+/// `committed`.)
 #[derive(Debug)]
 pub struct FeedShared {
     pub id: Arc<FeedId>,
     pub metrics: FeedMetrics,
     pending: Mutex<Pending>,
+    /// Batches of this feed committed so far (commits follow submission order).
+    committed: AtomicU64,
     /// Batches of this feed submitted and not yet committed.
     in_flight: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
 struct Pending {
-    /// Ids delivered (committed, loaded from state at start) or in flight: either way not
-    /// to be sent again.
-    seen: SeenSet,
     contents: HashSet<Box<str>>,
 }
 
@@ -52,6 +53,7 @@ impl FeedShared {
             metrics: FeedMetrics::new(id.clone()),
             id,
             pending: Mutex::default(),
+            committed: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
         }
     }
@@ -79,24 +81,9 @@ impl FeedShared {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Marks a record id as taken (in flight, soon delivered); false if it was seen before.
-    pub fn claim_id(&self, id: &str) -> bool {
-        let now = chrono::Utc::now().timestamp().clamp(0, u32::MAX as i64) as u32;
-        self.pending().seen.insert(id, now)
-    }
-
-    pub fn id_seen(&self, id: &str) -> bool {
-        self.pending().seen.contains(id)
-    }
-
-    /// Replaces the seen set with what state has (at feed start).
-    pub fn set_seen(&self, seen: SeenSet) {
-        self.pending().seen = seen;
-    }
-
-    /// Forgets ids first seen before `cutoff` (unix seconds).
-    pub fn prune_seen(&self, cutoff: u32) {
-        self.pending().seen.prune(cutoff);
+    /// How many of the batches this feed submitted are committed: the first that many.
+    pub fn committed_batches(&self) -> u64 {
+        self.committed.load(Ordering::Acquire)
     }
 
     /// Marks a blob as in flight; false if it already is.
@@ -110,6 +97,7 @@ impl FeedShared {
     }
 
     fn committed(&self, batch: &Batch) {
+        self.committed.fetch_add(1, Ordering::Release);
         self.in_flight.fetch_sub(1, Ordering::AcqRel);
         let mut p = self.pending();
         for op in &batch.ops {

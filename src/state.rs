@@ -7,21 +7,25 @@
 //! ```text
 //! c 0 feed                      cursor (JSON)
 //! p 0 feed 0 content_id         content progress (JSON)
-//! s 0 feed 0 seen_at(8) n(8)    record ids seen in one commit, packed (see `seen`)
+//! t 0 feed 0 bucket(4) …        record ids by their time bucket (see `seen_store`)
 //! g 0 feed 0 from               gap (JSON)
 //! r 0 feed 0 record_id 0 sink   record rejected by a sink (JSON)
 //! k 0 sink                      committed length of a file sink (JSON)
 //! f 0 feed 0 content_id         index of failed content, so polls need not scan all of `p`
 //! n                             commits so far (u64, big-endian), to detect a rollback
+//! ~ seq(8)                      a chunk of record ids, which `t` keys point at
 //! ```
 //!
 //! The `meta` tree holds the format version and the state's id; `open` explains how a
 //! damaged directory is told from a new one.
 
+mod bloom;
+pub mod dedup;
 mod model;
 mod open;
 mod reset;
 pub mod seen;
+mod seen_store;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,12 +35,14 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+pub use dedup::{Dedup, DedupConfig};
 pub use model::{
     ContentEntry, ContentStatus, Cursor, FeedSummary, FileId, Gap, Rejection, SinkOffset,
 };
 pub(crate) use open::write_atomically;
 pub use reset::{FeedReset, reset_damaged};
-pub use seen::SeenSet;
+pub use seen::SeenIds;
+pub use seen_store::{Compact, Lookup};
 
 use open::{COMMITS_KEY, Handles};
 
@@ -69,6 +75,8 @@ pub enum StateError {
     Corrupt { key: String, error: String },
     #[error("the state store in {dir} is being reopened after a storage error")]
     Unavailable { dir: String },
+    #[error("a state operation was interrupted: the runtime is shutting down")]
+    Interrupted,
 }
 
 /// Identifies a feed in state: the tenant GUID and the content type, so renaming a tenant
@@ -83,8 +91,23 @@ pub struct FeedCommit {
     pub content: Vec<(String, ContentEntry)>,
     pub cursor: Option<Cursor>,
     pub gaps: Vec<Gap>,
-    pub seen: seen::PackedIds,
+    /// Record ids delivered, by time bucket.
+    pub seen: SeenIds,
     pub rejections: Vec<Rejection>,
+}
+
+/// What [`State::prune`] drops. A done content entry goes once listing cannot reach its
+/// blob again (created before `relist_from`) and it is older than the de-duplication
+/// horizon in the records' time (`done_before`), so state holds about one horizon of blobs,
+/// not the 7 days the API keeps them. Anything not done (failed, expired, partial) is kept
+/// until its blob expires upstream.
+#[derive(Debug, Clone)]
+pub struct Prune {
+    pub now: DateTime<Utc>,
+    pub relist_from: DateTime<Utc>,
+    pub done_before: DateTime<Utc>,
+    /// Seen ids in the layout before time buckets are kept this long after they were seen.
+    pub legacy_horizon: chrono::Duration,
 }
 
 /// The durable store. Cheap to clone: every clone shares one sled database, which a failed
@@ -109,6 +132,8 @@ struct Shared {
     failing: Mutex<Option<(Instant, String)>>,
     /// Each file sink's offset as last durably committed.
     durable_offsets: Mutex<BTreeMap<String, SinkOffset>>,
+    /// Durable writes so far (each a sled flush: an fsync).
+    flushes: AtomicU64,
 }
 
 /// How often, at most, a commit brings the identity file's commit count up to date.
@@ -161,6 +186,7 @@ impl State {
                 marked: Mutex::new(Instant::now()),
                 failing: Mutex::new(None),
                 durable_offsets: Mutex::new(offsets),
+                flushes: AtomicU64::new(0),
             }),
         })
     }
@@ -236,26 +262,6 @@ impl State {
         Ok(out)
     }
 
-    /// Every record id seen by the feed and still within the horizon, as committed.
-    pub fn load_seen(&self, feed: &str) -> Result<SeenSet, StateError> {
-        let p = prefix(b's', feed);
-        let mut set = SeenSet::default();
-        for kv in self.tree()?.scan_prefix(&p) {
-            let (k, v) = kv?;
-            let ts = k
-                .get(p.len()..p.len() + 8)
-                .map(|b| u64::from_be_bytes(b.try_into().unwrap_or([0; 8])))
-                .unwrap_or(0);
-            if !seen::decode_into(&v, ts.min(u32::MAX as u64) as u32, &mut set) {
-                return Err(StateError::Corrupt {
-                    key: String::from_utf8_lossy(&k).replace('\0', "/"),
-                    error: "damaged record id chunk".into(),
-                });
-            }
-        }
-        Ok(set)
-    }
-
     pub fn gaps(&self, feed: &str) -> Result<Vec<Gap>, StateError> {
         let p = prefix(b'g', feed);
         self.tree()?
@@ -303,23 +309,29 @@ impl State {
     }
 
     /// Applies a commit for many feeds and sinks as one atomic batch and waits until it is on
-    /// disk. Only then is anything in it treated as committed.
+    /// disk (with everything applied before it). Only then is anything in it treated as
+    /// committed.
     pub async fn commit(
         &self,
         feeds: &[(&str, FeedCommit)],
         sinks: &[(&str, SinkOffset)],
-        now: DateTime<Utc>,
+        _now: DateTime<Utc>,
     ) -> Result<(), StateError> {
-        let r = self.try_commit(feeds, sinks, now).await;
+        let r = self.try_commit(feeds, sinks).await;
         match &r {
             Ok(()) => {
                 *lock(&self.shared.failing) = None;
-                let mut d = lock(&self.shared.durable_offsets);
-                for (sink, off) in sinks {
-                    d.insert(sink.to_string(), off.clone());
+                {
+                    let mut d = lock(&self.shared.durable_offsets);
+                    for (sink, off) in sinks {
+                        d.insert(sink.to_string(), off.clone());
+                    }
                 }
-                drop(d);
-                self.mark(false);
+                if self.mark_due() {
+                    // Writes and fsyncs the identity file: not on an async worker.
+                    let s = self.clone();
+                    let _ = tokio::task::spawn_blocking(move || s.mark(false)).await;
+                }
             }
             Err(e) => {
                 lock(&self.shared.failing)
@@ -334,11 +346,43 @@ impl State {
         &self,
         feeds: &[(&str, FeedCommit)],
         sinks: &[(&str, SinkOffset)],
-        now: DateTime<Utc>,
     ) -> Result<(), StateError> {
         let h = self.handles()?;
+        let mut b = self.batch(&h, feeds, sinks)?;
+        let n = self.shared.commits.load(Ordering::Acquire) + 1;
+        b.insert(COMMITS_KEY, &n.to_be_bytes());
+        h.tree.apply_batch(b)?;
+        self.shared.flushes.fetch_add(1, Ordering::Relaxed);
+        h.db.flush_async().await?;
+        self.shared.commits.fetch_max(n, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Applies a commit as one atomic batch without waiting for the disk: readers see it at
+    /// once, and it becomes durable with the next [`State::commit`] (sled writes its log in
+    /// order, so a crash keeps a prefix of what was applied, never a later batch without an
+    /// earlier one). A storage error, or the reopen that heals it, may drop it. For changes
+    /// that are only worth saving, not worth a disk write of their own: an idle poll's
+    /// cursor.
+    pub fn apply(
+        &self,
+        feeds: &[(&str, FeedCommit)],
+        sinks: &[(&str, SinkOffset)],
+    ) -> Result<(), StateError> {
+        let h = self.handles()?;
+        let b = self.batch(&h, feeds, sinks)?;
+        h.tree.apply_batch(b)?;
+        Ok(())
+    }
+
+    /// One commit's writes.
+    fn batch(
+        &self,
+        h: &Handles,
+        feeds: &[(&str, FeedCommit)],
+        sinks: &[(&str, SinkOffset)],
+    ) -> Result<sled::Batch, StateError> {
         let mut b = sled::Batch::default();
-        let ts = now.timestamp().max(0) as u64;
         for (feed, c) in feeds {
             let f = feed.as_bytes();
             for (cid, entry) in &c.content {
@@ -358,10 +402,7 @@ impl State {
                 b.insert(key(b'g', &[f, gap.from.to_rfc3339().as_bytes()]), json(gap));
             }
             if !c.seen.is_empty() {
-                let mut k = prefix(b's', feed);
-                k.extend_from_slice(&ts.to_be_bytes());
-                k.extend_from_slice(&h.db.generate_id()?.to_be_bytes());
-                b.insert(k, c.seen.as_bytes());
+                seen_store::write_seen(&h.db, &mut b, feed, &c.seen)?;
             }
             for r in &c.rejections {
                 b.insert(
@@ -373,16 +414,22 @@ impl State {
         for (sink, off) in sinks {
             b.insert(key(b'k', &[sink.as_bytes()]), json(off));
         }
-        let n = self.shared.commits.load(Ordering::Acquire) + 1;
-        b.insert(COMMITS_KEY, &n.to_be_bytes());
-        h.tree.apply_batch(b)?;
-        h.db.flush_async().await?;
-        self.shared.commits.fetch_max(n, Ordering::AcqRel);
-        Ok(())
+        Ok(b)
+    }
+
+    /// How many durable writes this handle (and its clones) asked for.
+    pub fn flushes(&self) -> u64 {
+        self.shared.flushes.load(Ordering::Relaxed)
+    }
+
+    /// Whether [`State::mark`] would write now (a minute since the last time).
+    fn mark_due(&self) -> bool {
+        lock(&self.shared.marked).elapsed() >= MARK_EVERY
     }
 
     /// Brings the identity file's count of durable commits up to date (unless `force`, at
     /// most once a minute): the next open refuses a store that comes back with fewer.
+    /// Blocks (write and fsync).
     pub fn mark(&self, force: bool) {
         let mut at = lock(&self.shared.marked);
         if !force && at.elapsed() < MARK_EVERY {
@@ -457,32 +504,32 @@ impl State {
         Ok(())
     }
 
-    /// Drops what can no longer matter: seen ids older than the horizon, content entries whose
-    /// blob has expired upstream and that lie before the re-listing overlap, and gaps and
-    /// rejections older than 30 days. Returns how many entries were removed.
-    pub async fn prune(
-        &self,
-        feed: &str,
-        now: DateTime<Utc>,
-        horizon: chrono::Duration,
-        relist_from: DateTime<Utc>,
-    ) -> Result<usize, StateError> {
+    /// Drops content entries and the rest of a feed's state that can no longer matter (seen
+    /// ids are pruned by [`Dedup`], by the records' time). Not flushed: what comes back after
+    /// a crash is pruned again. Returns how many entries were removed. The scan runs on a
+    /// blocking thread, off the async workers.
+    pub async fn prune(&self, feed: &str, rule: &Prune) -> Result<usize, StateError> {
+        let (s, feed, rule) = (self.clone(), feed.to_string(), rule.clone());
+        off_workers(move || s.prune_blocking(&feed, &rule)).await
+    }
+
+    fn prune_blocking(&self, feed: &str, rule: &Prune) -> Result<usize, StateError> {
+        let now = rule.now;
+        let h = self.handles()?;
         let mut b = sled::Batch::default();
-        let mut n = 0;
-        let cutoff = (now - horizon).timestamp().max(0) as u64;
-        let sp = prefix(b's', feed);
-        let mut end = sp.clone();
-        end.extend_from_slice(&cutoff.to_be_bytes());
-        for kv in self.tree()?.range(sp..end) {
-            let (k, _) = kv?;
-            b.remove(k);
-            n += 1;
-        }
+        let legacy_cutoff = (now - rule.legacy_horizon).timestamp().max(0) as u64;
+        let mut n = seen_store::prune_legacy(&h.tree, &mut b, feed, legacy_cutoff)?;
         let pp = prefix(b'p', feed);
         for kv in self.tree()?.scan_prefix(&pp) {
             let (k, v) = kv?;
             let e: ContentEntry = unjson(&k, &v)?;
-            if e.expiration < now && e.created < relist_from {
+            let drop = match e.status {
+                ContentStatus::Done { .. } => {
+                    e.created < rule.done_before && e.created < rule.relist_from
+                }
+                _ => e.expiration < now && e.created < rule.relist_from,
+            };
+            if drop {
                 let id = &k[pp.len()..];
                 b.remove(key(b'f', &[feed.as_bytes(), id]));
                 b.remove(k);
@@ -506,9 +553,7 @@ impl State {
             }
         }
         if n > 0 {
-            let h = self.handles()?;
             h.tree.apply_batch(b)?;
-            h.db.flush_async().await?;
         }
         Ok(n)
     }
@@ -516,7 +561,7 @@ impl State {
     /// What `o365fwd state show` prints for one feed.
     pub fn summary(&self, feed: &str) -> Result<FeedSummary, StateError> {
         let contents = self.contents(feed)?;
-        let seen = self.load_seen(feed)?.len();
+        let seen = self.count_seen(feed)?;
         Ok(FeedSummary::build(
             feed,
             self.cursor(feed)?,
@@ -551,6 +596,18 @@ impl State {
         h.tree.insert(key(b'c', &[feed.as_bytes()]), json(cursor))?;
         h.db.flush_async().await?;
         Ok(())
+    }
+}
+
+/// Runs a blocking store operation (a scan, a flush) on a blocking thread, off the async
+/// workers. A panic there goes on as a panic of the caller.
+async fn off_workers<T: Send + 'static>(
+    op: impl FnOnce() -> Result<T, StateError> + Send + 'static,
+) -> Result<T, StateError> {
+    match tokio::task::spawn_blocking(op).await {
+        Ok(r) => r,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(StateError::Interrupted),
     }
 }
 

@@ -9,7 +9,8 @@ use tokio::time::Instant;
 
 use super::ApiError;
 use super::certificate::{ASSERTION_TYPE, CertificateKey};
-use crate::config::{Secret, TenantConfig};
+use super::tenant::TenantConfig;
+use crate::secret::Secret;
 
 enum Credential {
     Secret(Secret),

@@ -15,7 +15,7 @@ use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// Lifetime of one assertion. Microsoft asks for at most 5–10 minutes; a fresh one is made
 /// for every token request, so short costs nothing.

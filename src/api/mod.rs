@@ -12,6 +12,7 @@ mod client;
 mod error;
 pub mod graph;
 mod listing;
+pub mod tenant;
 
 pub use auth::{TokenSource, parse_token};
 pub use budget::Budget;
@@ -19,37 +20,48 @@ pub use certificate::{ASSERTION_TYPE, CertError, CertRef, CertificateKey};
 pub use client::{DEFAULT_MAX_BLOB_BYTES, Subscription, TenantClient, backoff};
 pub use error::ApiError;
 pub use listing::{BadEntry, ContentInfo, Listing, MAX_PAGE_BYTES, Page, parse_page};
+pub use tenant::{Cloud, TenantConfig};
+
+/// The API's HTTP client could not be built. Nothing is sent then: a client without the
+/// no-redirect policy, the timeouts or the tenant's proxy is never used in its place.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot build the HTTP client for the Management API: {0}")]
+    Build(#[source] reqwest::Error),
+    #[error("tenant {tenant}: cannot use the proxy {proxy}: {source}")]
+    Proxy {
+        tenant: String,
+        proxy: String,
+        #[source]
+        source: reqwest::Error,
+    },
+}
 
 /// Builds the HTTP client shared by every tenant: no redirects (a redirect could carry the
 /// bearer token to another host), bounded timeouts, gzip.
-pub fn http_client(timeout: std::time::Duration) -> reqwest::Client {
-    builder(timeout)
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, ClientError> {
+    builder(timeout).build().map_err(ClientError::Build)
 }
 
 /// The client for one tenant: the shared one, or one of its own routed through the
 /// tenant's `proxy` (HTTPS is tunnelled with CONNECT; plain `http://`, used only towards a
-/// loopback simulator, is sent in absolute form).
+/// loopback simulator, is sent in absolute form). A proxy that cannot be used is an error,
+/// never a direct connection.
 pub fn tenant_http(
     shared: &reqwest::Client,
-    t: &crate::config::TenantConfig,
+    t: &TenantConfig,
     timeout: std::time::Duration,
-) -> reqwest::Client {
+) -> Result<reqwest::Client, ClientError> {
     let Some(proxy) = &t.proxy else {
-        return shared.clone();
+        return Ok(shared.clone());
     };
-    match reqwest::Proxy::all(proxy.as_str()) {
-        Ok(p) => builder(timeout)
-            .proxy(p)
-            .build()
-            .unwrap_or_else(|_| shared.clone()),
-        Err(e) => {
-            // The configuration checked the URL; this cannot happen short of a reqwest change.
-            tracing::error!(tenant = %t.name, error = %e, "Cannot use the configured proxy; connecting directly.");
-            shared.clone()
-        }
-    }
+    let failed = |source| ClientError::Proxy {
+        tenant: t.name.clone(),
+        proxy: crate::secret::redact_url(proxy.as_str()),
+        source,
+    };
+    let p = reqwest::Proxy::all(proxy.as_str()).map_err(failed)?;
+    builder(timeout).proxy(p).build().map_err(failed)
 }
 
 fn builder(timeout: std::time::Duration) -> reqwest::ClientBuilder {

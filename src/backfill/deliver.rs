@@ -11,13 +11,14 @@ use tokio::time::Instant;
 
 use super::plan::Slice;
 use super::progress::{self, Delivered};
-use super::{Active, Backfill, BackfillError, HARD_CAP};
+use super::{Active, Backfill, BackfillError, HARD_CAP, SliceFeed, SliceFeeds};
 use crate::api::ApiError;
 use crate::api::graph::{Item, Page};
-use crate::pipeline::{Batch, FeedShared};
+use crate::pipeline::Batch;
 use crate::record::content_type::content_type_of;
 use crate::record::{ContentType, Record};
 use crate::state::ContentStatus;
+use crate::state::seen::IdSet;
 
 /// Times a page that comes back malformed is asked for again.
 const PAGE_ATTEMPTS: u32 = 3;
@@ -46,11 +47,13 @@ impl Backfill<'_> {
             Delivered::Partial { query, acked } if query == a.query => acked,
             _ => 0,
         };
-        if a.feeds.is_none() {
-            a.feeds = Some(self.slice_feeds(&s)?);
-        }
-        let feeds = a.feeds.clone().unwrap_or_default();
-        match self.read_pages(&s, &a.query, skip, &feeds).await? {
+        let mut feeds = match a.feeds.take() {
+            Some(f) => f,
+            None => self.slice_feeds(&s)?,
+        };
+        let read = self.read_pages(&s, &a.query, skip, &mut feeds).await;
+        a.feeds = Some(feeds);
+        match read? {
             Ok(()) => {
                 self.done.insert(s.from);
                 self.to_prune.push(s);
@@ -72,15 +75,19 @@ impl Backfill<'_> {
     }
 
     /// One feed per content type for the slice, with the ids committed before a stop.
-    fn slice_feeds(
-        &self,
-        s: &Slice,
-    ) -> Result<HashMap<ContentType, Arc<FeedShared>>, BackfillError> {
+    fn slice_feeds(&self, s: &Slice) -> Result<SliceFeeds, BackfillError> {
         let mut out = HashMap::new();
         for ct in &self.content_types {
             let f = progress::slice_feed(&self.plan.tenant, &self.plan.tenant_id, s, *ct);
-            f.set_seen(self.state.load_seen(&f.id.key)?);
-            out.insert(*ct, Arc::new(f));
+            let mut seen = IdSet::default();
+            self.state.seen_all_into(&f.id.key, &mut seen)?;
+            out.insert(
+                *ct,
+                SliceFeed {
+                    feed: Arc::new(f),
+                    seen,
+                },
+            );
         }
         Ok(out)
     }
@@ -90,7 +97,7 @@ impl Backfill<'_> {
         s: &Slice,
         query: &str,
         skip: u64,
-        feeds: &HashMap<ContentType, Arc<FeedShared>>,
+        feeds: &mut SliceFeeds,
     ) -> Result<Result<(), PageError>, BackfillError> {
         let mut url = match self.client.records_url(query) {
             Ok(u) => u,
@@ -129,7 +136,7 @@ impl Backfill<'_> {
             if waiting >= self.settings.batch_size.max(1) || page.next.is_none() {
                 for (ct, records) in batches.drain() {
                     self.submit(Batch {
-                        feed: feeds[&ct].clone(),
+                        feed: feeds[&ct].feed.clone(),
                         content_id: s.id().as_str().into(),
                         records,
                         ops: vec![],
@@ -199,7 +206,7 @@ impl Backfill<'_> {
         &mut self,
         s: &Slice,
         item: Item,
-        feeds: &HashMap<ContentType, Arc<FeedShared>>,
+        feeds: &mut SliceFeeds,
         batches: &mut HashMap<ContentType, Vec<Record>>,
     ) -> bool {
         self.summary.records_read += 1;
@@ -210,11 +217,11 @@ impl Backfill<'_> {
         }
         let rec = item.record;
         let ct = content_type_of(&rec);
-        let Some(feed) = feeds.get(&ct) else {
+        let Some(feed) = feeds.get_mut(&ct) else {
             self.summary.filtered += 1;
             return false;
         };
-        if self.live.early.contains(rec.id()) {
+        if self.live.early.contains_str(rec.id()) {
             self.summary.overlap += 1;
             return false;
         }
@@ -228,7 +235,7 @@ impl Backfill<'_> {
                 self.summary.live_redelivered += 1;
             }
         }
-        if !feed.claim_id(rec.id()) {
+        if !feed.seen.insert_str(rec.id()) {
             self.summary.duplicates += 1;
             return false;
         }

@@ -39,7 +39,8 @@ use tokio_util::sync::CancellationToken;
 use crate::api::graph::{AuditLogQuery, GraphClient, QueryStatus};
 use crate::pipeline::{FeedShared, Pipeline};
 use crate::record::ContentType;
-use crate::state::{SeenSet, State, StateError};
+use crate::state::seen::IdSet;
+use crate::state::{State, StateError};
 use plan::{Plan, PlanError};
 
 /// A query reporting more records than this is split before its pages are read: the ids of
@@ -73,7 +74,7 @@ pub struct LiveFeed {
     tenant_id: String,
     /// The feeds this backfill meets: their lists must be settled before the last day.
     meets: Vec<ContentType>,
-    pub early: SeenSet,
+    pub early: IdSet,
     /// False when a daemon's list was capped: some overlap may be delivered again.
     pub complete: bool,
     pub settled: bool,
@@ -97,7 +98,7 @@ impl LiveFeed {
     }
 
     fn load(&mut self) -> Result<(), crate::coverage::CoverageError> {
-        let (mut early, mut complete, mut settled) = (SeenSet::default(), true, true);
+        let (mut early, mut complete, mut settled) = (IdSet::default(), true, true);
         for ct in ContentType::ALL {
             let key = crate::state::feed_key(&self.tenant_id, ct.as_str());
             if let Some(p) = crate::coverage::read(&self.state_dir, &key)? {
@@ -198,8 +199,17 @@ struct Active {
     checked: bool,
     /// The slice's feeds: their id sets hold what this run submitted, so a retried delivery
     /// sends nothing twice even before it is committed.
-    feeds: Option<HashMap<ContentType, Arc<FeedShared>>>,
+    feeds: Option<SliceFeeds>,
 }
+
+/// A slice's feed of one content type, and the ids it delivered or has in flight (those
+/// committed before a stop are loaded from the job's store): each is submitted once.
+struct SliceFeed {
+    feed: Arc<FeedShared>,
+    seen: IdSet,
+}
+
+type SliceFeeds = HashMap<ContentType, SliceFeed>;
 
 impl Active {
     fn new(from: DateTime<Utc>, q: AuditLogQuery) -> Active {

@@ -8,8 +8,6 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-
 use super::plan::Slice;
 use crate::feed_id::FeedId;
 use crate::pipeline::{Batch, CommitOp, FeedShared};
@@ -81,16 +79,8 @@ pub fn mark(feed: &Arc<FeedShared>, s: &Slice, query: &str, status: ContentStatu
 
 /// Forgets the record ids of a delivered slice.
 pub async fn prune(state: &State, s: &Slice) -> Result<(), StateError> {
-    let far = Utc::now() + chrono::Duration::days(1);
     for ct in ContentType::ALL {
-        state
-            .prune(
-                &slice_key(s, ct),
-                far,
-                chrono::Duration::zero(),
-                DateTime::<Utc>::MIN_UTC,
-            )
-            .await?;
+        state.forget_seen(&slice_key(s, ct))?;
     }
     Ok(())
 }

@@ -20,14 +20,16 @@ use super::exit;
 use super::progress::bar;
 use super::replay::parse_time;
 use super::subscriptions::select_tenants;
+use crate::api::TenantConfig;
 use crate::api::graph::{GraphClient, PERMISSION_HELP, graph_record_type};
 use crate::api::{http_client, tenant_http};
 use crate::backfill::plan::{Plan, stamp};
 use crate::backfill::{Backfill, BackfillError, LiveFeed, Settings};
-use crate::config::{Config, SinkConfig, TenantConfig};
+use crate::config::Config;
 use crate::feed_id::FeedId;
 use crate::offline::{OfflineRun, select_sinks};
 use crate::record::ContentType;
+use crate::sink::config::SinkConfig;
 use crate::state::State;
 
 #[derive(Args, Debug)]
@@ -239,14 +241,14 @@ pub async fn run(a: BackfillArgs) -> anyhow::Result<i32> {
         .into_iter()
         .map(|ct| FeedId::new(&tenant.name, &tenant.tenant_id, ct))
         .collect();
-    let run = OfflineRun::with_state(&cfg, &sinks, &feeds, state.clone())?;
+    let run = OfflineRun::with_state(&cfg, &sinks, &feeds, state.clone()).await?;
     let stop = CancellationToken::new();
     crate::daemon::install_signals(stop.clone(), std::sync::Arc::default())?;
     let http = tenant_http(
-        &http_client(cfg.agent.request_timeout),
+        &http_client(cfg.agent.request_timeout)?,
         tenant,
         cfg.agent.request_timeout,
-    );
+    )?;
     let client = GraphClient::new(http, tenant, stop.clone());
     let settings = Settings {
         concurrency: a.concurrency.clamp(1, 40),

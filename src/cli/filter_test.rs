@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::config::{Config, TenantConfig};
+use crate::api::TenantConfig;
+use crate::config::Config;
 use crate::filter::Filter;
 use crate::format::Origin;
 use crate::record::{ContentType, Record};
@@ -19,7 +20,8 @@ pub struct Args {
     /// The sink whose filter is tested.
     #[arg(long)]
     pub sink: String,
-    /// Records, one JSON object per line. Without it, a sample from the simulator.
+    /// Records, one JSON object per line. Without it, a sample from the simulator (in builds
+    /// that have it).
     pub file: Option<PathBuf>,
     /// Tenant (config name) the file's records are taken to come from. Default: the first.
     #[arg(long)]
@@ -56,7 +58,7 @@ pub fn run(cfg: &Config, args: &Args) -> anyhow::Result<i32> {
     let tenants: Vec<&TenantConfig> = cfg.tenants.values().collect();
     let items = match &args.file {
         Some(path) => from_file(path, &tenants, args)?,
-        None => from_simulator(&tenants, args.per_feed),
+        None => from_simulator(&tenants, args.per_feed)?,
     };
     let mut out = std::io::stdout().lock();
     writeln!(out, "sink {} receives {filter}", sink.name)?;
@@ -140,12 +142,19 @@ fn from_file(path: &Path, tenants: &[&TenantConfig], args: &Args) -> anyhow::Res
     Ok(items)
 }
 
+/// A build without the simulator (`--no-default-features`) has no sample to offer.
+#[cfg(not(feature = "sim"))]
+fn from_simulator(_: &[&TenantConfig], _: usize) -> anyhow::Result<Vec<Item>> {
+    anyhow::bail!("this build has no simulator to sample records from: give a FILE of records")
+}
+
 /// Simulated tenant `i` is taken as the `i`-th configured tenant (round robin), so tenant
 /// conditions can be tried against the configuration's own names.
-fn from_simulator(tenants: &[&TenantConfig], per_feed: usize) -> Vec<Item> {
+#[cfg(feature = "sim")]
+fn from_simulator(tenants: &[&TenantConfig], per_feed: usize) -> anyhow::Result<Vec<Item>> {
     let mut cfg = crate::sim::SimConfig::demo();
     cfg.duplicate_rate = 0.0;
-    crate::sim::sample(&cfg, per_feed)
+    let items = crate::sim::sample(&cfg, per_feed)
         .into_iter()
         .filter_map(|s| {
             let record = Record::from_json(&s.json, "sample").ok()?;
@@ -163,7 +172,8 @@ fn from_simulator(tenants: &[&TenantConfig], per_feed: usize) -> Vec<Item> {
                 content_type: s.content_type,
             })
         })
-        .collect()
+        .collect();
+    Ok(items)
 }
 
 /// The feed a record most likely came from, for files of records without their feed.

@@ -23,7 +23,8 @@ use serde_json::value::RawValue;
 use super::exit;
 use super::progress::bar;
 use super::subscriptions::select_tenants;
-use crate::config::{Config, TenantConfig};
+use crate::api::TenantConfig;
+use crate::config::Config;
 use crate::feed_id::FeedId;
 use crate::offline::{OfflineRun, select_sinks};
 use crate::pipeline::FeedShared;
@@ -81,7 +82,7 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<i32> {
                 .map(|ct| FeedId::new(&t.name, &t.tenant_id, ct))
         })
         .collect();
-    let run = OfflineRun::start(&cfg, &sinks, &feeds)?;
+    let run = OfflineRun::start(&cfg, &sinks, &feeds).await?;
     let source = a.file.display().to_string();
     let batch = cfg.agent.batch_size.max(1);
     let pb = bar(entries.len() as u64, "records");

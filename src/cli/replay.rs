@@ -77,15 +77,15 @@ pub async fn run(a: ReplayArgs) -> anyhow::Result<i32> {
     };
     let ct = a.content_type;
     let feeds = [FeedId::new(&tenant.name, &tenant.tenant_id, ct)];
-    let run = OfflineRun::start(&cfg, &sinks, &feeds)?;
+    let run = OfflineRun::start(&cfg, &sinks, &feeds).await?;
     let feed = run.feed(&tenant.tenant_id, ct).expect("declared above");
 
     let stop = CancellationToken::new();
     let http = tenant_http(
-        &http_client(cfg.agent.request_timeout),
+        &http_client(cfg.agent.request_timeout)?,
         tenant,
         cfg.agent.request_timeout,
-    );
+    )?;
     let client =
         TenantClient::new(http, tenant, stop.clone()).with_max_blob_bytes(cfg.agent.max_blob_bytes);
     // Replay de-duplicates record ids over the whole range, so it holds the range anyway;

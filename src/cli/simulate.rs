@@ -67,6 +67,14 @@ pub struct SimulateArgs {
     /// `poll_interval` of the printed configuration.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     poll_interval: Duration,
+    /// Throttle each tenant beyond this many requests a minute (AF429), as the service does
+    /// at 2,000; the printed configuration budgets the same. Default: no limit.
+    #[arg(long)]
+    requests_per_minute: Option<u32>,
+    /// At exit, write what the clients asked of the simulator to this file (JSON):
+    /// requests, throttles, the busiest second and each tenant's busiest minute.
+    #[arg(long)]
+    stats: Option<PathBuf>,
 }
 
 impl SimulateArgs {
@@ -100,6 +108,7 @@ impl SimulateArgs {
             let ms = (self.backlog.as_millis() as u64 / blobs).max(1);
             cfg.blob_interval = Duration::from_millis(ms);
         }
+        cfg.requests_per_minute = self.requests_per_minute;
         cfg
     }
 }
@@ -136,6 +145,11 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<i32> {
         sim.base_url()
     );
     wait_for_stop().await?;
+    if let Some(path) = &args.stats {
+        let text = serde_json::to_string_pretty(&request_stats(&sim.requests()))?;
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     sim.shutdown();
     Ok(super::exit::OK)
 }
@@ -147,6 +161,64 @@ async fn wait_for_stop() -> std::io::Result<()> {
     tokio::select! {
         r = tokio::signal::ctrl_c() => r,
         _ = term.recv() => Ok(()),
+    }
+}
+
+/// What `--stats` reports: enough to check that clients kept to each tenant's budget and
+/// did not all start at once.
+#[derive(Debug, serde::Serialize, PartialEq)]
+struct RequestStats {
+    requests: usize,
+    token_requests: usize,
+    throttled: usize,
+    /// Most requests (any tenant) within one second.
+    busiest_second: usize,
+    /// Most requests of one tenant within any 60 seconds.
+    busiest_tenant_minute: usize,
+    tenants: usize,
+    /// The simulator's request log keeps the newest half million; older ones are not counted.
+    log_capped: bool,
+}
+
+fn request_stats(log: &[crate::sim::RequestLog]) -> RequestStats {
+    let ms = |r: &crate::sim::RequestLog| r.at.timestamp_millis();
+    let mut all: Vec<i64> = log.iter().map(ms).collect();
+    all.sort_unstable();
+    let busiest = |times: &[i64], window: i64| {
+        let (mut lo, mut best) = (0, 0);
+        for hi in 0..times.len() {
+            while times[hi] - times[lo] >= window {
+                lo += 1;
+            }
+            best = best.max(hi + 1 - lo);
+        }
+        best
+    };
+    let mut by_tenant: std::collections::HashMap<&str, Vec<i64>> = Default::default();
+    for r in log {
+        if let Some(t) = &r.tenant {
+            by_tenant.entry(t.as_str()).or_default().push(ms(r));
+        }
+    }
+    let busiest_tenant_minute = by_tenant
+        .values_mut()
+        .map(|v| {
+            v.sort_unstable();
+            busiest(v, 60_000)
+        })
+        .max()
+        .unwrap_or(0);
+    RequestStats {
+        requests: log.len(),
+        token_requests: log.iter().filter(|r| r.path.contains("/oauth2/")).count(),
+        throttled: log
+            .iter()
+            .filter(|r| r.error_code.as_deref() == Some("AF429"))
+            .count(),
+        busiest_second: busiest(&all, 1000),
+        busiest_tenant_minute,
+        tenants: by_tenant.len(),
+        log_capped: log.len() >= 500_000,
     }
 }
 
@@ -169,7 +241,9 @@ fn simulator_config(sim: &SimHandle, args: &SimulateArgs, served: u64) -> String
             sim.base_url(),
             sim.base_url()
         );
-        if args.clean {
+        if let Some(n) = args.requests_per_minute {
+            let _ = writeln!(out, "requests_per_minute = {n}");
+        } else if args.clean {
             // Throttling is off in a clean run; let the agent go as fast as it can.
             out.push_str("requests_per_minute = 1000000\n");
         }
@@ -200,4 +274,53 @@ fn simulator_config(sim: &SimHandle, args: &SimulateArgs, served: u64) -> String
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(ms: i64, tenant: &str, path: &str, code: Option<&str>) -> crate::sim::RequestLog {
+        crate::sim::RequestLog {
+            at: chrono::DateTime::from_timestamp_millis(1_800_000_000_000 + ms).unwrap(),
+            method: "GET".into(),
+            path: path.into(),
+            query: String::new(),
+            tenant: Some(tenant.into()),
+            had_authorization: true,
+            status: 200,
+            retry_after: None,
+            error_code: code.map(str::to_string),
+            publisher_identifier: None,
+        }
+    }
+
+    #[test]
+    fn stats_find_the_busiest_second_and_tenant_minute() {
+        let mut log = vec![req(0, "a", "/a/oauth2/token", None)];
+        for i in 0..5 {
+            log.push(req(
+                100 + i * 100,
+                "a",
+                "/api/v1.0/a/activity/feed/subscriptions/content",
+                None,
+            ));
+        }
+        log.push(req(30_000, "b", "/api", Some("AF429")));
+        log.push(req(59_000, "a", "/api", None));
+        log.push(req(61_000, "a", "/api", None));
+        let s = request_stats(&log);
+        assert_eq!(
+            s,
+            RequestStats {
+                requests: 9,
+                token_requests: 1,
+                throttled: 1,
+                busiest_second: 6,
+                busiest_tenant_minute: 7,
+                tenants: 2,
+                log_capped: false,
+            }
+        );
+    }
 }

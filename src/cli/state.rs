@@ -1,17 +1,21 @@
 //! `o365fwd state show` and `o365fwd state reset`.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 
 use super::exit;
 use crate::config::Config;
+use crate::daemon::report::{self, StateReport};
 use crate::state::{State, StateError};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum StateCommand {
-    /// Cursors, content in progress, failures, gaps and rejected records, per feed.
+    /// Cursors, content in progress, failures, gaps and rejected records, per feed. While the
+    /// agent runs (it holds the state), the report comes from its `[agent] listen` endpoint.
     Show {
         #[arg(long, short, default_value = "/etc/o365fwd/config.toml")]
         config: PathBuf,
@@ -45,61 +49,82 @@ pub struct ResetArgs {
     yes: bool,
 }
 
-pub fn run(cmd: StateCommand) -> anyhow::Result<i32> {
+pub async fn run(cmd: StateCommand) -> anyhow::Result<i32> {
     match cmd {
-        StateCommand::Show { config, json } => show(&Config::load(&config)?, json),
+        StateCommand::Show { config, json } => show(&Config::load(&config)?, json).await,
         StateCommand::Reset(a) => reset(&Config::load(&a.config)?, &a),
     }
 }
 
 /// Every feed of the configuration and of state, as state keys, sorted.
 fn all_feeds(cfg: &Config, state: &State) -> anyhow::Result<Vec<String>> {
-    let mut feeds = state.feeds()?;
-    for t in cfg.tenants.values() {
-        for ct in &t.content_types {
-            let k = crate::state::feed_key(&t.tenant_id, ct.as_str());
-            if !feeds.contains(&k) {
-                feeds.push(k);
-            }
-        }
-    }
-    feeds.sort();
-    Ok(feeds)
+    Ok(report::all_feeds(cfg, state)?)
 }
 
-fn show(cfg: &Config, json: bool) -> anyhow::Result<i32> {
-    let state = State::open(&cfg.agent.state_dir)?;
-    let feeds = all_feeds(cfg, &state)?;
-    let mut sums = Vec::new();
-    for f in &feeds {
-        sums.push(state.summary(f)?);
-    }
+/// Prints the report from the state, or, while the agent holds the state, from the agent.
+async fn show(cfg: &Config, json: bool) -> anyhow::Result<i32> {
+    let state = match State::open(&cfg.agent.state_dir) {
+        Ok(s) => s,
+        Err(locked @ StateError::Locked { .. }) => return ask_agent(cfg, json, locked).await,
+        Err(e) => return Err(e.into()),
+    };
+    let r = StateReport::build(cfg, &state)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&sums)?);
+        println!("{}", r.json()?);
     } else {
-        println!(
-            "state {} ({} bytes on disk)",
-            cfg.agent.state_dir.display(),
-            state.size_on_disk()
+        print!("{}", r.text());
+    }
+    Ok(exit::OK)
+}
+
+/// The same report from the running agent's `/state` (`[agent] listen`; an unspecified
+/// address such as 0.0.0.0 is reached on this host's loopback).
+async fn ask_agent(cfg: &Config, json: bool, locked: StateError) -> anyhow::Result<i32> {
+    let Some(listen) = cfg.agent.listen else {
+        bail!(
+            "{locked}\n(`state show` asks a running agent through its /state endpoint: set [agent] listen in {} to use it)",
+            cfg.source.display()
         );
-        for s in &sums {
-            print!("{s}");
-            if let Ok(Some(c)) = crate::coverage::read(&cfg.agent.state_dir, &s.feed) {
-                let list = if c.settled { "known" } else { "still settling" };
-                println!(
-                    "  live feed begins {} (a backfill meets it there; what it delivered from before it: {list})",
-                    c.from.to_rfc3339()
-                );
-            }
+    };
+    let addr = match listen.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from((Ipv4Addr::LOCALHOST, listen.port()))
         }
-        for name in cfg.sinks.keys() {
-            if let Some(off) = state.sink_offset(name)? {
-                println!(
-                    "sink {name}: {} committed up to byte {}",
-                    off.path, off.length
-                );
-            }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((Ipv6Addr::LOCALHOST, listen.port()))
         }
+        _ => listen,
+    };
+    let format = if json { "json" } else { "text" };
+    let url = format!("http://{addr}/state?format={format}");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .context("cannot build an HTTP client")?;
+    let unanswered = || format!("{locked}\nand the agent does not answer at {url}");
+    let mut resp = client.get(&url).send().await.with_context(unanswered)?;
+    let status = resp.status();
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.with_context(unanswered)? {
+        if body.len() + chunk.len() > report::MAX_REPORT {
+            bail!(
+                "the agent's report at {url} is larger than {} MiB",
+                report::MAX_REPORT >> 20
+            );
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = String::from_utf8_lossy(&body);
+    if !status.is_success() {
+        bail!("the agent at {url} answered {status}: {}", body.trim_end());
+    }
+    eprintln!("(the agent holds the state: this report is from it, at {url})");
+    if json {
+        println!("{body}");
+    } else {
+        print!("{body}");
     }
     Ok(exit::OK)
 }

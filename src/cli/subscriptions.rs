@@ -7,8 +7,9 @@ use clap::{Args, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use super::exit;
+use crate::api::TenantConfig;
 use crate::api::{TenantClient, http_client, tenant_http};
-use crate::config::{Config, TenantConfig};
+use crate::config::Config;
 use crate::record::ContentType;
 
 #[derive(Subcommand, Debug)]
@@ -47,10 +48,10 @@ pub async fn run(cmd: SubscriptionsCommand) -> anyhow::Result<i32> {
             return Ok(exit::USAGE);
         }
     };
-    let shared = http_client(cfg.agent.request_timeout);
+    let shared = http_client(cfg.agent.request_timeout)?;
     let mut failed = false;
     for t in tenants {
-        let http = tenant_http(&shared, t, cfg.agent.request_timeout);
+        let http = tenant_http(&shared, t, cfg.agent.request_timeout)?;
         let client = TenantClient::new(http, t, CancellationToken::new());
         let types = if target.content_type.is_empty() {
             t.content_types.clone()

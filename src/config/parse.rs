@@ -47,9 +47,10 @@ use std::time::Duration;
 use toml::de::DeTable;
 
 use self::checks::is_identifier;
-use self::secret::Env;
 use self::table::{Ctx, Span, Table};
-use super::{AgentConfig, Config, ConfigError, Problem, SinkKind};
+use super::{AgentConfig, Config, ConfigError, Problem};
+use crate::secret::Env;
+use crate::sink::config::SinkKind;
 
 pub use self::summary::summary;
 
@@ -139,14 +140,9 @@ pub(crate) fn parse_with_env(
     Err(fail(problems))
 }
 
-/// `[agent]`; every key optional, defaults from [`AgentConfig::default`].
+/// `[agent]`; every key optional, defaults and bounds from [`super`].
 fn agent(ctx: &mut Ctx<'_>, mut t: Table<'_, '_>, base: &Path) -> AgentConfig {
-    const NONZERO: Duration = Duration::from_nanos(1);
-    const ZERO: Duration = Duration::ZERO;
-    const HOUR: Duration = Duration::from_secs(3600);
-    const DAY: Duration = Duration::from_secs(24 * 3600);
-    // The API keeps content for seven days: looking or overlapping further finds nothing.
-    const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
+    use super as a;
     let d = AgentConfig::default();
 
     let state_dir = match t.str(ctx, "state_dir") {
@@ -168,28 +164,91 @@ fn agent(ctx: &mut Ctx<'_>, mut t: Table<'_, '_>, base: &Path) -> AgentConfig {
     });
     let cfg = AgentConfig {
         state_dir,
-        poll_interval: t.duration(ctx, "poll_interval", d.poll_interval, NONZERO, DAY),
-        overlap: t.duration(ctx, "overlap", d.overlap, ZERO, WEEK),
-        dedup_horizon: t.duration(ctx, "dedup_horizon", d.dedup_horizon, ZERO, WEEK),
-        initial_lookback: t.duration(ctx, "initial_lookback", d.initial_lookback, NONZERO, WEEK),
-        shutdown_timeout: t.duration(ctx, "shutdown_timeout", d.shutdown_timeout, NONZERO, HOUR),
-        batch_size: t.int(ctx, "batch_size", 1..=100_000, d.batch_size),
+        poll_interval: t.duration(
+            ctx,
+            "poll_interval",
+            d.poll_interval,
+            a::POLL_INTERVAL_RANGE,
+        ),
+        overlap: t.duration(ctx, "overlap", d.overlap, a::OVERLAP_RANGE),
+        dedup_horizon: t.duration(
+            ctx,
+            "dedup_horizon",
+            d.dedup_horizon,
+            a::DEDUP_HORIZON_RANGE,
+        ),
+        dedup_hot_window: t.duration(
+            ctx,
+            "dedup_hot_window",
+            d.dedup_hot_window,
+            a::DEDUP_HOT_WINDOW_RANGE,
+        ),
+        dedup_hot_ids: t.int(
+            ctx,
+            "dedup_hot_ids",
+            a::DEDUP_HOT_IDS_RANGE,
+            d.dedup_hot_ids,
+        ),
+        initial_lookback: t.duration(
+            ctx,
+            "initial_lookback",
+            d.initial_lookback,
+            a::INITIAL_LOOKBACK_RANGE,
+        ),
+        shutdown_timeout: t.duration(
+            ctx,
+            "shutdown_timeout",
+            d.shutdown_timeout,
+            a::SHUTDOWN_TIMEOUT_RANGE,
+        ),
+        batch_size: t.int(ctx, "batch_size", a::BATCH_SIZE_RANGE, d.batch_size),
         max_in_flight_batches: t.int(
             ctx,
             "max_in_flight_batches",
-            1..=10_000,
+            a::MAX_IN_FLIGHT_BATCHES_RANGE,
             d.max_in_flight_batches,
         ),
-        fetch_concurrency: t.int(ctx, "fetch_concurrency", 1..=256, d.fetch_concurrency),
-        request_timeout: t.duration(ctx, "request_timeout", d.request_timeout, NONZERO, HOUR),
-        blob_attempts: t.int(ctx, "blob_attempts", 1..=1000, d.blob_attempts),
+        fetch_concurrency: t.int(
+            ctx,
+            "fetch_concurrency",
+            a::FETCH_CONCURRENCY_RANGE,
+            d.fetch_concurrency,
+        ),
+        request_timeout: t.duration(
+            ctx,
+            "request_timeout",
+            d.request_timeout,
+            a::REQUEST_TIMEOUT_RANGE,
+        ),
+        blob_attempts: t.int(
+            ctx,
+            "blob_attempts",
+            a::BLOB_ATTEMPTS_RANGE,
+            d.blob_attempts,
+        ),
         listen,
-        unhealthy_after: t.duration(ctx, "unhealthy_after", d.unhealthy_after, NONZERO, DAY),
-        max_blob_bytes: t.int(ctx, "max_blob_bytes", 1 << 20..=4 << 30, d.max_blob_bytes),
-        stall_timeout: t
-            .get("stall_timeout")
-            .is_some()
-            .then(|| t.duration(ctx, "stall_timeout", HOUR, Duration::from_secs(1), DAY)),
+        unhealthy_after: t.duration(
+            ctx,
+            "unhealthy_after",
+            d.unhealthy_after,
+            a::UNHEALTHY_AFTER_RANGE,
+        ),
+        max_blob_bytes: t.int(
+            ctx,
+            "max_blob_bytes",
+            a::MAX_BLOB_BYTES_RANGE,
+            d.max_blob_bytes,
+        ),
+        // Unset: derived from poll_interval and request_timeout. The fallback only stands
+        // in for a value that was reported.
+        stall_timeout: t.get("stall_timeout").is_some().then(|| {
+            t.duration(
+                ctx,
+                "stall_timeout",
+                Duration::from_secs(3600),
+                a::STALL_TIMEOUT_RANGE,
+            )
+        }),
     };
     t.finish(ctx);
     cfg

@@ -34,7 +34,7 @@ pub(super) struct Generation {
 }
 
 impl Generation {
-    pub(super) fn start(
+    pub(super) async fn start(
         cfg: &Config,
         state: &State,
         process_stop: &CancellationToken,
@@ -53,6 +53,14 @@ impl Generation {
                     .map(|ct| FeedId::new(&t.name, &t.tenant_id, *ct))
             })
             .collect();
+        // Every tenant's client first: one that cannot be built stops the start before any
+        // sink or feed runs.
+        let shared = http_client(cfg.agent.request_timeout)?;
+        let clients = cfg
+            .tenants
+            .values()
+            .map(|t| tenant_http(&shared, t, cfg.agent.request_timeout))
+            .collect::<Result<Vec<_>, _>>()?;
         let enricher = cfg
             .enrich
             .as_ref()
@@ -64,7 +72,7 @@ impl Generation {
             e.watch(stop.clone());
         }
         let sink_cfgs = sink::with_enrichment(cfg.sinks.values(), enricher.as_ref());
-        let (inputs, sinks) = sink::start_all(&sink_cfgs, state, &feed_ids, &abort)?;
+        let (inputs, sinks) = sink::start_all(&sink_cfgs, state, &feed_ids, &abort).await?;
         let sinks = sinks
             .into_iter()
             .zip(&sink_cfgs)
@@ -82,12 +90,10 @@ impl Generation {
             .stall_timeout
             .unwrap_or_else(|| progress::default_stall_timeout(cfg.agent.request_timeout));
         let mut progress = progress::watch(feed_ids.iter().map(|f| f.key.clone()), stall);
-        let http = http_client(cfg.agent.request_timeout);
         let mut feeds = JoinSet::new();
         let mut started = 0;
         let every = notify::beat_interval(notify::watchdog_period());
-        for t in cfg.tenants.values() {
-            let http = tenant_http(&http, t, cfg.agent.request_timeout);
+        for (t, http) in cfg.tenants.values().zip(clients) {
             let client = Arc::new(
                 TenantClient::new(http, t, stop.clone())
                     .with_max_blob_bytes(cfg.agent.max_blob_bytes),

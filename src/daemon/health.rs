@@ -1,5 +1,6 @@
-//! The optional HTTP endpoint (`[agent] listen`): `/metrics` in the Prometheus text format
-//! and `/health` for load balancers and monitoring.
+//! The optional HTTP endpoint (`[agent] listen`): `/metrics` in the Prometheus text format,
+//! `/health` for load balancers and monitoring, and `/state`, the report of
+//! `o365fwd state show` ([`super::report`]), which cannot open the state while the agent runs.
 //!
 //! Health rules (documented in the README): a feed is healthy when its last successful poll
 //! (or the agent's start, before the first one) is within max(3 × poll_interval, 5 min), its
@@ -12,9 +13,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use axum::extract::State as Ax;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::extract::{Query, State as Ax};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
@@ -34,6 +35,8 @@ pub struct Observed {
     state: State,
     started: Instant,
     started_at: chrono::DateTime<Utc>,
+    /// What `/state` reports on: this generation's configuration.
+    config: Arc<Config>,
 }
 
 impl Observed {
@@ -55,6 +58,7 @@ impl Observed {
             state,
             started: Instant::now(),
             started_at: Utc::now(),
+            config: Arc::new(cfg.clone()),
         }
     }
 
@@ -176,6 +180,57 @@ async fn health(Ax(view): Ax<View>) -> impl IntoResponse {
     (code, axum::Json(details))
 }
 
+#[derive(serde::Deserialize)]
+struct ReportQuery {
+    format: Option<String>,
+}
+
+/// `/state`: text unless `?format=json` (or, without `format`, an `Accept` naming JSON).
+/// The report reads sled synchronously, so it is built on a blocking thread.
+async fn state_report(
+    Ax(view): Ax<View>,
+    Query(q): Query<ReportQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let json = match q.format.as_deref() {
+        Some("json") => true,
+        Some("text") => false,
+        Some(other) => {
+            let msg = format!("unknown format {other:?} (expected json or text)\n");
+            return (StatusCode::BAD_REQUEST, msg).into_response();
+        }
+        None => headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("application/json")),
+    };
+    let o = current(&view);
+    let built = tokio::task::spawn_blocking(move || {
+        let r =
+            super::report::StateReport::build(&o.config, &o.state).map_err(|e| e.to_string())?;
+        Ok::<_, String>(if json {
+            r.json().map_err(|e| e.to_string())?
+        } else {
+            r.text()
+        })
+    })
+    .await;
+    let body = match built {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+        Err(e) => {
+            let msg = format!("the report failed: {e}\n");
+            return (StatusCode::INTERNAL_SERVER_ERROR, msg).into_response();
+        }
+    };
+    let kind = if json {
+        "application/json"
+    } else {
+        "text/plain; charset=utf-8"
+    };
+    ([(header::CONTENT_TYPE, kind)], body).into_response()
+}
+
 /// What the endpoint reports on; a reload swaps it without closing the listener.
 type View = Arc<RwLock<Arc<Observed>>>;
 
@@ -245,8 +300,9 @@ async fn serve(
     let app = axum::Router::new()
         .route("/metrics", axum::routing::get(metrics))
         .route("/health", axum::routing::get(health))
+        .route("/state", axum::routing::get(state_report))
         .with_state(view);
-    tracing::info!(address = %listener.local_addr()?, "Serving /metrics and /health.");
+    tracing::info!(address = %listener.local_addr()?, "Serving /metrics, /health and /state.");
     Ok(tokio::spawn(async move {
         let r = axum::serve(listener, app)
             .with_graceful_shutdown(async move { stop.cancelled().await })

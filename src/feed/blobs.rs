@@ -10,7 +10,7 @@ use super::{Feed, PollError, entry};
 use crate::api::{ApiError, ContentInfo};
 use crate::pipeline::{Batch, CommitOp};
 use crate::record::{Record, parse_blob};
-use crate::state::ContentStatus;
+use crate::state::{ContentStatus, seen};
 
 /// What fetching one blob came to (shared with `replay`).
 pub enum Fetched {
@@ -142,6 +142,23 @@ impl Feed {
         records: Vec<Record>,
         skip: u64,
     ) -> Result<(), PollError> {
+        let r = self.deliver_batches(c, records, skip).await;
+        if r.is_err() {
+            // Claims of a batch that never went out must not hide its records next time.
+            if let Some(d) = self.dedup.as_mut() {
+                d.abandon();
+            }
+        }
+        r
+    }
+
+    async fn deliver_batches(
+        &mut self,
+        c: &ContentInfo,
+        records: Vec<Record>,
+        skip: u64,
+    ) -> Result<(), PollError> {
+        self.advance(c.content_created)?;
         self.coverage.note(c.content_created, &records);
         let total = records.len() as u64;
         let batch_size = self.cfg.batch_size.max(1);
@@ -149,12 +166,18 @@ impl Feed {
         let mut repeats = 0u64;
         let mut index = 0u64;
         let cid: std::sync::Arc<str> = c.content_id.as_str().into();
+        let lookups = self.dedup.as_ref().map_or(0, |d| d.disk_lookups());
         for rec in records.into_iter().skip(skip as usize) {
             index += 1;
-            if !self.shared.claim_id(rec.id()) {
-                repeats += 1;
-            } else {
+            let bucket = seen::record_bucket(rec.creation_time, c.content_created);
+            let new = match self.dedup.as_mut() {
+                Some(d) => d.claim(rec.id(), bucket)?,
+                None => true,
+            };
+            if new {
                 batch.push(rec);
+            } else {
+                repeats += 1;
             }
             crate::failpoint::panic_once("feed", &self.shared.id.key);
             let upto = skip + index;
@@ -175,6 +198,10 @@ impl Feed {
         }
         if repeats > 0 {
             self.shared.metrics.repeated(repeats);
+        }
+        let lookups = self.dedup.as_ref().map_or(0, |d| d.disk_lookups()) - lookups;
+        if lookups > 0 {
+            self.shared.metrics.disk_lookups(lookups);
         }
         self.submit(Batch {
             feed: self.shared.clone(),

@@ -3,28 +3,28 @@
 //! `record_formats` and the `robustness` unit test both run this one check.
 
 use super::{Encoder, Format, FormatOptions, Origin};
-use crate::record::{ContentType, parse_blob};
+use crate::record::{ContentType, Record, parse_blob};
+
+/// Where the checked records come from.
+pub const ORIGIN: Origin<'static> = Origin {
+    tenant: "contoso",
+    tenant_id: "41463f53-8812-40f4-890f-865bf6e35190",
+    content_type: ContentType::General,
+};
+
+/// The records of `body` when it is a blob. One that is not is fine: it is refused, not
+/// encoded, so there is nothing to check.
+pub fn records(body: &[u8]) -> Vec<Record> {
+    parse_blob("c", body).unwrap_or_default()
+}
 
 /// Parses `body` as a blob and encodes every record in every format; panics on any broken
-/// invariant. A body that is not a blob is fine (it is refused, not encoded).
+/// invariant.
 pub fn check(body: &[u8]) {
-    let Ok(records) = parse_blob("c", body) else {
-        return;
-    };
-    let origin = Origin {
-        tenant: "contoso",
-        tenant_id: "41463f53-8812-40f4-890f-865bf6e35190",
-        content_type: ContentType::General,
-    };
+    let origin = ORIGIN;
     let mut out = Vec::new();
-    for rec in &records {
-        for format in [
-            Format::Raw,
-            Format::Ecs,
-            Format::Cef,
-            Format::Ocsf,
-            Format::Text,
-        ] {
+    for rec in &records(body) {
+        for format in Format::ALL {
             out.clear();
             Encoder::new(format, FormatOptions::default()).encode(rec, &origin, &mut out);
             match format {

@@ -37,6 +37,15 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in the order the docs list them.
+    pub const ALL: [Format; 5] = [
+        Format::Raw,
+        Format::Ecs,
+        Format::Cef,
+        Format::Ocsf,
+        Format::Text,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Raw => "raw",
@@ -104,8 +113,8 @@ impl Encoder {
     }
 }
 
-#[cfg(test)]
-mod robustness;
+#[cfg(all(test, feature = "sim"))]
+pub(crate) mod robustness;
 
 #[doc(hidden)]
 pub mod invariants;

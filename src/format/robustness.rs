@@ -7,6 +7,14 @@ use crate::sim::{SimConfig, write_ndjson};
 
 #[test]
 fn mutated_simulator_records_keep_every_format_well_formed() {
+    for body in mutated_blobs() {
+        check(&body);
+    }
+}
+
+/// A blob of simulator records, then 3000 one-record blobs with random byte mutations
+/// (the same every run): what the fuzz target `record_formats` explores, in miniature.
+pub(crate) fn mutated_blobs() -> Vec<Vec<u8>> {
     let cfg = SimConfig {
         records_per_blob: (5, 5),
         backlog: std::time::Duration::from_secs(600),
@@ -18,7 +26,7 @@ fn mutated_simulator_records_keep_every_format_well_formed() {
     let text = String::from_utf8(nd).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines.len() >= 5);
-    check(format!("[{}]", lines.join(",")).as_bytes());
+    let mut out = vec![format!("[{}]", lines.join(",")).into_bytes()];
     let mut rng = fastrand::Rng::with_seed(0xf022);
     let alphabet = b"\"\\{}[]:,0123456789.eE-+ \n\r\t|=abcZ\x00\x7f";
     for _ in 0..3000 {
@@ -39,6 +47,7 @@ fn mutated_simulator_records_keep_every_format_well_formed() {
         let mut body = b"[".to_vec();
         body.extend_from_slice(&b);
         body.push(b']');
-        check(&body);
+        out.push(body);
     }
+    out
 }

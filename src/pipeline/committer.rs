@@ -1,5 +1,10 @@
 //! The committer: waits for every sink's acknowledgement of the oldest batch, then commits
 //! it (grouping batches that are already acknowledged into one durable write).
+//!
+//! A group that only moves cursors (idle polls) is applied without a disk write of its own:
+//! it becomes durable with the next group that carries anything else, or at the latest
+//! [`CURSOR_FLUSH`] later. Losing it in a crash only means listing a little more again,
+//! while a thousand idle tenants would otherwise cost dozens of fsyncs a second.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::{Batch, CommitOp, SinkAck};
-use crate::state::{FeedCommit, Rejection, SinkOffset, State};
+use crate::state::{FeedCommit, Rejection, SinkOffset, State, seen};
 use crate::telemetry::{self, FeedsAtSinks};
 
 /// A submitted batch and the acknowledgements it waits for (only from the sinks it was
@@ -30,8 +35,25 @@ pub(super) struct Waiting {
     pub rx: oneshot::Receiver<SinkAck>,
 }
 
-/// A sink's name, the records and bytes it was given, and its acknowledgement.
-type Ack = (String, u64, u64, SinkAck);
+/// One sink's acknowledgement of a batch, with what it was given.
+struct Ack {
+    sink: String,
+    /// Records and their bytes (as the API sent them) the sink was given.
+    records: u64,
+    bytes: u64,
+    ack: SinkAck,
+}
+
+impl Waiting {
+    fn acked(&self, ack: SinkAck) -> Ack {
+        Ack {
+            sink: self.sink.clone(),
+            records: self.records,
+            bytes: self.bytes,
+            ack,
+        }
+    }
+}
 
 /// What the committer did, returned when it stops.
 #[derive(Debug, Default, Clone)]
@@ -44,6 +66,8 @@ pub struct Committed {
 }
 
 const MAX_GROUP: usize = 64;
+/// Longest a cursor-only commit waits for a disk write.
+pub(super) const CURSOR_FLUSH: Duration = Duration::from_secs(5);
 
 pub(super) async fn run(
     state: State,
@@ -53,13 +77,39 @@ pub(super) async fn run(
     let mut done = Committed::default();
     let mut held: Option<InFlight> = None;
     let mut counters = FeedsAtSinks::default();
+    // When the oldest change applied but not yet on disk was applied.
+    let mut unflushed: Option<tokio::time::Instant> = None;
     loop {
         let head = match held.take() {
             Some(h) => h,
-            None => match rx.recv().await {
-                Some(h) => h,
-                None => return done,
-            },
+            None => {
+                let next = match unflushed {
+                    None => rx.recv().await,
+                    Some(since) => {
+                        let due = since.checked_add(CURSOR_FLUSH).unwrap_or(since);
+                        tokio::select! {
+                            r = rx.recv() => r,
+                            _ = tokio::time::sleep_until(due) => {
+                                if flush(&state, &abort).await {
+                                    unflushed = None;
+                                    continue;
+                                }
+                                done.abandoned = true;
+                                return done;
+                            }
+                        }
+                    }
+                };
+                match next {
+                    Some(h) => h,
+                    None => {
+                        if unflushed.is_some() && !flush(&state, &abort).await {
+                            done.abandoned = true;
+                        }
+                        return done;
+                    }
+                }
+            }
         };
         crate::failpoint::panic_once("committer", "");
         let mut group = Vec::new();
@@ -82,9 +132,15 @@ pub(super) async fn run(
                 Err(_) => break,
             }
         }
-        if !commit_group(&state, &group, &mut counters, &abort).await {
+        let durable = group.iter().any(|(b, acks)| needs_disk(b, acks));
+        if !commit_group(&state, &group, durable, &mut counters, &abort).await {
             done.abandoned = true;
             return done;
+        }
+        if durable {
+            unflushed = None;
+        } else if unflushed.is_none() {
+            unflushed = Some(tokio::time::Instant::now());
         }
         for (b, _) in &group {
             b.feed.committed(b);
@@ -98,10 +154,10 @@ type Acked = (Arc<Batch>, Vec<Ack>);
 
 async fn wait_all(f: InFlight, abort: &CancellationToken) -> Option<Acked> {
     let mut out = Vec::with_capacity(f.acks.len());
-    for w in f.acks {
+    for mut w in f.acks {
         tokio::select! {
-            r = w.rx => match r {
-                Ok(ack) => out.push((w.sink, w.records, w.bytes, ack)),
+            r = &mut w.rx => match r {
+                Ok(ack) => out.push(w.acked(ack)),
                 // The sink stopped without acknowledging: only happens when it is aborted.
                 Err(_) => return None,
             },
@@ -127,7 +183,7 @@ fn try_all(f: &mut InFlight) -> Option<Vec<Ack>> {
             f.acks
                 .iter()
                 .zip(got.into_iter().flatten())
-                .map(|(w, a)| (w.sink.clone(), w.records, w.bytes, a))
+                .map(|(w, a)| w.acked(a))
                 .collect(),
         );
     }
@@ -142,9 +198,29 @@ fn try_all(f: &mut InFlight) -> Option<Vec<Ack>> {
     None
 }
 
+/// Whether a batch must be on disk before it counts as committed: anything but a cursor.
+fn needs_disk(batch: &Batch, acks: &[Ack]) -> bool {
+    !batch.records.is_empty()
+        || batch
+            .ops
+            .iter()
+            .any(|op| !matches!(op, CommitOp::Cursor(_)))
+        || acks
+            .iter()
+            .any(|Ack { ack: a, .. }| a.offset.is_some() || !a.rejected.is_empty())
+}
+
+/// Makes everything applied durable: an empty commit, retried like any other. If the
+/// store must be reopened meanwhile, cursors applied since the last durable commit may be
+/// lost, which only means listing a little more again after a restart.
+async fn flush(state: &State, abort: &CancellationToken) -> bool {
+    write(state, &[], &[], true, abort).await
+}
+
 async fn commit_group(
     state: &State,
     group: &[Acked],
+    durable: bool,
     counters: &mut FeedsAtSinks,
     abort: &CancellationToken,
 ) -> bool {
@@ -162,8 +238,22 @@ async fn commit_group(
                 CommitOp::Gap(g) => fc.gaps.push(g.clone()),
             }
         }
-        fc.seen.extend(batch.records.iter().map(|r| r.id()));
-        for (sink, _, _, ack) in acks {
+        if !batch.records.is_empty() {
+            // Filed as the feed filed them when it claimed them (see `state::dedup`).
+            let created = batch
+                .ops
+                .iter()
+                .find_map(|op| match op {
+                    CommitOp::Content { entry, .. } => Some(entry.created),
+                    _ => None,
+                })
+                .unwrap_or(now);
+            for r in &batch.records {
+                fc.seen
+                    .push(seen::record_bucket(r.creation_time, created), r.id());
+            }
+        }
+        for Ack { sink, ack, .. } in acks {
             for (idx, reason) in &ack.rejected {
                 let Some(rec) = batch.records.get(*idx) else {
                     continue;
@@ -186,10 +276,51 @@ async fn commit_group(
     }
     let feeds: Vec<(&str, FeedCommit)> = feeds.into_iter().collect();
     let offsets: Vec<(&str, SinkOffset)> = offsets.into_iter().collect();
+    if !write(state, &feeds, &offsets, durable, abort).await {
+        return false;
+    }
+    for (batch, acks) in group {
+        if batch.records.is_empty() {
+            continue;
+        }
+        for Ack {
+            sink,
+            records: n,
+            bytes,
+            ..
+        } in acks
+        {
+            let at = counters.get(&batch.feed.id, sink);
+            at.delivered(*n, *bytes);
+            at.sink.acked();
+        }
+    }
+    for (batch, _) in group {
+        batch.feed.metrics.committed(now);
+    }
+    true
+}
+
+/// Commits (`durable`) or applies a group's writes, retrying until it succeeds or the
+/// committer is aborted (false). Delivery stalls meanwhile: nothing past this point is
+/// acknowledged.
+async fn write(
+    state: &State,
+    feeds: &[(&str, FeedCommit)],
+    offsets: &[(&str, SinkOffset)],
+    durable: bool,
+    abort: &CancellationToken,
+) -> bool {
+    let now = Utc::now();
     let mut delay = Duration::from_millis(200);
     let mut failed = false;
     loop {
-        match state.commit(&feeds, &offsets, now).await {
+        let r = if durable {
+            state.commit(feeds, offsets, now).await
+        } else {
+            state.apply(feeds, offsets)
+        };
+        match r {
             Ok(()) => break,
             Err(e) => {
                 failed = true;
@@ -216,19 +347,6 @@ async fn commit_group(
     }
     if failed {
         tracing::info!(state_dir = %state.dir().display(), "Commits to state work again; delivery resumes.");
-    }
-    for (batch, acks) in group {
-        if batch.records.is_empty() {
-            continue;
-        }
-        for (sink, n, bytes, _) in acks {
-            let at = counters.get(&batch.feed.id, sink);
-            at.delivered(*n, *bytes);
-            at.sink.acked();
-        }
-    }
-    for (batch, _) in group {
-        batch.feed.metrics.committed(now);
     }
     true
 }

@@ -11,9 +11,6 @@ fn rec(id: &str) -> Record {
 }
 
 fn batch(feed: &Arc<FeedShared>, cid: &str, ids: &[&str], status: ContentStatus) -> Batch {
-    for id in ids {
-        feed.claim_id(id);
-    }
     Batch {
         feed: feed.clone(),
         content_id: cid.into(),
@@ -91,7 +88,6 @@ async fn commits_in_order_only_after_every_sink_acknowledged() {
         state.content(&feed.id.key, "c1").unwrap().is_none(),
         "nothing committed while b holds batch 1"
     );
-    assert!(feed.id_seen("r1"));
     b1.ack.send(SinkAck::default()).unwrap();
     p.close().await;
     let done = committer.await.unwrap();
@@ -102,10 +98,10 @@ async fn commits_in_order_only_after_every_sink_acknowledged() {
         state.content(&feed.id.key, "c1").unwrap().unwrap().status,
         ContentStatus::Done { records: 3 }
     );
-    let seen = state.load_seen(&feed.id.key).unwrap();
     for id in ["r1", "r2", "r3"] {
-        assert!(seen.contains(id));
+        assert!(state.seen_anywhere(&feed.id.key, id));
     }
+    assert_eq!(feed.committed_batches(), 2);
     let rej = state.rejections(&feed.id.key).unwrap();
     assert_eq!(rej.len(), 1);
     assert_eq!(
@@ -167,4 +163,81 @@ async fn cancelled_submit_leaves_no_orphan_batch() {
     );
     let _ = rx_b.recv().await.unwrap();
     assert!(rx_b.try_recv().is_err());
+}
+
+fn cursor_batch(feed: &Arc<FeedShared>, minutes: i64) -> Batch {
+    Batch {
+        feed: feed.clone(),
+        content_id: "".into(),
+        records: vec![],
+        ops: vec![CommitOp::Cursor(Cursor {
+            listed_until: Utc::now() + chrono::Duration::minutes(minutes),
+        })],
+    }
+}
+
+/// Idle polls only move cursors: those commits are applied at once but share a later disk
+/// write (the next real commit's, or one after `CURSOR_FLUSH`), and shutdown writes them.
+#[tokio::test(start_paused = true)]
+async fn cursor_only_commits_wait_for_a_shared_disk_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = State::open(dir.path()).unwrap();
+    let abort = CancellationToken::new();
+    let (p, committer) = Pipeline::start(state.clone(), vec![], 8, abort.clone());
+    let feed = Arc::new(FeedShared::new(crate::feed_id::FeedId::new(
+        "t",
+        "tid",
+        crate::record::ContentType::General,
+    )));
+    let before = state.flushes();
+    for m in 1..=3 {
+        p.submit(cursor_batch(&feed, m)).await.unwrap();
+    }
+    while feed.committed_batches() < 3 {
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert!(
+        state.cursor(&feed.id.key).unwrap().is_some(),
+        "applied at once"
+    );
+    assert_eq!(state.flushes(), before, "no disk write of their own");
+    // A batch with records is written at once, and carries the cursors with it.
+    p.submit(batch(
+        &feed,
+        "c1",
+        &["r1"],
+        ContentStatus::Done { records: 1 },
+    ))
+    .await
+    .unwrap();
+    while feed.committed_batches() < 4 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(state.flushes(), before + 1);
+    // Another idle cursor: written by the timer at the latest.
+    p.submit(cursor_batch(&feed, 10)).await.unwrap();
+    while feed.committed_batches() < 5 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(state.flushes(), before + 1);
+    tokio::time::sleep(committer::CURSOR_FLUSH + Duration::from_millis(10)).await;
+    assert_eq!(state.flushes(), before + 2, "flushed by the timer");
+    // And at shutdown, whatever is pending.
+    p.submit(cursor_batch(&feed, 20)).await.unwrap();
+    p.close().await;
+    let done = committer.await.unwrap();
+    assert_eq!((done.batches, done.abandoned), (6, false));
+    assert_eq!(
+        state.flushes(),
+        before + 3,
+        "written before the committer ends"
+    );
+    let cur = state.cursor(&feed.id.key).unwrap().unwrap().listed_until;
+    drop(state);
+    let reopened = State::open(dir.path()).unwrap();
+    assert_eq!(
+        reopened.cursor(&feed.id.key).unwrap().unwrap().listed_until,
+        cur
+    );
 }

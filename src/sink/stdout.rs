@@ -2,20 +2,20 @@
 
 use std::io::Write;
 
-use tokio::sync::mpsc;
+use super::{Context, SinkError, Task};
+use crate::pipeline::SinkAck;
 
-use crate::format::Encoder;
-use crate::pipeline::{SinkAck, SinkJob};
-
-pub fn spawn(
-    name: &str,
-    encoder: Encoder,
-    mut rx: mpsc::Receiver<SinkJob>,
-) -> tokio::task::JoinHandle<()> {
-    let name = name.to_string();
-    tokio::task::spawn_blocking(move || {
+/// Starts the sink on a blocking thread (writes to standard output block).
+pub async fn start(cx: Context) -> Result<Task, SinkError> {
+    let Context {
+        name,
+        encoder,
+        mut queue,
+        ..
+    } = cx;
+    Ok(tokio::task::spawn_blocking(move || {
         let mut buf = Vec::with_capacity(1 << 16);
-        while let Some(job) = rx.blocking_recv() {
+        while let Some(job) = queue.blocking_recv() {
             crate::failpoint::panic_once("sink", &name);
             buf.clear();
             let origin = job.batch.feed.origin();
@@ -32,5 +32,5 @@ pub fn spawn(
             }
             let _ = job.ack.send(SinkAck::default());
         }
-    })
+    }))
 }

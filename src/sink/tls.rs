@@ -21,6 +21,12 @@ use tokio_rustls::rustls::client::danger::{
 use tokio_rustls::rustls::crypto::CryptoProvider;
 use tokio_rustls::rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 
+/// A pinned certificate replaces the CA check, so it cannot be configured with `other`, the
+/// setting that makes one (a CA file, or verification turned off).
+pub fn pinned_excludes(other: &str) -> String {
+    format!("a pinned certificate replaces the CA check: remove {other}")
+}
+
 /// Reads the one certificate of a `tls_pinned_cert_file` (PEM).
 pub fn pinned_cert(path: &Path) -> Result<CertificateDer<'static>, String> {
     let shown = path.display();

@@ -138,9 +138,7 @@ fn classify(dir: &Path, d: &str, e: sled::Error) -> StateError {
         sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
             StateError::Locked { dir: d.to_string() }
         }
-        sled::Error::Io(ref io) if io.to_string().contains("lock") => {
-            StateError::Locked { dir: d.to_string() }
-        }
+        sled::Error::Io(_) if locked_elsewhere(dir) => StateError::Locked { dir: d.to_string() },
         sled::Error::Corruption { .. } => damaged(
             dir,
             format!(
@@ -162,6 +160,20 @@ fn classify(dir: &Path, d: &str, e: sled::Error) -> StateError {
             source: e,
         },
     }
+}
+
+/// Whether another process holds sled's lock on `dir/db`. sled takes an exclusive `flock`
+/// there and reports failing to as an untyped I/O error (`ErrorKind::Other`, the reason only
+/// in its text), so the operating system is asked instead: the same lock, tried without
+/// waiting and released at once.
+fn locked_elsewhere(dir: &Path) -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(file) = std::fs::File::open(dir.join("db")) else {
+        return false;
+    };
+    // SAFETY: `file` owns the descriptor for the whole call; closing it releases the lock.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    rc != 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock
 }
 
 /// Opens the store in `dir`, creating it when the directory holds none, and refuses one that
@@ -305,5 +317,28 @@ mod tests {
         assert_eq!(quietly(|| 1), Ok(1));
         assert_eq!(quietly(|| -> u8 { panic!("boom") }), Err(()));
         assert!(!QUIET.with(Cell::get));
+    }
+
+    #[test]
+    fn a_held_sled_lock_is_seen_by_asking_the_os() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(
+            !super::locked_elsewhere(dir.path()),
+            "no db file: not locked"
+        );
+        let db = std::fs::File::create(dir.path().join("db")).unwrap();
+        assert!(!super::locked_elsewhere(dir.path()), "nobody holds it");
+        // The lock sled takes: an exclusive flock, here on another open file description.
+        // SAFETY: `db` owns the descriptor while it is locked.
+        assert_eq!(
+            unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&db), libc::LOCK_EX) },
+            0
+        );
+        assert!(super::locked_elsewhere(dir.path()));
+        drop(db);
+        assert!(
+            !super::locked_elsewhere(dir.path()),
+            "released with its holder"
+        );
     }
 }

@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::{ContentStatus, State, StateError, prefix};
+use super::{ContentStatus, State, StateError, prefix, seen_store};
 
-/// Key kinds that hold a feed's progress (see the table in `state`).
-const PROGRESS_KINDS: [u8; 4] = [b'c', b'p', b'f', b's'];
+/// Key kinds that hold a feed's progress (see the table in `state`), besides its record
+/// ids (`t` keys and the chunks they point at, see `seen_store`).
+const PROGRESS_KINDS: [u8; 3] = [b'c', b'p', b'f'];
 
 /// What a feed held before its reset.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +40,7 @@ impl State {
         }
         let h = self.handles()?;
         let mut b = sled::Batch::default();
-        let mut removed = 0;
+        let mut removed = seen_store::remove_all_seen(&h.tree, &mut b, feed)?;
         for kind in PROGRESS_KINDS {
             let mut p = prefix(kind, feed);
             if kind == b'c' {

@@ -1,62 +1,48 @@
-//! The set of record ids a feed has delivered (or has in flight) within the de-duplication
-//! horizon. Kept in memory, exact, and persisted as one packed chunk per feed per commit, so
-//! a record costs 17 bytes on disk and no database lookup.
+//! Record ids as de-duplication keeps them: filed by the record's own time (`CreationTime`)
+//! in buckets of ten minutes, in memory ([`IdMap`]) and on disk (chunks, see
+//! `seen_store`). The rule that decides what is looked up where is in `dedup`.
 //!
-//! Ids in the canonical lower-case GUID form (what the API sends) are held as `u128`; any
-//! other id is held as its string. Two different strings never compare equal.
+//! Ids in the canonical lower-case GUID form (what the API sends) are held as 128-bit
+//! numbers; any other id is held as its string. Two different strings never compare equal,
+//! and nothing is hashed or truncated: a match is always the same id.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// Record ids are random v4 GUIDs chosen by Microsoft, so their bits are already uniform:
-/// folding them is as good a hash as SipHash and far cheaper (SipHash was 2.7 % of the
-/// agent's CPU on a backlog).
-#[derive(Default)]
-struct GuidHasher(u64);
+use chrono::{DateTime, Utc};
 
-impl Hasher for GuidHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
+/// Width of a time bucket: the unit in which ids are loaded, evicted, compacted and pruned.
+pub const BUCKET_SECS: i64 = 600;
+/// GUIDs per stored chunk (4 KiB): sled rewrites a leaf of up to 16 entries whole every
+/// few changes, so small values keep that cheap, and a lookup reads one such chunk.
+pub const CHUNK_GUIDS: usize = 256;
+/// How far after its blob's `contentCreated` a record's time is believed: a record claiming
+/// to be from further in the future is filed at this limit, so a bogus clock cannot pin
+/// memory or state forever.
+pub const MAX_AHEAD: chrono::Duration = chrono::Duration::days(1);
+
+/// The bucket of an instant (times before 1970 fall into bucket 0).
+pub fn bucket_of(t: DateTime<Utc>) -> u32 {
+    (t.timestamp().max(0) / BUCKET_SECS).min(u32::MAX as i64) as u32
 }
 
-/// A GUID as four words: 4-byte alignment makes a table entry (id and time) 20 bytes
-/// where a `u128` key made it 32, and the set is most of the agent's memory on a backlog
-/// (2 M ids after a 7-day catch-up).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Guid([u32; 4]);
-
-impl From<u128> for Guid {
-    fn from(v: u128) -> Guid {
-        Guid([
-            (v >> 96) as u32,
-            (v >> 64) as u32,
-            (v >> 32) as u32,
-            v as u32,
-        ])
-    }
+/// Where bucket `b` starts.
+pub fn bucket_start(b: u32) -> DateTime<Utc> {
+    DateTime::from_timestamp(i64::from(b) * BUCKET_SECS, 0).unwrap_or_default()
 }
 
-impl std::hash::Hash for Guid {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        let [a, b, c, d] = self.0.map(u64::from);
-        h.write_u64(((a << 32) | b) ^ ((c << 32) | d));
-    }
+/// How many whole buckets a duration spans, rounded up.
+pub fn buckets_in(d: chrono::Duration) -> u32 {
+    let s = d.num_seconds().max(0);
+    (s.saturating_add(BUCKET_SECS - 1) / BUCKET_SECS).min(u32::MAX as i64) as u32
 }
 
-/// A seen id and when it was first seen (unix seconds).
-#[derive(Debug, Default)]
-pub struct SeenSet {
-    guids: HashMap<Guid, u32, BuildHasherDefault<GuidHasher>>,
-    others: HashMap<Box<str>, u32>,
+/// The bucket a record is filed under: its `CreationTime`, at most [`MAX_AHEAD`] after
+/// `reference` (its blob's `contentCreated`); a record without a usable `CreationTime` is
+/// filed at `reference`. Claim and commit compute it from the same inputs, so they agree.
+pub fn record_bucket(creation: Option<DateTime<Utc>>, reference: DateTime<Utc>) -> u32 {
+    let limit = reference.checked_add_signed(MAX_AHEAD).unwrap_or(reference);
+    bucket_of(creation.map_or(reference, |t| t.min(limit)))
 }
 
 /// Parses `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in lower case only, so the mapping from
@@ -84,110 +70,343 @@ pub fn guid(s: &str) -> Option<u128> {
     Some(v)
 }
 
-impl SeenSet {
-    /// Adds an id; false if it was already there.
-    pub fn insert(&mut self, id: &str, at: u32) -> bool {
-        match guid(id) {
-            Some(g) => match self.guids.entry(g.into()) {
-                std::collections::hash_map::Entry::Occupied(_) => false,
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(at);
+/// A record id, parsed once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Id<'a> {
+    Guid(u128),
+    Other(&'a str),
+}
+
+impl<'a> Id<'a> {
+    pub fn parse(s: &'a str) -> Id<'a> {
+        guid(s).map_or(Id::Other(s), Id::Guid)
+    }
+}
+
+/// Record ids are random v4 GUIDs chosen by Microsoft, so their bits are already uniform:
+/// folding them is as good a hash as SipHash and far cheaper.
+#[derive(Default)]
+pub struct GuidHasher(u64);
+
+impl Hasher for GuidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A GUID as four words: 4-byte alignment keeps a table entry at 16 bytes (plus the
+/// value), where a `u128` key is aligned to 16.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Guid([u32; 4]);
+
+impl From<u128> for Guid {
+    fn from(v: u128) -> Guid {
+        Guid([
+            (v >> 96) as u32,
+            (v >> 64) as u32,
+            (v >> 32) as u32,
+            v as u32,
+        ])
+    }
+}
+
+impl std::hash::Hash for Guid {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let [a, b, c, d] = self.0.map(u64::from);
+        h.write_u64(((a << 32) | b) ^ ((c << 32) | d));
+    }
+}
+
+/// Ids with a value each (`()` for a plain set).
+#[derive(Debug)]
+pub struct IdMap<V> {
+    guids: HashMap<Guid, V, BuildHasherDefault<GuidHasher>>,
+    others: HashMap<Box<str>, V>,
+}
+
+impl<V> Default for IdMap<V> {
+    fn default() -> Self {
+        IdMap {
+            guids: HashMap::default(),
+            others: HashMap::new(),
+        }
+    }
+}
+
+pub type IdSet = IdMap<()>;
+
+impl IdSet {
+    /// Adds an id given as text; false if it was already there.
+    pub fn insert_str(&mut self, id: &str) -> bool {
+        self.insert(Id::parse(id), ())
+    }
+
+    pub fn contains_str(&self, id: &str) -> bool {
+        self.contains(Id::parse(id))
+    }
+}
+
+impl<V> IdMap<V> {
+    /// Adds an id; false (and the value left as it was) if it was already there.
+    pub fn insert(&mut self, id: Id<'_>, v: V) -> bool {
+        use std::collections::hash_map::Entry;
+        match id {
+            Id::Guid(g) => match self.guids.entry(g.into()) {
+                Entry::Occupied(_) => false,
+                Entry::Vacant(e) => {
+                    e.insert(v);
                     true
                 }
             },
-            None => {
-                if self.others.contains_key(id) {
+            Id::Other(s) => {
+                if self.others.contains_key(s) {
                     return false;
                 }
-                self.others.insert(id.into(), at);
+                self.others.insert(s.into(), v);
                 true
             }
         }
     }
 
-    pub fn contains(&self, id: &str) -> bool {
-        match guid(id) {
-            Some(g) => self.guids.contains_key(&g.into()),
-            None => self.others.contains_key(id),
+    pub fn contains(&self, id: Id<'_>) -> bool {
+        match id {
+            Id::Guid(g) => self.guids.contains_key(&g.into()),
+            Id::Other(s) => self.others.contains_key(s),
         }
+    }
+
+    pub fn get_mut(&mut self, id: Id<'_>) -> Option<&mut V> {
+        match id {
+            Id::Guid(g) => self.guids.get_mut(&g.into()),
+            Id::Other(s) => self.others.get_mut(s),
+        }
+    }
+
+    pub fn remove(&mut self, id: Id<'_>) -> Option<V> {
+        match id {
+            Id::Guid(g) => self.guids.remove(&g.into()),
+            Id::Other(s) => self.others.remove(s),
+        }
+    }
+
+    pub fn retain(&mut self, mut keep: impl FnMut(&mut V) -> bool) {
+        self.guids.retain(|_, v| keep(v));
+        self.others.retain(|_, v| keep(v));
     }
 
     pub fn len(&self) -> usize {
         self.guids.len() + self.others.len()
     }
 
+    /// Every id (in no particular order).
+    pub fn ids(&self) -> impl Iterator<Item = Id<'_>> {
+        let guids = self.guids.keys().map(|g| {
+            let [a, b, c, d] = g.0.map(u128::from);
+            Id::Guid((a << 96) | (b << 64) | (c << 32) | d)
+        });
+        guids.chain(self.others.keys().map(|s| Id::Other(s)))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
 
-    /// Forgets ids first seen before `cutoff` (unix seconds).
-    pub fn prune(&mut self, cutoff: u32) {
-        self.guids.retain(|_, t| *t >= cutoff);
-        self.others.retain(|_, t| *t >= cutoff);
-        self.guids.shrink_to_fit();
-        self.others.shrink_to_fit();
+/// Ids of one commit (or batch), grouped by bucket: what a commit writes as chunks.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SeenIds {
+    buckets: Vec<(u32, Chunk)>,
+}
+
+/// The ids of one bucket in one commit.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    guids: Vec<u128>,
+    /// Other ids, each as a u32 length and its bytes.
+    others: Vec<u8>,
+}
+
+impl SeenIds {
+    pub fn push(&mut self, bucket: u32, id: &str) {
+        let i = match self.buckets.iter().rposition(|(b, _)| *b == bucket) {
+            Some(i) => i,
+            None => {
+                self.buckets.push((bucket, Chunk::default()));
+                self.buckets.len() - 1
+            }
+        };
+        let c = &mut self.buckets[i].1;
+        match Id::parse(id) {
+            Id::Guid(g) => c.guids.push(g),
+            Id::Other(s) => push_other(&mut c.others, s.as_bytes()),
+        }
+    }
+
+    pub fn append(&mut self, other: &SeenIds) {
+        for (b, c) in &other.buckets {
+            match self.buckets.iter_mut().find(|(x, _)| x == b) {
+                Some((_, mine)) => {
+                    mine.guids.extend_from_slice(&c.guids);
+                    mine.others.extend_from_slice(&c.others);
+                }
+                None => self.buckets.push((*b, c.clone())),
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buckets
+            .iter()
+            .all(|(_, c)| c.guids.is_empty() && c.others.is_empty())
+    }
+
+    pub fn buckets(&self) -> impl Iterator<Item = (u32, &Chunk)> {
+        self.buckets.iter().map(|(b, c)| (*b, c))
     }
 }
 
-/// Packs ids for storage: `0` + 16 bytes for a GUID, `1` + u16 length + bytes otherwise.
-pub fn encode<'a>(ids: impl Iterator<Item = &'a str>, out: &mut Vec<u8>) {
-    for id in ids {
-        match guid(id) {
-            Some(g) => {
-                out.push(0);
-                out.extend_from_slice(&g.to_be_bytes());
+impl Chunk {
+    /// The stored values: at most [`CHUNK_GUIDS`] GUIDs each, other ids in the first.
+    pub fn encode(&self) -> Vec<Vec<u8>> {
+        let mut out: Vec<Vec<u8>> = self
+            .guids
+            .chunks(CHUNK_GUIDS)
+            .map(|g| encode(g, &[]))
+            .collect();
+        if !self.others.is_empty() {
+            match out.first_mut() {
+                Some(first) => first.extend_from_slice(&self.others),
+                None => out.push(encode(&[], &self.others)),
             }
-            None => {
-                let b = &id.as_bytes()[..id.len().min(u16::MAX as usize)];
-                out.push(1);
-                out.extend_from_slice(&(b.len() as u16).to_be_bytes());
-                out.extend_from_slice(b);
+        }
+        out
+    }
+}
+
+fn push_other(out: &mut Vec<u8>, s: &[u8]) {
+    out.extend_from_slice(&(s.len().min(u32::MAX as usize) as u32).to_be_bytes());
+    out.extend_from_slice(s);
+}
+
+/// One stored chunk: `n` (u32), `n` GUIDs of 16 bytes, then other ids (u32 length, bytes).
+pub fn encode(guids: &[u128], others: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(4 + guids.len() * 16 + others.len());
+    v.extend_from_slice(&(guids.len() as u32).to_be_bytes());
+    for g in guids {
+        v.extend_from_slice(&g.to_be_bytes());
+    }
+    v.extend_from_slice(others);
+    v
+}
+
+/// Other ids (as stored) from strings, for [`encode`].
+pub fn pack_others<'a>(ids: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut v = Vec::new();
+    for s in ids {
+        push_other(&mut v, s);
+    }
+    v
+}
+
+/// A stored chunk, checked and split into its two parts.
+pub struct View<'a> {
+    guids: &'a [u8],
+    others: &'a [u8],
+}
+
+/// Reads a stored chunk; None when it is damaged.
+pub fn view(v: &[u8]) -> Option<View<'_>> {
+    let n = u32::from_be_bytes(v.get(..4)?.try_into().ok()?) as usize;
+    let end = n.checked_mul(16)?.checked_add(4)?;
+    let guids = v.get(4..end)?;
+    let others = &v[end..];
+    let mut rest = others;
+    while !rest.is_empty() {
+        let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+        std::str::from_utf8(rest.get(4..4 + len)?).ok()?;
+        rest = &rest[4 + len..];
+    }
+    Some(View { guids, others })
+}
+
+impl<'a> View<'a> {
+    pub fn guid_count(&self) -> usize {
+        self.guids.len() / 16
+    }
+
+    pub fn guid(&self, i: usize) -> u128 {
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&self.guids[i * 16..i * 16 + 16]);
+        u128::from_be_bytes(b)
+    }
+
+    pub fn guids(&self) -> impl Iterator<Item = u128> + '_ {
+        (0..self.guid_count()).map(|i| self.guid(i))
+    }
+
+    /// Other ids (the chunk was checked by [`view`]).
+    pub fn others(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let mut rest = self.others;
+        std::iter::from_fn(move || {
+            let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+            let s = std::str::from_utf8(rest.get(4..4 + len)?).ok()?;
+            rest = &rest[4 + len..];
+            Some(s)
+        })
+    }
+
+    /// Whether the chunk holds `id`; `sorted` when its GUIDs are in ascending order.
+    pub fn contains(&self, id: Id<'_>, sorted: bool) -> bool {
+        match id {
+            Id::Guid(g) if sorted => {
+                let (mut lo, mut hi) = (0, self.guid_count());
+                while lo < hi {
+                    let mid = (lo + hi) / 2;
+                    match self.guid(mid).cmp(&g) {
+                        std::cmp::Ordering::Less => lo = mid + 1,
+                        std::cmp::Ordering::Greater => hi = mid,
+                        std::cmp::Ordering::Equal => return true,
+                    }
+                }
+                false
             }
+            Id::Guid(g) => {
+                let want = g.to_be_bytes();
+                self.guids.chunks_exact(16).any(|c| c == want)
+            }
+            Id::Other(s) => self.others().any(|o| o == s),
+        }
+    }
+
+    /// Adds every id of the chunk to `set`.
+    pub fn add_to<V: Clone>(&self, set: &mut IdMap<V>, v: V) {
+        for g in self.guids() {
+            set.insert(Id::Guid(g), v.clone());
+        }
+        for s in self.others() {
+            set.insert(Id::Other(s), v.clone());
         }
     }
 }
 
-/// Record ids packed as a stored chunk holds them, appended as batches commit: the commit
-/// path no longer copies each id into its own string first.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct PackedIds(Vec<u8>);
-
-impl PackedIds {
-    pub fn push(&mut self, id: &str) {
-        encode(std::iter::once(id), &mut self.0);
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl<'a> Extend<&'a str> for PackedIds {
-    fn extend<I: IntoIterator<Item = &'a str>>(&mut self, ids: I) {
-        encode(ids.into_iter(), &mut self.0);
-    }
-}
-
-impl<'a> FromIterator<&'a str> for PackedIds {
-    fn from_iter<I: IntoIterator<Item = &'a str>>(ids: I) -> Self {
-        let mut p = PackedIds::default();
-        p.extend(ids);
-        p
-    }
-}
-
-/// Adds every id of a stored chunk to `set`; false if the chunk is damaged.
-pub fn decode_into(mut b: &[u8], at: u32, set: &mut SeenSet) -> bool {
+/// Adds every id of a chunk in the format before time buckets (`0` + 16 bytes for a GUID,
+/// `1` + u16 length + bytes otherwise) to `set`; false if the chunk is damaged. Read only
+/// to carry the ids of an older state directory through its last horizon.
+pub fn decode_legacy_into(mut b: &[u8], set: &mut IdSet) -> bool {
     while let Some((&tag, rest)) = b.split_first() {
         match tag {
             0 if rest.len() >= 16 => {
                 let mut g = [0u8; 16];
                 g.copy_from_slice(&rest[..16]);
-                set.guids.entry(u128::from_be_bytes(g).into()).or_insert(at);
+                set.insert(Id::Guid(u128::from_be_bytes(g)), ());
                 b = &rest[16..];
             }
             1 if rest.len() >= 2 => {
@@ -195,9 +414,7 @@ pub fn decode_into(mut b: &[u8], at: u32, set: &mut SeenSet) -> bool {
                 let Some(s) = rest.get(2..2 + n) else {
                     return false;
                 };
-                set.others
-                    .entry(String::from_utf8_lossy(s).into())
-                    .or_insert(at);
+                set.insert(Id::Other(&String::from_utf8_lossy(s)), ());
                 b = &rest[2 + n..];
             }
             _ => return false,
@@ -210,36 +427,119 @@ pub fn decode_into(mut b: &[u8], at: u32, set: &mut SeenSet) -> bool {
 mod tests {
     use super::*;
 
+    const G: &str = "80c76bd2-9d81-4c57-a97a-accfc3443dca";
+
     #[test]
     fn guids_are_exact_and_other_ids_kept_as_strings() {
-        let g = "80c76bd2-9d81-4c57-a97a-accfc3443dca";
-        assert!(guid(g).is_some());
+        assert!(guid(G).is_some());
         assert!(
-            guid(&g.to_uppercase()).is_none(),
+            guid(&G.to_uppercase()).is_none(),
             "upper case is another string"
         );
         assert!(guid("80c76bd2x9d81-4c57-a97a-accfc3443dca").is_none());
-        let mut s = SeenSet::default();
-        assert!(s.insert(g, 10));
-        assert!(!s.insert(g, 11));
+        let mut s = IdSet::default();
+        assert!(s.insert(Id::parse(G), ()));
+        assert!(!s.insert(Id::parse(G), ()));
+        let upper = G.to_uppercase();
         assert!(
-            s.insert(&g.to_uppercase(), 10),
+            s.insert(Id::parse(&upper), ()),
             "different string, different id"
         );
-        assert!(s.insert("blob$1#3", 12));
-        assert!(s.contains("blob$1#3") && !s.contains("blob$1#4"));
-        let mut buf = Vec::new();
-        encode([g, "blob$1#3", "ünïcode"].into_iter(), &mut buf);
-        assert_eq!(buf.len(), 17 + 3 + 8 + 3 + 9);
-        let mut t = SeenSet::default();
-        assert!(decode_into(&buf, 5, &mut t));
-        assert!(t.contains(g) && t.contains("blob$1#3") && t.contains("ünïcode"));
-        assert!(!decode_into(
+        assert!(s.insert(Id::parse("blob$1#3"), ()));
+        assert!(s.contains(Id::parse("blob$1#3")) && !s.contains(Id::parse("blob$1#4")));
+        assert_eq!(s.len(), 3);
+    }
+
+    #[test]
+    fn chunks_round_trip_and_find_exactly() {
+        let mut ids = SeenIds::default();
+        let long = "x".repeat(70_000);
+        for id in [G, "blob$1#3", "ünïcode", long.as_str()] {
+            ids.push(7, id);
+        }
+        ids.push(8, "00000000-0000-4000-8000-000000000001");
+        let parts: Vec<_> = ids.buckets().collect();
+        assert_eq!(parts.len(), 2);
+        let stored = parts[0].1.encode();
+        assert_eq!(stored.len(), 1);
+        let v = view(&stored[0]).unwrap();
+        assert_eq!(v.guid_count(), 1);
+        for id in [G, "blob$1#3", "ünïcode", long.as_str()] {
+            assert!(v.contains(Id::parse(id), false), "{id:.20}");
+        }
+        // Ids longer than 64 KiB are kept whole: a shared prefix is not a match.
+        let other_long = format!("{}y", "x".repeat(69_999));
+        assert!(!v.contains(Id::parse(&other_long), false));
+        assert!(!v.contains(Id::parse("00000000-0000-4000-8000-000000000001"), false));
+        let mut set = IdSet::default();
+        v.add_to(&mut set, ());
+        assert_eq!(set.len(), 4);
+        assert!(
+            view(&stored[0][..stored[0].len() - 1]).is_none(),
+            "damage is noticed"
+        );
+        assert!(view(&[0, 0, 0, 9]).is_none());
+    }
+
+    #[test]
+    fn sorted_chunks_are_searched_by_halving() {
+        let mut g: Vec<u128> = (0..10_000u128).map(|i| i * 7919 + 3).collect();
+        g.sort_unstable();
+        let v_bytes = encode(&g, &[]);
+        let v = view(&v_bytes).unwrap();
+        assert!(g.iter().all(|x| v.contains(Id::Guid(*x), true)));
+        assert!(!v.contains(Id::Guid(4), true) && !v.contains(Id::Guid(u128::MAX), true));
+    }
+
+    #[test]
+    fn big_chunks_are_split() {
+        let mut ids = SeenIds::default();
+        for i in 0..(CHUNK_GUIDS + 5) {
+            ids.push(1, &format!("00000000-0000-4000-8000-{i:012x}"));
+        }
+        ids.push(1, "other");
+        let (_, c) = ids.buckets().next().unwrap();
+        let stored = c.encode();
+        assert_eq!(stored.len(), 2);
+        let first = view(&stored[0]).unwrap();
+        assert_eq!(first.guid_count(), CHUNK_GUIDS);
+        assert!(first.contains(Id::Other("other"), false));
+        assert_eq!(view(&stored[1]).unwrap().guid_count(), 5);
+    }
+
+    #[test]
+    fn a_record_is_filed_by_its_own_time_within_reason() {
+        let created = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let t = created - chrono::Duration::minutes(75);
+        assert_eq!(record_bucket(Some(t), created), bucket_of(t));
+        assert_eq!(record_bucket(None, created), bucket_of(created));
+        let far = created + chrono::Duration::days(400);
+        assert_eq!(
+            record_bucket(Some(far), created),
+            bucket_of(created + MAX_AHEAD)
+        );
+        let old = DateTime::from_timestamp(-5, 0).unwrap();
+        assert_eq!(record_bucket(Some(old), created), 0);
+        assert_eq!(
+            bucket_start(bucket_of(created)),
+            created - chrono::Duration::seconds(1_800_000_000 % 600)
+        );
+        assert_eq!(buckets_in(chrono::Duration::hours(2)), 12);
+        assert_eq!(buckets_in(chrono::Duration::seconds(601)), 2);
+    }
+
+    #[test]
+    fn legacy_chunks_are_still_read() {
+        let mut buf = vec![0u8];
+        buf.extend_from_slice(&guid(G).unwrap().to_be_bytes());
+        buf.extend_from_slice(&[1, 0, 3]);
+        buf.extend_from_slice(b"abc");
+        let mut s = IdSet::default();
+        assert!(decode_legacy_into(&buf, &mut s));
+        assert!(s.contains(Id::parse(G)) && s.contains(Id::Other("abc")));
+        assert!(!decode_legacy_into(
             &buf[..buf.len() - 1],
-            5,
-            &mut SeenSet::default()
+            &mut IdSet::default()
         ));
-        s.prune(11);
-        assert!(!s.contains(g) && s.contains("blob$1#3"));
     }
 }

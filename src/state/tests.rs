@@ -5,6 +5,14 @@ fn t(h: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap() + chrono::Duration::hours(h)
 }
 
+fn ids(ids: &[&str]) -> SeenIds {
+    let mut s = SeenIds::default();
+    for id in ids {
+        s.push(seen::bucket_of(t(0)), id);
+    }
+    s
+}
+
 fn entry(created: i64, status: ContentStatus) -> ContentEntry {
     ContentEntry {
         created: t(created),
@@ -26,7 +34,7 @@ async fn commit_is_durable_and_readable_after_reopen() {
                 ("b".into(), entry(1, ContentStatus::Partial { acked: 2 })),
             ],
             cursor: Some(Cursor { listed_until: t(2) }),
-            seen: ["r1", "r2"].into_iter().collect(),
+            seen: ids(&["r1", "r2"]),
             ..Default::default()
         };
         let off = SinkOffset {
@@ -44,13 +52,9 @@ async fn commit_is_durable_and_readable_after_reopen() {
         s.content(&feed, "b").unwrap().unwrap().status,
         ContentStatus::Partial { acked: 2 }
     );
-    let seen = s.load_seen(&feed).unwrap();
-    assert!(seen.contains("r1") && seen.contains("r2") && !seen.contains("r3"));
-    assert!(
-        s.load_seen(&feed_key("t2", "Audit.General"))
-            .unwrap()
-            .is_empty()
-    );
+    assert!(s.seen_anywhere(&feed, "r1") && s.seen_anywhere(&feed, "r2"));
+    assert!(!s.seen_anywhere(&feed, "r3"));
+    assert!(!s.seen_anywhere(&feed_key("t2", "Audit.General"), "r1"));
     assert_eq!(s.sink_offset("file").unwrap().unwrap().length, 42);
     assert_eq!(s.feeds().unwrap(), vec![feed.clone()]);
     let sum = s.summary(&feed).unwrap();
@@ -61,33 +65,79 @@ async fn commit_is_durable_and_readable_after_reopen() {
 }
 
 #[tokio::test]
-async fn prune_drops_old_seen_ids_and_expired_content_only() {
+async fn prune_drops_done_content_by_the_horizon_and_the_rest_once_expired() {
     let dir = tempfile::tempdir().unwrap();
     let s = State::open(dir.path()).unwrap();
     let feed = feed_key("t1", "Audit.General");
-    let old = FeedCommit {
-        content: vec![("old".into(), entry(0, ContentStatus::Done { records: 1 }))],
-        seen: ["old-id"].into_iter().collect(),
+    let failed = |created: i64| {
+        let mut e = entry(
+            created,
+            ContentStatus::Failed {
+                attempts: 1,
+                error: "x".into(),
+                first_failed: t(created),
+                last_failed: t(created),
+                too_large: None,
+            },
+        );
+        e.expiration = t(created + 168);
+        e
+    };
+    let c = FeedCommit {
+        content: vec![
+            (
+                "old-done".into(),
+                entry(0, ContentStatus::Done { records: 1 }),
+            ),
+            (
+                "recent-done".into(),
+                entry(150, ContentStatus::Done { records: 1 }),
+            ),
+            (
+                "relistable-done".into(),
+                entry(165, ContentStatus::Done { records: 1 }),
+            ),
+            ("failed-old".into(), failed(0)),
+            ("failed-live".into(), failed(100)),
+        ],
         ..Default::default()
     };
-    s.commit(&[(&feed, old)], &[], t(0)).await.unwrap();
-    let new = FeedCommit {
-        content: vec![("new".into(), entry(200, ContentStatus::Done { records: 1 }))],
-        seen: ["new-id"].into_iter().collect(),
-        ..Default::default()
-    };
-    s.commit(&[(&feed, new)], &[], t(200)).await.unwrap();
-    // 8 days later: "old" expired (created t0, expires t168) and is before the overlap.
-    let now = t(8 * 24 + 1);
-    let removed = s
-        .prune(&feed, now, chrono::Duration::hours(24), t(190))
-        .await
+    s.commit(&[(&feed, c)], &[], t(0)).await.unwrap();
+    // A seen-id chunk in the layout before time buckets, first seen at t(0).
+    let mut legacy = prefix(b's', &feed);
+    legacy.extend_from_slice(&(t(0).timestamp() as u64).to_be_bytes());
+    legacy.extend_from_slice(&1u64.to_be_bytes());
+    s.tree()
+        .unwrap()
+        .insert(legacy, &[1, 0, 3, b'a', b'b', b'c'][..])
         .unwrap();
-    assert_eq!(removed, 2, "old seen-id chunk and old content entry");
-    let seen = s.load_seen(&feed).unwrap();
-    assert!(!seen.contains("old-id") && seen.contains("new-id"));
-    assert!(s.content(&feed, "old").unwrap().is_none());
-    assert!(s.content(&feed, "new").unwrap().is_some());
+    assert!(
+        s.load_legacy_seen(&feed)
+            .unwrap()
+            .is_some_and(|l| l.contains(seen::Id::Other("abc")))
+    );
+    let rule = Prune {
+        now: t(170),
+        relist_from: t(160),
+        done_before: t(149),
+        legacy_horizon: chrono::Duration::hours(24),
+    };
+    let removed = s.prune(&feed, &rule).await.unwrap();
+    assert_eq!(removed, 3, "old-done, failed-old and the legacy chunk");
+    let left: Vec<String> = s
+        .contents(&feed)
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(left, vec!["failed-live", "recent-done", "relistable-done"]);
+    assert!(
+        s.failed_contents(&feed, 100)
+            .unwrap()
+            .iter()
+            .all(|(id, _)| id == "failed-live")
+    );
+    assert!(s.load_legacy_seen(&feed).unwrap().is_none());
 }
 
 #[tokio::test]
@@ -260,7 +310,15 @@ async fn reset_removes_a_feeds_progress_and_keeps_history_and_file_offsets() {
         feed_key("t1", "Audit.Exchange"),
     );
     let mut c = one_commit(1);
-    c.seen = ["r1"].into_iter().collect();
+    let ids: Vec<String> = (0..600)
+        .map(|i| format!("00000000-0000-4000-8000-{i:012x}"))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        c.seen.push(10 + (i % 3) as u32, id);
+    }
+    c.seen.push(10, "r1");
+    let mut other = one_commit(1);
+    other.seen.push(10, &ids[0]);
     c.gaps = vec![Gap {
         from: t(0),
         to: t(1),
@@ -272,19 +330,32 @@ async fn reset_removes_a_feeds_progress_and_keeps_history_and_file_offsets() {
         length: 7,
         file: None,
     };
-    s.commit(
-        &[(&a, c), (&b, one_commit(1))],
-        &[("file", off.clone())],
-        t(1),
-    )
-    .await
-    .unwrap();
+    s.commit(&[(&a, c), (&b, other)], &[("file", off.clone())], t(1))
+        .await
+        .unwrap();
+    // One bucket compacted, a legacy chunk: every form of seen id goes.
+    s.compact_seen(&a, 11, 0, crate::state::Compact::All)
+        .unwrap();
+    let mut legacy = prefix(b's', &a);
+    legacy.extend_from_slice(&1u64.to_be_bytes());
+    legacy.extend_from_slice(&1u64.to_be_bytes());
+    s.tree()
+        .unwrap()
+        .insert(legacy, &[1, 0, 3, b'a', b'b', b'c'][..])
+        .unwrap();
+    let chunks = || s.tree().unwrap().scan_prefix([b'~']).count();
+    let before = chunks();
+    assert!(before > 3, "{before} chunks");
     let r = s.reset_feed(&a).unwrap();
     assert_eq!((r.blobs_done, r.records_done), (1, 1));
     assert_eq!(r.listed_until, Some(t(1)));
     assert!(s.cursor(&a).unwrap().is_none());
     assert!(s.contents(&a).unwrap().is_empty());
-    assert!(s.load_seen(&a).unwrap().is_empty());
+    assert_eq!(s.count_seen(&a).unwrap(), 0);
+    assert!(!s.seen_anywhere(&a, "r1") && !s.seen_anywhere(&a, &ids[1]));
+    assert!(s.load_legacy_seen(&a).unwrap().is_none());
+    assert_eq!(chunks(), 1, "only the other feed's chunk is left");
+    assert!(s.seen_anywhere(&b, &ids[0]), "other feeds' ids kept");
     assert_eq!(s.gaps(&a).unwrap().len(), 1, "history kept");
     assert!(s.cursor(&b).unwrap().is_some(), "other feeds untouched");
     assert_eq!(s.sink_offset("file").unwrap(), Some(off));

@@ -179,6 +179,7 @@ mod tests {
         a.filtered(&id, "excluded:operation", 2);
         a.rejected(&id, "id-1", "c-1", "refused");
         feed.repeated(4);
+        feed.disk_lookups(2);
         feed.polled(chrono::Utc::now());
         feed.poll_failed();
         crate::telemetry::api_request("t_golden", "fetch", "200");

@@ -20,6 +20,7 @@ pub struct FeedMetrics {
     polls: Counter,
     poll_errors: Counter,
     repeated: Counter,
+    disk_lookups: Counter,
     blobs_failed: Counter,
     blobs_too_large: Counter,
     listing_entries_skipped: Counter,
@@ -86,6 +87,7 @@ impl FeedMetrics {
             polls: m::POLLS.with(labels),
             poll_errors: m::POLL_ERRORS.with(labels),
             repeated: m::RECORDS_REPEATED.with(labels),
+            disk_lookups: m::DEDUP_DISK_LOOKUPS.with(labels),
             blobs_failed: m::BLOBS_FAILED.with(labels),
             blobs_too_large: m::BLOBS_TOO_LARGE.with(labels),
             listing_entries_skipped: m::LISTING_ENTRIES_SKIPPED.with(labels),
@@ -114,6 +116,11 @@ impl FeedMetrics {
     /// Records the API sent again, dropped as already delivered.
     pub fn repeated(&self, n: u64) {
         self.repeated.add(n);
+    }
+
+    /// Records older than the in-memory de-duplication window, looked up on disk.
+    pub fn disk_lookups(&self, n: u64) {
+        self.disk_lookups.add(n);
     }
 
     /// A batch of the feed was committed.

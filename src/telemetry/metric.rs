@@ -116,6 +116,9 @@ catalogue! {
     counter RECORDS_REPEATED: FEED,
         "o365fwd_records_repeated_total",
         "Records the API sent again that were dropped as already delivered.";
+    counter DEDUP_DISK_LOOKUPS: FEED,
+        "o365fwd_dedup_disk_lookups_total",
+        "Records older than the in-memory de-duplication window, looked up on disk.";
     counter POLLS: FEED,
         "o365fwd_polls_total",
         "Polls that finished without error.";

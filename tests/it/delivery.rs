@@ -102,6 +102,8 @@ async fn sigterm_drains_and_exits_zero_quickly() {
     let (code, _, err) = run_cli(&["state", "show", "--config", env.config.to_str().unwrap()]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("in use by another o365fwd process"), "{err}");
+    // Without `[agent] listen` there is no agent to ask: the error says how to have one.
+    assert!(err.contains("set [agent] listen"), "{err}");
     let t0 = std::time::Instant::now();
     agent.stop();
     assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
@@ -140,4 +142,52 @@ async fn sigkill_before_the_first_commit_leaves_no_duplicate() {
     agent.stop();
     want.insert("operator-line".into());
     env.assert_exactly_once(&want);
+}
+
+/// The same property with most de-duplication answered from disk: a ten-minute window in
+/// memory, repeats reaching back hours and late records (the simulator's tail is hours
+/// old), and SIGKILLs in the middle of the catch-up. Nothing lost, nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_catch_up_with_repeats_answered_from_disk() {
+    let mut sim = sim_config(1, &[ContentType::General, ContentType::Exchange]);
+    sim.backlog = Duration::from_secs(3 * 24 * 3600);
+    sim.blob_interval = Duration::from_secs(15 * 60);
+    sim.records_per_blob = (20, 40);
+    sim.duplicate_rate = 0.4;
+    sim.late_rate = 0.05;
+    sim.late_by = Duration::from_secs(40 * 60);
+    let env = Env::start(sim, "dedup_hot_window = \"10m\"\ndedup_hot_ids = 10000").await;
+    // Late blobs must not become available halfway: the simulator's clock stands still.
+    env.sim.set_speed(0.0);
+    let want = env.expected();
+    assert!(want.len() > 10_000, "a few days of data: {}", want.len());
+    let mut rng = fastrand::Rng::with_seed(16);
+    let mut kills = 0;
+    // Kill only during the first half, so the last run still has repeats to find.
+    while kills < 10 && read_ids_settled(&env.out).len() < want.len() / 2 {
+        let mut agent = env.spawn();
+        tokio::time::sleep(Duration::from_millis(rng.u64(200..1500))).await;
+        agent.sigkill();
+        kills += 1;
+    }
+    let agent = env.spawn();
+    assert!(
+        env.wait_for(&want, Duration::from_secs(120)).await,
+        "not everything delivered after {kills} kills; log:\n{}",
+        tail(&env.log(), 30)
+    );
+    agent.stop();
+    env.assert_exactly_once(&want);
+    let log = env.log();
+    let stopped = log
+        .lines()
+        .rfind(|l| l.contains("o365fwd stopped"))
+        .unwrap_or_default();
+    let lookups: u64 = stopped
+        .split("dedup_disk_lookups=")
+        .nth(1)
+        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    assert!(lookups > 0, "records were looked up on disk: {stopped}");
 }

@@ -33,7 +33,7 @@ pub struct SinkUnderTest {
 }
 
 /// Starts the sink described by `sink_toml` (one `[sinks.NAME]` table).
-pub fn start_sink(sink_toml: &str) -> SinkUnderTest {
+pub async fn start_sink(sink_toml: &str) -> SinkUnderTest {
     let text = format!(
         "[tenants.t]\ntenant_id = \"{GUID}\"\nclient_id = \"{GUID}\"\nclient_secret = \"x\"\n{sink_toml}"
     );
@@ -43,7 +43,9 @@ pub fn start_sink(sink_toml: &str) -> SinkUnderTest {
     let dir = tempfile::tempdir().unwrap();
     let state = o365fwd::state::State::open(dir.path()).unwrap();
     let abort = CancellationToken::new();
-    let running = o365fwd::sink::start(s, &state, &[], abort.clone()).unwrap();
+    let running = o365fwd::sink::start(s, &state, &[], abort.clone())
+        .await
+        .unwrap();
     SinkUnderTest {
         name: s.name.clone(),
         tx: running.input.tx,

@@ -22,5 +22,6 @@ mod routing;
 mod service;
 mod soak;
 mod split;
+mod state_show;
 mod subscriptions;
 mod syslog;

@@ -126,7 +126,7 @@ fn sample(n: usize) -> Vec<Record> {
 }
 
 async fn deliver(toml: &str, recs: &[Record]) {
-    let sink = crate::http::start_sink(toml);
+    let sink = crate::http::start_sink(toml).await;
     let mut rx = sink.submit(recs.to_vec()).await;
     let ack = crate::http::ack_within(&mut rx, Duration::from_secs(20))
         .await

@@ -33,7 +33,7 @@ async fn round_trip(name: &str, transport: Transport, framing: Framing, format: 
     if let Some(c) = &cert {
         cfg.tls.ca_file = Some(c.ca.clone());
     }
-    let mut run = Run::start(name, &cfg, format, feed());
+    let mut run = Run::start(name, &cfg, format, feed()).await;
     let mut all = Vec::new();
     for b in 0..6 {
         let recs = records(b * 40, 40);
@@ -158,7 +158,8 @@ async fn hostile_values_in_every_header_and_sd_field_still_parse() {
                 &tenant_id,
                 ContentType::General,
             )),
-        );
+        )
+        .await;
         let recs = hostile_records();
         run.send(recs.clone()).await;
         let feed = run.feed.clone();
@@ -234,7 +235,7 @@ async fn receiver_down_mid_run(name: &str, signal: i32) {
         // To see the test fail without the window: O365FWD_TEST_RESEND_WINDOW_MS=0.
         cfg.resend_window = Duration::from_millis(w.parse().unwrap());
     }
-    let mut run = Run::start(name, &cfg, Format::Raw, feed());
+    let mut run = Run::start(name, &cfg, Format::Raw, feed()).await;
     let (batches, per) = (40, 50);
     let mut r = Some(r);
     let mut restarter = None;
@@ -354,7 +355,7 @@ async fn mutual_tls_delivers_with_the_client_certificate_and_never_acks_without(
 
     // No client certificate: the receiver refuses the session; the batch is never
     // acknowledged (polling would stall), however long we wait.
-    let mut run = Run::start("syslog-mtls-none", &cfg, Format::Cef, feed());
+    let mut run = Run::start("syslog-mtls-none", &cfg, Format::Cef, feed()).await;
     run.send(records(0, 5)).await;
     let pending = run.acks.pop().unwrap();
     assert!(
@@ -368,8 +369,8 @@ async fn mutual_tls_delivers_with_the_client_certificate_and_never_acks_without(
 
     cfg.tls.cert_file = Some(files.client_cert.clone());
     let key = std::fs::read_to_string(&files.client_key).unwrap();
-    cfg.tls.key = Some(o365fwd::config::Secret::new(key));
-    let mut run = Run::start(name, &cfg, Format::Cef, feed());
+    cfg.tls.key = Some(o365fwd::secret::Secret::new(key));
+    let mut run = Run::start(name, &cfg, Format::Cef, feed()).await;
     let recs = records(0, 30);
     run.send(recs.clone()).await;
     let feed = run.feed.clone();
@@ -386,7 +387,7 @@ async fn unix_datagram_socket_gets_one_message_per_record() {
     let path = dir.path().join("log.sock");
     let server = tokio::net::UnixDatagram::bind(&path).unwrap();
     let cfg = config(&path.display().to_string(), Transport::Unix);
-    let mut run = Run::start("syslog-unix", &cfg, Format::Raw, feed());
+    let mut run = Run::start("syslog-unix", &cfg, Format::Raw, feed()).await;
     let recs = records(0, 25);
     run.send(recs.clone()).await;
     let feed = run.feed.clone();

@@ -19,8 +19,8 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::error::parse_error_body;
+use super::tenant::TenantConfig;
 use super::{ApiError, Budget, TokenSource, backoff, same_origin};
-use crate::config::TenantConfig;
 use crate::telemetry;
 
 pub use model::{AuditLogQuery, Item, Page, QuerySpec, QueryStatus, audit_record_text, parse_page};

@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
-use super::secret::{Env, client_secret, given, read_file, secret};
+use super::secret::{client_secret, given, secret};
 use super::table::{Ctx, Table};
 use crate::api::{CertError, CertRef, CertificateKey};
-use crate::config::{Secret, SecretOrigin};
+use crate::secret::{Env, Secret, SecretOrigin, read_file};
 
 const SECRET_KEYS: [&str; 3] = ["client_secret", "client_secret_file", "client_secret_env"];
 const KEY_KEYS: [&str; 3] = [

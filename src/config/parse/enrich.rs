@@ -28,8 +28,7 @@ pub(super) fn enrich(ctx: &mut Ctx<'_>, mut t: Table<'_, '_>, base: &Path) -> En
         ctx,
         "watch_interval",
         DEFAULT_WATCH,
-        Duration::from_secs(1),
-        Duration::from_secs(24 * 3600),
+        Duration::from_secs(1)..=Duration::from_secs(24 * 3600),
     );
     if city.is_none() && asn.is_none() && !user_agent {
         let span = t.span.clone();

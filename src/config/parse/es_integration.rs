@@ -2,7 +2,7 @@
 
 use super::table::{Ctx, Table};
 use crate::format::Format;
-use crate::sink::http::es_integration::EsIntegration;
+use crate::sink::http::es_integration::{self as rules, EsIntegration};
 
 /// Reads `integration = true` (with `namespace`) and `pipeline`. In integration mode the
 /// document shape is fixed and the target is the integration's data stream, so `format`
@@ -14,14 +14,8 @@ pub(super) fn parse(
     format_set: bool,
 ) -> (Option<EsIntegration>, Option<String>) {
     let pipeline = t.str(ctx, "pipeline").map(|(p, span)| {
-        let bad =
-            p.is_empty() || p.len() > 512 || p.chars().any(|c| c.is_control() || c.is_whitespace());
-        if bad {
-            ctx.report(
-                &t.key("pipeline"),
-                Some(&span),
-                "the name of an ingest pipeline (no spaces or control characters)",
-            );
+        if let Err(e) = rules::pipeline(p) {
+            ctx.report(&t.key("pipeline"), Some(&span), e);
         }
         p.to_string()
     });
@@ -56,23 +50,12 @@ pub(super) fn parse(
     }
     let namespace = match namespace {
         Some((ns, span)) => {
-            // Fleet's rule for a namespace: lowercase, no `-`, none of \ / * ? " < > | , # or
-            // spaces, at most 100 bytes.
-            let bad = ns.is_empty()
-                || ns.len() > 100
-                || ns
-                    .chars()
-                    .any(|c| c.is_uppercase() || "-\\/*?\"<>| ,#:".contains(c));
-            if bad {
-                ctx.report(
-                    &t.key("namespace"),
-                    Some(&span),
-                    format!("{ns:?} is not a valid namespace (lowercase, at most 100 bytes, no - \\ / * ? \" < > | , # : or spaces)"),
-                );
+            if let Err(e) = rules::namespace(ns) {
+                ctx.report(&t.key("namespace"), Some(&span), e);
             }
             ns.to_string()
         }
-        None => "default".to_string(),
+        None => rules::NAMESPACE.to_string(),
     };
     (Some(EsIntegration { namespace }), pipeline)
 }
@@ -80,8 +63,8 @@ pub(super) fn parse(
 #[cfg(test)]
 mod tests {
     use super::super::tests::{minimal, ok, one, problems};
-    use crate::config::SinkKind;
-    use crate::sink::http::elasticsearch::EsTarget;
+    use crate::sink::config::SinkKind;
+    use crate::sink::http::config::EsTarget;
 
     fn with_sink(sink: &str) -> String {
         minimal().replace("[sinks.out]\ntype = \"stdout\"\n", sink)

@@ -185,7 +185,7 @@ fn conditions(
 pub(super) fn check_tenants(
     ctx: &mut Ctx<'_>,
     values: &[TenantValue],
-    tenants: &std::collections::BTreeMap<String, crate::config::TenantConfig>,
+    tenants: &std::collections::BTreeMap<String, crate::api::TenantConfig>,
 ) {
     for v in values {
         let known = tenants

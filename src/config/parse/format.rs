@@ -29,15 +29,13 @@ pub(super) fn reassembly(
         ctx,
         "split_horizon",
         d.horizon,
-        Duration::from_secs(1),
-        week,
+        Duration::from_secs(1)..=week,
     );
     let max_age = t.duration(
         ctx,
         "split_max_age",
         d.max_age,
-        Duration::from_secs(1),
-        week,
+        Duration::from_secs(1)..=week,
     );
     let max_groups = t.int(ctx, "split_max_groups", 1..=1_000_000, d.max_groups);
     on.then_some(crate::record::split::SplitConfig {

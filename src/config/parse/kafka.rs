@@ -2,35 +2,13 @@
 //! checks that keep delivery reliable (idempotence and `acks=all` cannot be turned off).
 
 use std::path::Path;
-use std::time::Duration;
 
-use super::secret::{Env, read_env, read_file};
 use super::table::{Ctx, Table, type_name};
-use crate::config::Secret;
-use crate::sink::kafka::config::{COMPRESSIONS, PINNED, REFUSED, TUNABLES};
-use crate::sink::kafka::{KafkaConfig, TopicTemplate};
-
-/// (inline key, file key, env key, librdkafka property).
-const SECRET_KEYS: [(&str, &str, &str, &str); 3] = [
-    (
-        "sasl_password",
-        "sasl_password_file",
-        "sasl_password_env",
-        "sasl.password",
-    ),
-    (
-        "sasl_oauthbearer_client_secret",
-        "sasl_oauthbearer_client_secret_file",
-        "sasl_oauthbearer_client_secret_env",
-        "sasl.oauthbearer.client.secret",
-    ),
-    (
-        "ssl_key_password",
-        "ssl_key_password_file",
-        "ssl_key_password_env",
-        "ssl.key.password",
-    ),
-];
+use crate::secret::{Env, Secret, read_env, read_file};
+use crate::sink::kafka::config::{
+    self as rules, KafkaConfig, PINNED, REFUSED, SECRET_KEYS, TUNABLES,
+};
+use crate::sink::kafka::topic::TopicTemplate;
 
 pub(super) fn kafka(
     ctx: &mut Ctx<'_>,
@@ -44,12 +22,8 @@ pub(super) fn kafka(
         "comma-separated bootstrap list, e.g. \"kafka1:9092,kafka2:9092\"",
     ) {
         Some((b, span)) => {
-            if b.split(',').any(|s| s.trim().is_empty()) {
-                ctx.report(
-                    &t.key("brokers"),
-                    Some(&span),
-                    "has an empty entry (expected host:port[,host:port…])",
-                );
+            if let Err(e) = rules::brokers(b) {
+                ctx.report(&t.key("brokers"), Some(&span), e);
             }
             b.to_string()
         }
@@ -74,44 +48,28 @@ pub(super) fn kafka(
         }
     }
     if let Some((c, span)) = t.str(ctx, "compression") {
-        if COMPRESSIONS.contains(&c) {
-            cfg.compression = c.to_string();
-        } else {
-            ctx.report(
-                &t.key("compression"),
-                Some(&span),
-                format!(
-                    "unknown compression {c:?} (expected one of: {})",
-                    COMPRESSIONS.join(", ")
-                ),
-            );
+        match rules::compression(c) {
+            Ok(()) => cfg.compression = c.to_string(),
+            Err(e) => ctx.report(&t.key("compression"), Some(&span), e),
         }
     }
-    let week = Duration::from_secs(7 * 24 * 3600);
     cfg.delivery_timeout = t.duration(
         ctx,
         "delivery_timeout",
         cfg.delivery_timeout,
-        Duration::ZERO,
-        week,
+        rules::DELIVERY_TIMEOUT_RANGE,
     );
-    cfg.linger = t.duration(
-        ctx,
-        "linger",
-        cfg.linger,
-        Duration::ZERO,
-        Duration::from_secs(900),
-    );
+    cfg.linger = t.duration(ctx, "linger", cfg.linger, rules::LINGER_RANGE);
     cfg.batch_max_bytes = t.int(
         ctx,
         "batch_max_bytes",
-        1..=2_147_483_647,
+        rules::BATCH_MAX_BYTES_RANGE,
         cfg.batch_max_bytes,
     );
     cfg.batch_max_messages = t.int(
         ctx,
         "batch_max_messages",
-        1..=1_000_000,
+        rules::BATCH_MAX_MESSAGES_RANGE,
         cfg.batch_max_messages,
     );
 
@@ -141,10 +99,7 @@ pub(super) fn kafka(
     cfg
 }
 
-/// Kafka in clear is refused towards any broker that is not on this host: an explicit
-/// `plaintext` or `sasl_plaintext` needs `allow_plaintext = true`, and without an explicit
-/// protocol the sink uses TLS (`ssl`, or `sasl_ssl` when SASL is configured) instead of
-/// librdkafka's default, plaintext.
+/// The sink's `security.protocol` ([`rules::security_protocol`]), or why it is refused.
 fn in_clear(
     ctx: &mut Ctx<'_>,
     key: &str,
@@ -152,64 +107,11 @@ fn in_clear(
     allow: bool,
     cfg: &mut KafkaConfig,
 ) {
-    let remote: Vec<&str> = cfg
-        .brokers
-        .split(',')
-        .map(str::trim)
-        .filter(|b| !b.is_empty() && !broker_is_loopback(b))
-        .collect();
-    if remote.is_empty() {
-        return;
+    match rules::security_protocol(cfg, allow) {
+        Ok(Some(p)) => cfg.security_protocol = Some(p),
+        Ok(None) => {}
+        Err(e) => ctx.report(key, span.as_ref(), e),
     }
-    // `ssl_key_password` is a secret too, but of the client's TLS key, not SASL.
-    let sasl = cfg
-        .secrets
-        .iter()
-        .chain(&cfg.librdkafka)
-        .any(|(k, _)| k.starts_with("sasl."));
-    let given = cfg
-        .librdkafka
-        .iter()
-        .find(|(k, _)| k == "security.protocol")
-        .map(|(_, v)| v.expose().to_ascii_lowercase());
-    match given.as_deref() {
-        None => {
-            cfg.security_protocol = Some(if sasl { "sasl_ssl" } else { "ssl" }.to_string());
-        }
-        Some(p @ ("plaintext" | "sasl_plaintext")) if !allow => {
-            let what = if p == "sasl_plaintext" {
-                "the records and the SASL credentials"
-            } else {
-                "the records"
-            };
-            ctx.report(
-                key,
-                span.as_ref(),
-                format!(
-                    "{p} to {} sends {what} in clear: use ssl or sasl_ssl, or set allow_plaintext = true on the sink if that network is trusted",
-                    remote.join(", ")
-                ),
-            );
-        }
-        Some(_) => {}
-    }
-}
-
-/// Whether a bootstrap entry (`host:port`, `[v6]:port`, optionally `proto://` first) names
-/// this host.
-fn broker_is_loopback(entry: &str) -> bool {
-    let entry = entry.split_once("://").map_or(entry, |(_, rest)| rest);
-    let host = match entry.rsplit_once(':') {
-        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => entry,
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let parsed = match host.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(ip)) => url::Host::Ipv4(ip),
-        Ok(std::net::IpAddr::V6(ip)) => url::Host::Ipv6(ip),
-        Err(_) => url::Host::Domain(host),
-    };
-    super::checks::is_loopback(&parsed)
 }
 
 fn fallback_topic() -> TopicTemplate {

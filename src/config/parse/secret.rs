@@ -1,21 +1,14 @@
-//! The client secret of a tenant: exactly one of `client_secret`, `client_secret_file` or
-//! `client_secret_env`, resolved at load time so a missing file or variable fails `check`
-//! and start-up rather than the first token request. No message here ever contains a value.
+//! A secret given by exactly one of three keys (inline, `*_file`, `*_env`), such as a
+//! tenant's `client_secret`, resolved at load time (by [`crate::secret`]'s rules) so a missing
+//! file or variable fails `check` and start-up rather than the first request. No message
+//! here ever contains a value.
 
-use std::ffi::OsString;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::table::{Ctx, Span, Table};
-use crate::config::{Secret, SecretOrigin};
-
-/// Looks up an environment variable; injected so tests need not mutate the process env.
-pub(super) type Env<'e> = &'e dyn Fn(&str) -> Option<OsString>;
+use crate::secret::{Env, Exposure, Secret, SecretOrigin, exposure, read_env, read_file};
 
 const KEYS: [&str; 3] = ["client_secret", "client_secret_file", "client_secret_env"];
-
-/// A secret file larger than this is almost certainly the wrong file.
-const MAX_FILE: u64 = 64 * 1024;
 
 /// Resolves the tenant's secret; on any problem, reports it and returns an empty placeholder
 /// (the configuration is rejected anyway).
@@ -105,81 +98,18 @@ pub(super) fn secret(
     None
 }
 
-/// Checks who besides its owner may read a secret file: one every user can read is
-/// refused (reported; false), one its group can read is accepted with a warning (the group
-/// may hold more users than the service). A file that cannot be examined is left to the
-/// read that follows, which reports why.
+/// Checks who besides its owner may read a secret file ([`exposure`]): one every user can
+/// read is refused (reported; false), one its group can read is accepted with a warning.
 pub(super) fn private(ctx: &mut Ctx<'_>, key: &str, span: &Span, path: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(m) = std::fs::metadata(path) else {
-        return true;
-    };
-    let mode = m.mode() & 0o777;
-    let shown = path.display();
-    if mode & 0o004 != 0 {
-        ctx.report(
-            key,
-            Some(span),
-            format!(
-                "secret file {shown} is readable by every user (mode {mode:04o}): chmod o-rwx {shown} (600, or 640 with a group only the service is in)"
-            ),
-        );
-        return false;
+    match exposure(path) {
+        Exposure::Private => true,
+        Exposure::Group(warning) => {
+            ctx.warn(key, Some(span), warning);
+            true
+        }
+        Exposure::World(problem) => {
+            ctx.report(key, Some(span), problem);
+            false
+        }
     }
-    if mode & 0o040 != 0 {
-        ctx.warn(
-            key,
-            Some(span),
-            format!(
-                "secret file {shown} is readable by its group (gid {}, mode {mode:04o}): make sure only the service is in that group, or chmod 600 {shown}",
-                m.gid()
-            ),
-        );
-    }
-    true
-}
-
-/// Reads a secret file; one trailing newline (as editors and `echo` add) is not part of it.
-pub(super) fn read_file(path: &PathBuf) -> Result<String, String> {
-    let shown = path.display();
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read secret file {shown}: {e}"))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read secret file {shown}: {e}"))?;
-    if bytes.len() as u64 > MAX_FILE {
-        return Err(format!(
-            "secret file {shown} is larger than {} KiB; is it the right file?",
-            MAX_FILE / 1024
-        ));
-    }
-    let text =
-        String::from_utf8(bytes).map_err(|_| format!("secret file {shown} is not valid UTF-8"))?;
-    let secret = text.trim_end_matches(['\n', '\r']);
-    if secret.is_empty() {
-        return Err(format!("secret file {shown} is empty"));
-    }
-    Ok(secret.to_string())
-}
-
-pub(super) fn read_env(name: &str, env: Env<'_>, inline_key: &str) -> Result<String, String> {
-    // Not echoed: a value that is no variable name may be the secret itself, pasted here by
-    // mistake.
-    let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid {
-        return Err(format!(
-            "is not an environment variable name (letters, digits and `_`); \
-             to write the secret itself, use {inline_key}"
-        ));
-    }
-    let value = env(name).ok_or_else(|| format!("environment variable {name} is not set"))?;
-    let value = value
-        .into_string()
-        .map_err(|_| format!("environment variable {name} is not valid UTF-8"))?;
-    if value.is_empty() {
-        return Err(format!("environment variable {name} is empty"));
-    }
-    Ok(value)
 }

@@ -3,23 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use super::secret::Env;
 use super::sink_http;
 use super::sink_syslog;
 use super::table::{Ctx, Span, Table};
-use crate::config::{SinkConfig, SinkKind};
 use crate::format::Format;
-
-const SUPPORTED: &str = "file, stdout, kafka, syslog, splunk_hec, elasticsearch or http";
-const TYPES: [&str; 7] = [
-    "file",
-    "stdout",
-    "kafka",
-    "syslog",
-    "splunk_hec",
-    "elasticsearch",
-    "http",
-];
+use crate::secret::Env;
+use crate::sink::config::{self as rules, SinkConfig, SinkKind};
 
 /// A sink and, for a file sink, where its path is written (to report two sinks on one file).
 pub(super) struct Parsed {
@@ -37,21 +26,19 @@ pub(super) fn sink(
     base: &Path,
     env: Env<'_>,
 ) -> Option<Parsed> {
-    let (kind, kind_span) = t.required_str(ctx, "type", SUPPORTED)?;
-    if !TYPES.contains(&kind) {
-        let message = format!("unknown sink type {kind:?} (supported: {SUPPORTED})");
+    let (kind, kind_span) = t.required_str(ctx, "type", rules::SUPPORTED)?;
+    if !rules::TYPES.contains(&kind) {
+        let message = format!(
+            "unknown sink type {kind:?} (supported: {})",
+            rules::SUPPORTED
+        );
         ctx.report(&t.key("type"), Some(&kind_span), message);
         return None;
     }
 
     let given = t.str(ctx, "format");
     let format_span = given.as_ref().map(|(_, span)| span.clone());
-    // Elasticsearch stores documents; its natural shape is ECS.
-    let default = if kind == "elasticsearch" {
-        Format::Ecs
-    } else {
-        Format::default()
-    };
+    let default = rules::default_format(kind);
     let format = match given {
         None => default,
         Some((s, span)) => Format::from_str(s).unwrap_or_else(|e| {

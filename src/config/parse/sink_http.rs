@@ -2,22 +2,18 @@
 //! they share (TLS, timeouts, batching, compression, concurrency).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use url::Url;
 
-use super::checks::is_loopback;
-use super::secret::{self, Env};
+use super::secret;
 use super::table::{Ctx, Span, Table, type_name};
-use crate::config::{Secret, SecretOrigin, SinkKind};
 use crate::format::Format;
-use crate::sink::http::elasticsearch::{self as es, EsAuth, EsConfig, EsTarget};
-use crate::sink::http::hec::{self, HecConfig};
-use crate::sink::http::webhook::{self, Encoding, Header, WebhookConfig};
-use crate::sink::http::{BatchLimits, HttpCommon, TlsConfig};
-
-const MS: Duration = Duration::from_millis(1);
-const HOUR: Duration = Duration::from_secs(3600);
+use crate::secret::{Env, Secret, SecretOrigin};
+use crate::sink::config::SinkKind;
+use crate::sink::http::config::{
+    self as rules, BatchLimits, EsAuth, EsConfig, EsTarget, Header, HecConfig, HttpCommon,
+    TlsConfig, WebhookConfig,
+};
 
 fn placeholder() -> (Secret, SecretOrigin) {
     (Secret::new(""), SecretOrigin::Inline)
@@ -40,14 +36,7 @@ pub(super) fn splunk_hec(
     let (token, token_origin) = secret::secret(ctx, t, base, env, keys, true)
         .map(|s| header_safe(ctx, t, keys, s))
         .unwrap_or_else(placeholder);
-    let sourcetype = match format {
-        // The Splunk Add-on for Microsoft Office 365's own sourcetype: its field extractions
-        // and CIM mappings apply to the records unchanged.
-        Format::Raw => hec::O365_SOURCETYPE,
-        Format::Ecs | Format::Ocsf => "_json",
-        Format::Cef => "cef",
-        Format::Text => "o365fwd:text",
-    };
+    let sourcetype = rules::default_sourcetype(format);
     let cfg = HecConfig {
         endpoint,
         token,
@@ -56,16 +45,20 @@ pub(super) fn splunk_hec(
         ack_poll_interval: t.duration(
             ctx,
             "ack_poll_interval",
-            Duration::from_secs(2),
-            MS,
-            Duration::from_secs(600),
+            rules::ACK_POLL_INTERVAL,
+            rules::ACK_POLL_INTERVAL_RANGE,
         ),
-        ack_timeout: t.duration(ctx, "ack_timeout", Duration::from_secs(300), MS, HOUR),
+        ack_timeout: t.duration(
+            ctx,
+            "ack_timeout",
+            rules::ACK_TIMEOUT,
+            rules::ACK_TIMEOUT_RANGE,
+        ),
         index: text(ctx, t, "index"),
         source: text(ctx, t, "source"),
         host: text(ctx, t, "host"),
         sourcetype: text(ctx, t, "sourcetype").unwrap_or_else(|| sourcetype.to_string()),
-        http: common(ctx, t, base, true, hec::LIMITS),
+        http: common(ctx, t, base, true, rules::HEC_LIMITS),
     };
     SinkKind::SplunkHec(cfg)
 }
@@ -86,12 +79,10 @@ pub(super) fn elasticsearch(
     );
     let (integration, pipeline) =
         super::es_integration::parse(ctx, t, format, format_span.is_some());
-    if integration.is_none() && matches!(format, Format::Cef | Format::Text) {
-        ctx.report(
-            &t.key("format"),
-            format_span.as_ref(),
-            "Elasticsearch stores JSON documents: use format = \"ecs\", \"ocsf\" or \"raw\"",
-        );
+    if integration.is_none() {
+        if let Err(e) = rules::es_document_format(format) {
+            ctx.report(&t.key("format"), format_span.as_ref(), e);
+        }
     }
     let ds = t.str(ctx, "data_stream");
     let index = t.str(ctx, "index");
@@ -108,7 +99,7 @@ pub(super) fn elasticsearch(
                 Some(&span),
                 "set either data_stream or index, not both",
             );
-            EsTarget::DataStream(es::DEFAULT_DATA_STREAM.into())
+            EsTarget::DataStream(rules::DEFAULT_DATA_STREAM.into())
         }
         (None, Some((name, span))) => {
             target_name(ctx, &t.key("index"), name, &span);
@@ -118,19 +109,13 @@ pub(super) fn elasticsearch(
             target_name(ctx, &t.key("data_stream"), name, &span);
             EsTarget::DataStream(name.into())
         }
-        (None, None) => EsTarget::DataStream(es::DEFAULT_DATA_STREAM.into()),
+        (None, None) => EsTarget::DataStream(rules::DEFAULT_DATA_STREAM.into()),
     };
-    if integration.is_none()
-        && matches!(target, EsTarget::DataStream(_))
-        && matches!(format, Format::Raw | Format::Ocsf)
-    {
-        let span = format_span.or_else(|| t.span.clone());
-        ctx.report(
-            &t.key("format"),
-            span.as_ref(),
-            "a data stream needs @timestamp in every document, which raw records and OCSF events do not have: \
-             use format = \"ecs\", or index = \"...\" to store them",
-        );
+    if integration.is_none() && matches!(target, EsTarget::DataStream(_)) {
+        if let Err(e) = rules::es_data_stream_format(format) {
+            let span = format_span.or_else(|| t.span.clone());
+            ctx.report(&t.key("format"), span.as_ref(), e);
+        }
     }
     let api_keys = ["api_key", "api_key_file", "api_key_env"];
     let pw_keys = ["password", "password_file", "password_env"];
@@ -150,12 +135,8 @@ pub(super) fn elasticsearch(
             .unwrap_or_else(placeholder);
         EsAuth::ApiKey { key, origin }
     } else if let Some((user, span)) = username {
-        if user.is_empty() || user.contains(':') {
-            ctx.report(
-                &t.key("username"),
-                Some(&span),
-                "must be non-empty and without `:`",
-            );
+        if let Err(e) = rules::es_username(user) {
+            ctx.report(&t.key("username"), Some(&span), e);
         }
         let (password, origin) =
             secret::secret(ctx, t, base, env, pw_keys, true).unwrap_or_else(placeholder);
@@ -174,7 +155,7 @@ pub(super) fn elasticsearch(
         endpoint,
         target,
         auth,
-        http: common(ctx, t, base, true, es::LIMITS),
+        http: common(ctx, t, base, true, rules::ES_LIMITS),
         pipeline,
         integration,
     })
@@ -193,47 +174,18 @@ pub(super) fn webhook(
         "where records are POSTed, e.g. https://collector.example/ingest",
     );
     let encoding = match t.str(ctx, "encoding") {
-        None | Some(("ndjson", _)) => Encoding::Ndjson,
-        Some(("json_array", _)) => Encoding::JsonArray,
-        Some((other, span)) => {
-            ctx.report(
-                &t.key("encoding"),
-                Some(&span),
-                format!("unknown encoding {other:?} (expected ndjson or json_array)"),
-            );
-            Encoding::Ndjson
-        }
+        None => Default::default(),
+        Some((s, span)) => rules::encoding(s).unwrap_or_else(|e| {
+            ctx.report(&t.key("encoding"), Some(&span), e);
+            Default::default()
+        }),
     };
     let mut headers = Vec::new();
     if let Some(h) = t.table(ctx, "headers") {
         for (name, span, v) in h.entries() {
             let key = h.key(name);
-            const RESERVED: [&str; 6] = [
-                "content-type",
-                "content-encoding",
-                "content-length",
-                "host",
-                "transfer-encoding",
-                "connection",
-            ];
-            let token = !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-            if !token {
-                ctx.report(
-                    &key,
-                    Some(&span),
-                    format!("{name:?} is not a valid header name"),
-                );
-                continue;
-            }
-            if RESERVED.contains(&name.to_ascii_lowercase().as_str()) {
-                ctx.report(
-                    &key,
-                    Some(&span),
-                    format!("{name} is set by o365fwd itself"),
-                );
+            if let Err(e) = rules::header_name(name) {
+                ctx.report(&key, Some(&span), e);
                 continue;
             }
             let value = if let Some(s) = v.get_ref().as_str() {
@@ -257,7 +209,7 @@ pub(super) fn webhook(
                 None
             };
             if let Some((value, origin)) = value {
-                if !value_ok(&value) {
+                if !rules::header_value_ok(&value) {
                     ctx.report(
                         &key,
                         Some(&v.span()),
@@ -276,7 +228,7 @@ pub(super) fn webhook(
         url,
         encoding,
         headers,
-        http: common(ctx, t, base, false, webhook::LIMITS),
+        http: common(ctx, t, base, false, rules::WEBHOOK_LIMITS),
     })
 }
 
@@ -320,7 +272,7 @@ fn common(
             ctx.report(
                 &t.key("tls_pinned_cert_file"),
                 Some(&span),
-                format!("a pinned certificate replaces the CA check: remove {other}"),
+                crate::sink::tls::pinned_excludes(other),
             );
         } else if p.exists() {
             if let Err(e) = crate::sink::tls::pinned_cert(p) {
@@ -330,16 +282,10 @@ fn common(
     }
     let compression = match t.str(ctx, "compression") {
         None => d.compression,
-        Some(("gzip", _)) => true,
-        Some(("none", _)) => false,
-        Some((other, span)) => {
-            ctx.report(
-                &t.key("compression"),
-                Some(&span),
-                format!("unknown compression {other:?} (expected gzip or none)"),
-            );
+        Some((s, span)) => rules::compression(s).unwrap_or_else(|e| {
+            ctx.report(&t.key("compression"), Some(&span), e);
             d.compression
-        }
+        }),
     };
     HttpCommon {
         tls: TlsConfig {
@@ -349,26 +295,35 @@ fn common(
             pinned_cert_file,
             verify,
         },
-        request_timeout: t.duration(ctx, "request_timeout", d.request_timeout, MS, HOUR),
+        request_timeout: t.duration(ctx, "request_timeout", d.request_timeout, rules::WAIT_RANGE),
         compression,
         batch: BatchLimits {
-            max_events: t.int(ctx, "batch_max_events", 1..=100_000, limits.max_events),
+            max_events: t.int(
+                ctx,
+                "batch_max_events",
+                rules::BATCH_MAX_EVENTS_RANGE,
+                limits.max_events,
+            ),
             max_bytes: t.int(
                 ctx,
                 "batch_max_bytes",
-                1_000..=100_000_000,
+                rules::BATCH_MAX_BYTES_RANGE,
                 limits.max_bytes,
             ),
             timeout: t.duration(
                 ctx,
                 "batch_timeout",
                 limits.timeout,
-                Duration::ZERO,
-                Duration::from_secs(60),
+                rules::BATCH_TIMEOUT_RANGE,
             ),
         },
-        concurrency: t.int(ctx, "concurrency", 1..=64, d.concurrency),
-        retry_max_backoff: t.duration(ctx, "retry_max_backoff", d.retry_max_backoff, MS, HOUR),
+        concurrency: t.int(ctx, "concurrency", rules::CONCURRENCY_RANGE, d.concurrency),
+        retry_max_backoff: t.duration(
+            ctx,
+            "retry_max_backoff",
+            d.retry_max_backoff,
+            rules::WAIT_RANGE,
+        ),
     }
 }
 
@@ -379,33 +334,10 @@ fn url(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, key: &'static str, what: &str) 
     let Some((s, span)) = t.required_str(ctx, key, what) else {
         return fallback;
     };
-    let shown = super::checks::redact_url(s);
-    let problem = match Url::parse(s) {
-        Err(e) => format!("{shown:?} is not a valid URL: {e}"),
-        Ok(u) => match (u.scheme(), u.host()) {
-            (_, None) => format!("{shown:?} has no host"),
-            (_, Some(_)) if !u.username().is_empty() || u.password().is_some() => {
-                "must not contain credentials (user:password@); use the token / password keys"
-                    .into()
-            }
-            (_, Some(_)) if u.query().is_some() || u.fragment().is_some() => {
-                format!(
-                    "{shown:?} must not have a query or fragment (a secret in a URL ends up in logs; use the token, api_key or headers keys)"
-                )
-            }
-            ("https", Some(_)) => return u,
-            ("http", Some(h)) if is_loopback(&h) => return u,
-            ("http", Some(h)) => format!(
-                "plain http:// is only allowed to a loopback host (127.0.0.0/8, ::1, localhost); \
-                 to {h} the credentials and the records would travel in clear: use https://"
-            ),
-            (other, _) => {
-                format!("unsupported scheme {other:?} in {shown:?} (expected https://)")
-            }
-        },
-    };
-    ctx.report(&t.key(key), Some(&span), problem);
-    fallback
+    rules::endpoint(s).unwrap_or_else(|e| {
+        ctx.report(&t.key(key), Some(&span), e);
+        fallback
+    })
 }
 
 /// An optional non-empty string.
@@ -439,13 +371,6 @@ fn file(
     Some(path)
 }
 
-/// Visible ASCII, space and tab: what an HTTP header value may hold.
-fn value_ok(s: &Secret) -> bool {
-    s.expose()
-        .bytes()
-        .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
-}
-
 /// Reports a secret that cannot go in a header (without showing it).
 fn header_safe(
     ctx: &mut Ctx<'_>,
@@ -453,7 +378,7 @@ fn header_safe(
     keys: [&'static str; 3],
     s: (Secret, SecretOrigin),
 ) -> (Secret, SecretOrigin) {
-    if !value_ok(&s.0) {
+    if !rules::header_value_ok(&s.0) {
         let key = match &s.1 {
             SecretOrigin::Inline => keys[0],
             SecretOrigin::File(_) => keys[1],
@@ -468,19 +393,9 @@ fn header_safe(
     s
 }
 
-/// Elasticsearch index and data stream names: lowercase, no separators or wildcards.
+/// Elasticsearch index and data stream names ([`rules::target_name`]).
 fn target_name(ctx: &mut Ctx<'_>, key: &str, name: &str, span: &Span) {
-    let bad = name.is_empty()
-        || name.len() > 255
-        || name.starts_with(['-', '_', '+', '.'])
-        || name
-            .chars()
-            .any(|c| c.is_uppercase() || "\\/*?\"<>| ,#:".contains(c));
-    if bad {
-        ctx.report(
-            key,
-            Some(span),
-            format!("{name:?} is not a valid name (lowercase, not starting with - _ + ., none of \\ / * ? \" < > | , # : or spaces)"),
-        );
+    if let Err(e) = rules::target_name(name) {
+        ctx.report(key, Some(span), e);
     }
 }

@@ -1,12 +1,12 @@
-//! The keys of `[sinks.NAME] type = "syslog"`. Header values are validated here (printable
-//! ASCII, RFC lengths) so a bad one is a config error, not a silently rewritten field.
+//! The keys of `[sinks.NAME] type = "syslog"`, checked by the sink's rules
+//! ([`crate::sink::syslog::config`]).
 
 use std::path::Path;
-use std::time::Duration;
 
 use super::table::{Ctx, Span, Table};
-use crate::sink::syslog::{
-    FACILITIES, Framing, Rfc, SEVERITIES, SyslogConfig, Transport, check_tls,
+use crate::sink::syslog::check_tls;
+use crate::sink::syslog::config::{
+    self as rules, FACILITIES, Framing, Rfc, SEVERITIES, SyslogConfig, Transport,
 };
 
 pub(super) fn syslog(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, base: &Path) -> SyslogConfig {
@@ -60,7 +60,7 @@ pub(super) fn syslog(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, base: &Path) -> S
         }
     }
     if let Some((s, span)) = name_or_number(ctx, t, "facility") {
-        match code(&s, &FACILITIES) {
+        match rules::code(&s, &FACILITIES) {
             Some(n) => cfg.facility = n,
             None => ctx.report(
                 &t.key("facility"),
@@ -73,7 +73,7 @@ pub(super) fn syslog(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, base: &Path) -> S
         }
     }
     if let Some((s, span)) = name_or_number(ctx, t, "severity") {
-        match code(&s, &SEVERITIES) {
+        match rules::code(&s, &SEVERITIES) {
             _ if s == "auto" => cfg.severity = None,
             Some(n) => cfg.severity = Some(n),
             None => ctx.report(
@@ -86,46 +86,28 @@ pub(super) fn syslog(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, base: &Path) -> S
             ),
         }
     }
-    cfg.hostname = header_value(ctx, t, "hostname", 255);
-    if let Some(a) = header_value(ctx, t, "app_name", 48) {
+    cfg.hostname = header_value(ctx, t, "hostname", SyslogConfig::HOSTNAME_MAX);
+    if let Some(a) = header_value(ctx, t, "app_name", SyslogConfig::APP_NAME_MAX) {
         cfg.app_name = a;
     }
-    cfg.procid = header_value(ctx, t, "procid", 128);
+    cfg.procid = header_value(ctx, t, "procid", SyslogConfig::PROCID_MAX);
     let sd = t.bool(ctx, "structured_data", true);
     if let Some((s, span)) = t.str(ctx, "sd_id") {
-        let bad = s.is_empty()
-            || s.len() > 32
-            || !s
-                .chars()
-                .all(|c| c.is_ascii_graphic() && !matches!(c, '=' | ']' | '"'));
-        if bad {
-            ctx.report(
-                &t.key("sd_id"),
-                Some(&span),
-                "must be 1 to 32 printable ASCII characters without space, `=`, `]` or `\"`",
-            );
-        } else if !s.contains('@') {
-            ctx.report(&t.key("sd_id"), Some(&span), "must be a private SD-ID of the form name@<enterprise number> (names without `@` are reserved to IANA)");
-        } else {
-            cfg.sd_id = Some(s.to_string());
+        match rules::sd_id(s) {
+            Ok(()) => cfg.sd_id = Some(s.to_string()),
+            Err(e) => ctx.report(&t.key("sd_id"), Some(&span), e),
         }
     }
     if !sd {
         cfg.sd_id = None;
     }
-    let max = if stream {
-        1 << 20
-    } else {
-        SyslogConfig::UDP_MAX as i64
-    };
     cfg.max_message_size = t.int(
         ctx,
         "max_message_size",
-        480..=max,
+        SyslogConfig::max_message_size_range(transport),
         SyslogConfig::DEFAULT_MAX,
     );
-    const MIN10: Duration = Duration::from_secs(600);
-    cfg.timeout = t.duration(ctx, "timeout", cfg.timeout, Duration::from_secs(1), MIN10);
+    cfg.timeout = t.duration(ctx, "timeout", cfg.timeout, SyslogConfig::TIMEOUT_RANGE);
     if !stream {
         only_with(ctx, t, "resend_window", "transport tcp or tls");
     }
@@ -133,8 +115,7 @@ pub(super) fn syslog(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, base: &Path) -> S
         ctx,
         "resend_window",
         cfg.resend_window,
-        Duration::ZERO,
-        MIN10,
+        SyslogConfig::RESEND_WINDOW_RANGE,
     );
     tls(ctx, t, &mut cfg, base);
     cfg
@@ -155,23 +136,8 @@ fn address(
         }
         return super::resolve(base, s).display().to_string();
     }
-    let problem = match s.rsplit_once(':') {
-        None => Some("expected host:port, e.g. \"127.0.0.1:6514\""),
-        Some((host, _)) if host.is_empty() || host == "[]" => {
-            Some("the host is missing (expected host:port)")
-        }
-        Some((host, _))
-            if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) =>
-        {
-            Some("write an IPv6 address in brackets: \"[::1]:6514\"")
-        }
-        Some((_, port)) if !port.parse::<u16>().is_ok_and(|p| p > 0) => {
-            Some("the port must be 1 to 65535")
-        }
-        Some(_) => None,
-    };
-    if let Some(p) = problem {
-        ctx.report(&key, Some(span), format!("{s:?}: {p}"));
+    if let Err(e) = rules::network_address(s) {
+        ctx.report(&key, Some(span), e);
     }
     s.to_string()
 }
@@ -194,14 +160,6 @@ fn name_or_number(
     None
 }
 
-/// A code given by number or by name in `names` (whose index is the code).
-fn code(s: &str, names: &[&str]) -> Option<u8> {
-    match s.parse::<usize>() {
-        Ok(n) => (n < names.len()).then_some(n as u8),
-        Err(_) => names.iter().position(|n| *n == s).map(|n| n as u8),
-    }
-}
-
 /// A header field: 1 to `max` printable ASCII characters, no spaces.
 fn header_value(
     ctx: &mut Ctx<'_>,
@@ -210,13 +168,13 @@ fn header_value(
     max: usize,
 ) -> Option<String> {
     let (s, span) = t.str(ctx, key)?;
-    if s.is_empty() || s.len() > max || !s.chars().all(|c| c.is_ascii_graphic()) {
-        let msg =
-            format!("must be 1 to {max} printable ASCII characters without spaces (RFC 5424)");
-        ctx.report(&t.key(key), Some(&span), msg);
-        return None;
+    match rules::header_field(s, max) {
+        Ok(()) => Some(s.to_string()),
+        Err(e) => {
+            ctx.report(&t.key(key), Some(&span), e);
+            None
+        }
     }
-    Some(s.to_string())
 }
 
 /// Reports `key` when present: it has no meaning with this transport.
@@ -275,8 +233,8 @@ fn tls(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, cfg: &mut SyslogConfig, base: &
     if let Some((p, span)) =
         key.filter(|(p, span)| super::secret::private(ctx, &t.key("tls_key_file"), span, p))
     {
-        match super::secret::read_file(&p) {
-            Ok(k) => cfg.tls.key = Some(crate::config::Secret::new(k)),
+        match crate::secret::read_file(&p) {
+            Ok(k) => cfg.tls.key = Some(crate::secret::Secret::new(k)),
             Err(e) => ctx.report(&t.key("tls_key_file"), Some(&span), e),
         }
     }
@@ -298,7 +256,7 @@ fn tls(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, cfg: &mut SyslogConfig, base: &
             ctx.report(
                 &t.key("tls_pinned_cert_file"),
                 Some(&span),
-                format!("a pinned certificate replaces the CA check: remove {other}"),
+                crate::sink::tls::pinned_excludes(other),
             );
         }
         cfg.tls.pinned_cert = Some(p);

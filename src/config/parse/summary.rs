@@ -4,7 +4,8 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::config::{Config, SinkKind};
+use crate::config::Config;
+use crate::sink::config::SinkKind;
 
 pub fn summary(cfg: &Config) -> String {
     let mut out = String::new();
@@ -18,11 +19,13 @@ fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
     let d = |d: Duration| humantime::format_duration(d).to_string();
     writeln!(out, "configuration {}", cfg.source.display())?;
     writeln!(out, "agent:")?;
-    let rows: [(&str, String); 13] = [
+    let rows: [(&str, String); 15] = [
         ("state_dir", a.state_dir.display().to_string()),
         ("poll_interval", d(a.poll_interval)),
         ("overlap", d(a.overlap)),
         ("dedup_horizon", d(a.dedup_horizon)),
+        ("dedup_hot_window", d(a.dedup_hot_window)),
+        ("dedup_hot_ids", a.dedup_hot_ids.to_string()),
         ("initial_lookback", d(a.initial_lookback)),
         ("shutdown_timeout", d(a.shutdown_timeout)),
         ("batch_size", a.batch_size.to_string()),
@@ -100,7 +103,7 @@ fn write_summary(cfg: &Config, out: &mut String) -> std::fmt::Result {
                 c.endpoint, c.token_origin, c.indexer_ack, c.sourcetype
             ),
             SinkKind::Elasticsearch(c) => {
-                use crate::sink::http::elasticsearch::{EsAuth, EsTarget};
+                use crate::sink::http::config::{EsAuth, EsTarget};
                 let target = match &c.target {
                     EsTarget::DataStream(d) => format!("data stream {d}"),
                     EsTarget::Index(i) => format!("index {i}"),

@@ -217,16 +217,15 @@ impl<'a, 'i> Table<'a, 'i> {
         }
     }
 
-    /// A humantime duration (`"90s"`, `"1h 30m"`, `"7days"`), at least `min` and at most
-    /// `max`.
+    /// A humantime duration (`"90s"`, `"1h 30m"`, `"7days"`) within `range`.
     pub fn duration(
         &mut self,
         ctx: &mut Ctx<'_>,
         name: &'static str,
         default: Duration,
-        min: Duration,
-        max: Duration,
+        range: RangeInclusive<Duration>,
     ) -> Duration {
+        let (min, max) = (*range.start(), *range.end());
         let Some((s, span)) = self.str_or_type(ctx, name, "a duration string such as \"60s\"")
         else {
             return default;

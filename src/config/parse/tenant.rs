@@ -1,19 +1,14 @@
 //! `[tenants.NAME]`: identity, secret, cloud, content types and endpoint overrides.
 
 use std::path::Path;
-use std::str::FromStr;
 
 use url::Url;
 
-use super::checks::{endpoint_url, is_guid};
 use super::credential::credential;
-use super::secret::Env;
 use super::table::{Ctx, Span, Table};
-use crate::config::{Cloud, TenantConfig};
+use crate::api::tenant::{self as rules, Cloud, TenantConfig};
 use crate::record::ContentType;
-
-/// Microsoft documents 2000 requests per minute per tenant (publisher).
-const DEFAULT_REQUESTS_PER_MINUTE: u32 = 2000;
+use crate::secret::Env;
 
 /// A tenant and where its `tenant_id` is written (to report duplicates).
 pub(super) struct Parsed {
@@ -42,12 +37,8 @@ pub(super) fn tenant(
 
     let cloud = match t.str(ctx, "cloud") {
         None => Cloud::default(),
-        Some((s, span)) => Cloud::parse(&s.to_ascii_lowercase()).unwrap_or_else(|| {
-            ctx.report(
-                &t.key("cloud"),
-                Some(&span),
-                format!("unknown cloud {s:?} (expected commercial, gcc, gcc_high or dod)"),
-            );
+        Some((s, span)) => rules::cloud(s).unwrap_or_else(|e| {
+            ctx.report(&t.key("cloud"), Some(&span), e);
             Cloud::default()
         }),
     };
@@ -67,8 +58,8 @@ pub(super) fn tenant(
     let requests_per_minute = t.int(
         ctx,
         "requests_per_minute",
-        1..=1_000_000,
-        DEFAULT_REQUESTS_PER_MINUTE,
+        rules::REQUESTS_PER_MINUTE_RANGE,
+        rules::REQUESTS_PER_MINUTE,
     );
     t.finish(ctx);
 
@@ -107,15 +98,13 @@ fn guid(
         t.str(ctx, key)
     };
     let (s, span) = got?;
-    if is_guid(s) {
-        return Some((s.to_ascii_lowercase(), span));
+    match rules::guid(s) {
+        Ok(id) => Some((id, span)),
+        Err(e) => {
+            ctx.report(&t.key(key), Some(&span), e);
+            None
+        }
     }
-    ctx.report(
-        &t.key(key),
-        Some(&span),
-        format!("{s:?} is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"),
-    );
-    None
 }
 
 /// `content_types`: default all five; case-insensitive; no duplicates; not empty.
@@ -129,11 +118,7 @@ fn content_types(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>) -> Vec<ContentType> {
         return ContentType::ALL.to_vec();
     };
     if items.is_empty() {
-        ctx.report(
-            &key,
-            Some(&v.span()),
-            "is empty; remove the key to collect every content type",
-        );
+        ctx.report(&key, Some(&v.span()), rules::CONTENT_TYPES_EMPTY);
     }
     let mut out = Vec::new();
     for item in items {
@@ -141,12 +126,9 @@ fn content_types(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>) -> Vec<ContentType> {
             ctx.report(&key, Some(&item.span()), "expected a string");
             continue;
         };
-        match ContentType::from_str(s) {
-            Ok(ct) if out.contains(&ct) => {
-                ctx.report(&key, Some(&item.span()), format!("{ct} is listed twice"));
-            }
+        match rules::content_type(s, &out) {
             Ok(ct) => out.push(ct),
-            Err(e) => ctx.report(&key, Some(&item.span()), e.to_string()),
+            Err(e) => ctx.report(&key, Some(&item.span()), e),
         }
     }
     out
@@ -158,34 +140,16 @@ fn url(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>, key: &'static str, default: &st
     let Some((s, span)) = t.str(ctx, key) else {
         return default;
     };
-    endpoint_url(s).unwrap_or_else(|e| {
+    rules::endpoint_url(s).unwrap_or_else(|e| {
         ctx.report(&t.key(key), Some(&span), e);
         default
     })
 }
 
-/// `proxy`: an `http://` or `https://` proxy for the token and API requests of this tenant.
-/// HTTPS traffic is tunnelled (CONNECT), so the proxy sees host names, never tokens.
+/// `proxy` ([`rules::proxy_url`]).
 fn proxy(ctx: &mut Ctx<'_>, t: &mut Table<'_, '_>) -> Option<Url> {
     let (s, span) = t.str(ctx, "proxy")?;
-    let shown = super::checks::redact_url(s);
-    let problem = match Url::parse(s) {
-        Err(e) => format!("{shown:?} is not a valid URL: {e}"),
-        Ok(u) if !matches!(u.scheme(), "http" | "https") => {
-            format!(
-                "unsupported proxy scheme {:?} (expected http:// or https://)",
-                u.scheme()
-            )
-        }
-        Ok(u) if u.host().is_none() => format!("{shown:?} has no host"),
-        Ok(u) if !u.username().is_empty() || u.password().is_some() => {
-            "proxy credentials (user:password@) are not supported".into()
-        }
-        Ok(u) if u.path() != "/" || u.query().is_some() || u.fragment().is_some() => {
-            format!("{shown:?} must be only scheme, host and port (no path or query)")
-        }
-        Ok(u) => return Some(u),
-    };
-    ctx.report(&t.key("proxy"), Some(&span), problem);
-    None
+    rules::proxy_url(s)
+        .map_err(|e| ctx.report(&t.key("proxy"), Some(&span), e))
+        .ok()
 }

@@ -1,7 +1,7 @@
 //! Certificate credentials, the tenant proxy and the four clouds.
 
 use super::tests::{GUID_A, GUID_B, SECRET, ok, one, private_copy, problems};
-use crate::config::Cloud;
+use crate::api::Cloud;
 
 /// A file of the test certificate set; keys as private copies (secret files others can
 /// read are refused, and the repository checks them out readable by all).

@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use super::parse_with_env;
 use super::tests::{GUID_A, GUID_B, SECRET, minimal, no_env, ok, source};
-use crate::config::{Cloud, SecretOrigin, SinkKind};
+use crate::api::Cloud;
 use crate::format::Format;
 use crate::record::ContentType;
+use crate::secret::SecretOrigin;
+use crate::sink::config::SinkKind;
 
 #[test]
 fn minimal_config_gets_every_default() {
@@ -45,6 +47,8 @@ state_dir = "/srv/state"
 poll_interval = "1m 30s"
 overlap = "0s"
 dedup_horizon = "2days"
+dedup_hot_window = "90m"
+dedup_hot_ids = 50_000
 initial_lookback = "3d"
 shutdown_timeout = "5s"
 batch_size = 1_000
@@ -78,6 +82,8 @@ keep_original = true
     assert_eq!(a.poll_interval, Duration::from_secs(90));
     assert_eq!(a.overlap, Duration::ZERO);
     assert_eq!(a.dedup_horizon, Duration::from_secs(2 * 86400));
+    assert_eq!(a.dedup_hot_window, Duration::from_secs(90 * 60));
+    assert_eq!(a.dedup_hot_ids, 50_000);
     assert_eq!(a.initial_lookback, Duration::from_secs(3 * 86400));
     assert_eq!(a.shutdown_timeout, Duration::from_secs(5));
     assert_eq!(
@@ -231,6 +237,8 @@ fn example_config_is_valid() {
     assert_eq!(c.agent.state_dir, d.state_dir);
     assert_eq!(c.agent.overlap, d.overlap);
     assert_eq!(c.agent.dedup_horizon, d.dedup_horizon);
+    assert_eq!(c.agent.dedup_hot_window, d.dedup_hot_window);
+    assert_eq!(c.agent.dedup_hot_ids, d.dedup_hot_ids);
     assert_eq!(c.agent.initial_lookback, d.initial_lookback);
     assert_eq!(c.agent.max_in_flight_batches, d.max_in_flight_batches);
     assert_eq!(c.tenants["contoso"].client_secret.expose(), SECRET);

@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use super::parse_with_env;
 use super::tests::{SECRET, minimal, ok, one, problems, source};
-use crate::config::{Config, SecretOrigin, SinkKind};
+use crate::config::Config;
 use crate::format::Format;
-use crate::sink::http::elasticsearch::{EsAuth, EsTarget};
-use crate::sink::http::webhook::Encoding;
+use crate::secret::SecretOrigin;
+use crate::sink::config::SinkKind;
+use crate::sink::http::config::Encoding;
+use crate::sink::http::config::{EsAuth, EsTarget};
 
 /// `minimal()` with its stdout sink replaced by `sink` (starting on line 6).
 fn with_sink(sink: &str) -> String {
@@ -39,7 +41,7 @@ fn splunk_hec_defaults_and_every_key() {
         (None, None, None)
     );
     assert!(h.http.compression);
-    assert_eq!(h.http.batch, crate::sink::http::hec::LIMITS);
+    assert_eq!(h.http.batch, crate::sink::http::config::HEC_LIMITS);
     assert!(h.http.tls.verify);
 
     let c = ok_env(&with_sink(

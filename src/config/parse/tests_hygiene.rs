@@ -3,9 +3,9 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use super::checks::redact_url;
 use super::tests::{GUID_A, minimal, ok, one, problems, source, write_secret};
-use crate::config::SinkKind;
+use crate::secret::redact_url;
+use crate::sink::config::SinkKind;
 
 fn with_sink(sink: &str) -> String {
     minimal().replace("[sinks.out]\ntype = \"stdout\"\n", sink)

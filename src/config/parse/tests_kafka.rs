@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::parse_with_env;
 use super::tests::{minimal, ok, one, problems, source};
-use crate::config::SinkKind;
+use crate::sink::config::SinkKind;
 use crate::sink::kafka::KafkaConfig;
 
 /// The minimal config with its sink (line 6) replaced by `sink` (starting on line 6).

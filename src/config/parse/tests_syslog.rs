@@ -1,7 +1,7 @@
 //! `[sinks.NAME] type = "syslog"`: defaults, every key, and each bad value located.
 
-use crate::config::SinkKind;
 use crate::config::parse::tests::{minimal, ok, one, problems};
+use crate::sink::config::SinkKind;
 use crate::sink::syslog::{Framing, Rfc, SyslogConfig, Transport};
 
 /// `minimal()` with its sink replaced by a syslog sink; the keys start on line 8.

@@ -14,8 +14,9 @@ use super::super::model::{Feed, Model, RecRef};
 use super::super::rng::{chance, hash};
 use crate::record::ContentType;
 
-/// A record's event happens 1 to 90 minutes before its blob is created (records::event_ms).
-const EVENT_LEAD_MS: i64 = 90 * 60_000;
+/// A record's event happens up to this long before its blob is created (records::event_ms):
+/// a search over a time range reads the blobs created up to that long after it.
+const EVENT_LEAD_MS: i64 = super::super::records::MAX_EVENT_LAG_MS;
 const P_REPEAT: u64 = 0x6EA7;
 
 /// Whose records, seen when.

@@ -163,10 +163,26 @@ pub(crate) fn head(o: &mut Obj<'_>, c: &Ctx<'_>, ctime: &str, op: &str, record_t
         .int("RecordType", record_type);
 }
 
-/// Event time: 1 to 90 minutes before the blob was created, so records are not chronological.
+/// Event time: 1 to 90 minutes before the blob was created (core workloads, reference §6),
+/// so records are not chronological; one record in fifty 1.5 to 12 hours before ("other
+/// workloads longer", no SLA). The tail is derived from the lag drawn, so a record's
+/// fields are the same as without it.
 pub(crate) fn event_ms(r: &mut Rng, created_ms: i64) -> i64 {
-    created_ms - r.range(60_000, 90 * 60_000) as i64
+    const MIN: u64 = 60_000;
+    let lag = r.range(MIN, 90 * MIN);
+    let h = hash(&[lag, P_LATE_TAIL]);
+    let lag = if h % 50 == 0 {
+        90 * MIN + (h >> 8) % (MAX_EVENT_LAG_MS as u64 - 90 * MIN)
+    } else {
+        lag
+    };
+    created_ms - lag as i64
 }
+
+const P_LATE_TAIL: u64 = 0x1a7e;
+
+/// The longest [`event_ms`] puts an event before its blob: 12 hours.
+pub(crate) const MAX_EVENT_LAG_MS: i64 = 720 * 60_000;
 
 pub(crate) const USER_AGENTS: &[&str] = &[
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36 Edg/122.0.0.0",
@@ -317,6 +333,7 @@ mod tests {
     #[test]
     fn every_content_type_renders_valid_json() {
         let t = TenantProfile::new(1, "11111111-2222-3333-4444-555555555555");
+        let mut lags = Vec::new();
         for ct in ContentType::ALL {
             for seed in 0..300u64 {
                 let parts = planned_parts(ct, seed);
@@ -338,10 +355,21 @@ mod tests {
                     let ctime = v["CreationTime"].as_str().unwrap();
                     assert_eq!(ctime.len(), 19, "no zone designator: {ctime}");
                     let rec = crate::record::Record::from_json(&out, "x").unwrap();
-                    assert!(rec.creation_time.unwrap().timestamp_millis() < 1_700_000_000_000);
+                    let lag = 1_700_000_000_000 - rec.creation_time.unwrap().timestamp_millis();
+                    assert!(
+                        (59_000..=12 * 3_600_000).contains(&lag),
+                        "{ct} seed {seed}: {lag}"
+                    );
+                    lags.push(lag);
                 }
             }
         }
+        let late = lags.iter().filter(|l| **l > 90 * 60_000).count();
+        assert!(
+            (lags.len() / 200..lags.len() / 20).contains(&late),
+            "a tail of late records: {late} of {}",
+            lags.len()
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::SinkError;
+use super::{Context, SinkError, Task};
 use crate::format::Encoder;
 use crate::pipeline::{SinkAck, SinkJob};
 use crate::state::{FileId, SinkOffset, State};
@@ -53,9 +53,11 @@ impl FileSink {
         state: &State,
         encoder: Encoder,
     ) -> Result<FileSink, SinkError> {
-        let err = |what: &str, e: std::io::Error| SinkError::Setup {
+        let err = |what: &'static str, source: std::io::Error| SinkError::Output {
             sink: name.to_string(),
-            message: format!("{what} {}: {e}", path.display()),
+            what,
+            path: path.to_path_buf(),
+            source,
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| err("cannot create the directory of", e))?;
@@ -249,12 +251,24 @@ fn drop_from_page_cache(file: &File, offset: u64, len: u64) {
     }
 }
 
-/// Runs the sink on a blocking thread (file I/O and fsync block).
-pub fn spawn(
-    mut sink: FileSink,
-    mut rx: mpsc::Receiver<SinkJob>,
-    abort: CancellationToken,
-) -> tokio::task::JoinHandle<()> {
+/// Opens and recovers the file off the async workers (file I/O, fsync, a state flush),
+/// then runs the sink on a blocking thread (writes and fsync block).
+pub async fn start(path: &Path, cx: Context) -> Result<Task, SinkError> {
+    let (name, path, state, encoder) = (
+        cx.name.clone(),
+        path.to_path_buf(),
+        cx.state.clone(),
+        cx.encoder.clone(),
+    );
+    let sink = super::off_workers(&cx.name, move || {
+        FileSink::open(&name, &path, &state, encoder)
+    })
+    .await?;
+    Ok(spawn(sink, cx.queue, cx.abort))
+}
+
+/// Runs the sink on a blocking thread.
+fn spawn(mut sink: FileSink, mut rx: mpsc::Receiver<SinkJob>, abort: CancellationToken) -> Task {
     tokio::task::spawn_blocking(move || {
         let metrics = crate::telemetry::SinkMetrics::new(&sink.name);
         let mut jobs = Vec::with_capacity(MAX_COALESCE);

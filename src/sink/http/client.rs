@@ -1,5 +1,6 @@
 //! What the HTTP sinks share below the protocol: the client (TLS, timeouts, no redirects),
 //! gzip bodies, backoff with jitter, `Retry-After`, and sending under the abort token.
+//! [`super::endpoint`] puts them together into posting with retry.
 
 use std::io::Write;
 use std::time::Duration;
@@ -7,7 +8,7 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use tokio_util::sync::CancellationToken;
 
-use super::HttpCommon;
+use super::config::HttpCommon;
 use crate::sink::SinkError;
 
 /// Why a delivery ended without every item delivered or refused.
@@ -127,62 +128,25 @@ pub(crate) fn body(raw: Vec<u8>, compress: bool) -> Vec<u8> {
     enc.finish().unwrap_or(raw)
 }
 
-/// Sends a request unless the abort token fires first.
-pub(crate) async fn send(
-    req: reqwest::RequestBuilder,
+/// Runs `work` (a request, reading an answer, a wait) unless the abort token fires first.
+pub(crate) async fn unless_aborted<T>(
+    work: impl std::future::Future<Output = T>,
     abort: &CancellationToken,
-) -> Result<Result<reqwest::Response, reqwest::Error>, Halt> {
+) -> Result<T, Halt> {
     tokio::select! {
-        r = req.send() => Ok(r),
+        r = work => Ok(r),
         _ = abort.cancelled() => Err(Halt::Aborted),
     }
-}
-
-/// What a receiver answered.
-pub(crate) struct Answer {
-    pub status: u16,
-    /// Its `Retry-After`, if any.
-    pub hint: Option<Duration>,
-    pub body: bytes::Bytes,
-}
-
-/// Sends one request and reads the answer. A transport failure is logged, counted and
-/// waited out, and gives `None`: the caller sends again (polling stalls meanwhile).
-pub(crate) async fn exchange(
-    sink: &crate::telemetry::SinkMetrics,
-    receiver: &str,
-    req: reqwest::RequestBuilder,
-    backoff: &mut Backoff,
-    abort: &CancellationToken,
-) -> Result<Option<Answer>, Halt> {
-    let resp = match send(req, abort).await? {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(sink = sink.name(), error = %crate::sink::tls::describe(&e), "{receiver} request failed; retrying. Polling stalls meanwhile.");
-            sink.retry("transport");
-            backoff.wait(None, abort).await?;
-            return Ok(None);
-        }
-    };
-    let status = resp.status().as_u16();
-    let hint = retry_after(resp.headers());
-    let body = read_body(resp, abort).await?.unwrap_or_default();
-    Ok(Some(Answer { status, hint, body }))
 }
 
 /// Largest receiver answer read: bulk answers list every item, and stay far below this.
 const MAX_ANSWER_BYTES: u64 = 64 << 20;
 
-/// Reads a response body (bounded by the request timeout and [`MAX_ANSWER_BYTES`]) unless
-/// aborted.
+/// Reads a response body, bounded by the request timeout and [`MAX_ANSWER_BYTES`].
 pub(crate) async fn read_body(
     resp: reqwest::Response,
-    abort: &CancellationToken,
-) -> Result<Result<bytes::Bytes, crate::bounds::BodyError>, Halt> {
-    tokio::select! {
-        r = crate::bounds::read_capped(resp, MAX_ANSWER_BYTES, "receiver answer") => Ok(r),
-        _ = abort.cancelled() => Err(Halt::Aborted),
-    }
+) -> Result<bytes::Bytes, crate::bounds::BodyError> {
+    crate::bounds::read_capped(resp, MAX_ANSWER_BYTES, "receiver answer").await
 }
 
 /// `Retry-After` as seconds or an HTTP date, clamped to 15 minutes (logged when it asked
@@ -225,11 +189,7 @@ impl Backoff {
         abort: &CancellationToken,
     ) -> Result<(), Halt> {
         let d = self.delay();
-        let d = hint.unwrap_or(d);
-        tokio::select! {
-            _ = tokio::time::sleep(d) => Ok(()),
-            _ = abort.cancelled() => Err(Halt::Aborted),
-        }
+        unless_aborted(tokio::time::sleep(hint.unwrap_or(d)), abort).await
     }
 }
 

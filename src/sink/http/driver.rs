@@ -8,10 +8,12 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{BatchLimits, Halt};
-use crate::format::Origin;
+use super::config::BatchLimits;
+use super::{Endpoint, Halt};
+use crate::format::{Encoder, Origin};
 use crate::pipeline::{SinkAck, SinkJob};
 use crate::record::Record;
+use crate::sink::{Context, SinkError, Task};
 
 /// One encoded record, ready to be put in a request body.
 #[derive(Debug)]
@@ -24,26 +26,42 @@ pub(crate) struct Item {
     pub data: Vec<u8>,
 }
 
+/// Records refused for good: index into the flush's items, and the receiver's reason.
+pub(crate) type Refused = Vec<(usize, String)>;
+
 /// What a sink provides to the driver.
-pub(crate) trait Deliver: Send + Sync + 'static {
-    fn name(&self) -> &str;
-    fn limits(&self) -> BatchLimits;
-    fn concurrency(&self) -> usize;
+pub(crate) trait Deliver: Send + Sync + Sized + 'static {
+    /// The sink's `[sinks.NAME]` settings.
+    type Config;
+    /// Builds the sink: its client, headers and envelope; a setting that cannot work fails
+    /// here, before any record moves.
+    fn new(name: &str, cfg: &Self::Config, encoder: Encoder) -> Result<Self, SinkError>;
+    /// The sink's way to its receiver (name, settings, posting with retry).
+    fn endpoint(&self) -> &Endpoint;
     /// Writes one record in this sink's envelope.
     fn encode(&self, rec: &Record, origin: &Origin<'_>, out: &mut Vec<u8>);
     /// Checks the receiver once at start. A `Stopped` here stops the sink before any data
-    /// is sent; anything transient should only be logged.
+    /// is sent; anything transient should only be logged. None by default.
     fn healthcheck(
         &self,
-        abort: &CancellationToken,
-    ) -> impl Future<Output = Result<(), Halt>> + Send;
-    /// Delivers every item, retrying what can be retried, and returns the items refused for
-    /// good (index into `items`, reason).
+        _abort: &CancellationToken,
+    ) -> impl Future<Output = Result<(), Halt>> + Send {
+        async { Ok(()) }
+    }
+    /// Delivers every item of the flush, retrying what can be retried, and returns the
+    /// items refused for good.
     fn deliver(
         &self,
-        items: &[Item],
+        flush: &Flush,
         abort: &CancellationToken,
-    ) -> impl Future<Output = Result<Vec<(usize, String)>, Halt>> + Send;
+    ) -> impl Future<Output = Result<Refused, Halt>> + Send;
+}
+
+/// The records of one flush, encoded, and the request-sized groups they go in.
+pub(crate) struct Flush {
+    pub items: Vec<Item>,
+    /// Indices into `items`, cut by [`chunks`], in order.
+    pub groups: Vec<Vec<usize>>,
 }
 
 /// Splits `indices` (into `items`) into request-sized groups, keeping their order. An item
@@ -112,11 +130,15 @@ async fn flush<S: Deliver>(
             });
         }
     }
-    let result = if items.is_empty() {
+    let all: Vec<usize> = (0..items.len()).collect();
+    let groups = chunks(&items, &all, &sink.endpoint().limits());
+    let flush = Flush { items, groups };
+    let result = if flush.items.is_empty() {
         Ok(Vec::new())
     } else {
-        sink.deliver(&items, &abort).await
+        sink.deliver(&flush, &abort).await
     };
+    let items = flush.items;
     let result = result.map(|rejected| {
         let mut per_job = vec![Vec::new(); jobs.len()];
         for (k, reason) in rejected {
@@ -129,17 +151,14 @@ async fn flush<S: Deliver>(
     (jobs, result)
 }
 
-/// Starts the sink task.
-pub(crate) fn spawn<S: Deliver>(
-    sink: S,
-    rx: mpsc::Receiver<SinkJob>,
-    abort: CancellationToken,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(run(Arc::new(sink), rx, abort))
+/// Builds an HTTP sink and starts its task on the context's queue.
+pub(crate) async fn start<S: Deliver>(cfg: &S::Config, cx: Context) -> Result<Task, SinkError> {
+    let sink = S::new(&cx.name, cfg, cx.encoder.clone())?;
+    Ok(tokio::spawn(run(Arc::new(sink), cx.queue, cx.abort)))
 }
 
 async fn run<S: Deliver>(sink: Arc<S>, rx: mpsc::Receiver<SinkJob>, abort: CancellationToken) {
-    let metrics = crate::telemetry::SinkMetrics::new(sink.name());
+    let metrics = sink.endpoint().metrics.clone();
     match sink.healthcheck(&abort).await {
         Ok(()) => {}
         Err(Halt::Aborted) => return,
@@ -151,7 +170,7 @@ async fn run<S: Deliver>(sink: Arc<S>, rx: mpsc::Receiver<SinkJob>, abort: Cance
             return;
         }
     }
-    let limits = sink.limits();
+    let limits = sink.endpoint().limits();
     let flushes = futures_util::stream::unfold(rx, move |mut rx| async move {
         next_flush(&mut rx, limits).await.map(|jobs| (jobs, rx))
     });
@@ -160,7 +179,7 @@ async fn run<S: Deliver>(sink: Arc<S>, rx: mpsc::Receiver<SinkJob>, abort: Cance
     let mut delivered = std::pin::pin!(
         flushes
             .map(move |jobs| flush(s.clone(), jobs, ab.clone()))
-            .buffered(sink.concurrency().max(1))
+            .buffered(sink.endpoint().http.concurrency.max(1))
     );
     loop {
         let next = tokio::select! {

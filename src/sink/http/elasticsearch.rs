@@ -7,81 +7,24 @@
 //! sink.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
-use url::Url;
 
-use super::client::{Answer, exchange, read_body};
-use super::es_integration::{self, EsIntegration};
-use super::{Backoff, BatchLimits, Deliver, Halt, HttpCommon, Item};
-use crate::config::{Secret, SecretOrigin};
+use super::config::{EsAuth, EsConfig};
+use super::es_integration::{self};
+use super::{Deliver, Endpoint, Flush, Halt, Item, Refused, transient};
 use crate::format::{Encoder, Origin};
 use crate::record::Record;
 use crate::sink::SinkError;
 
-pub const DEFAULT_DATA_STREAM: &str = "logs-o365.audit-default";
-
-/// Where documents go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EsTarget {
-    /// A data stream: `create` only, every document needs `@timestamp`.
-    DataStream(String),
-    Index(String),
-}
-
-impl EsTarget {
-    pub fn name(&self) -> &str {
-        match self {
-            EsTarget::DataStream(s) | EsTarget::Index(s) => s,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EsAuth {
-    None,
-    /// `Authorization: ApiKey <encoded>` (the base64 `id:key` Elasticsearch hands out).
-    ApiKey {
-        key: Secret,
-        origin: SecretOrigin,
-    },
-    Basic {
-        username: String,
-        password: Secret,
-        origin: SecretOrigin,
-    },
-}
-
-/// `[sinks.NAME] type = "elasticsearch"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EsConfig {
-    pub endpoint: Url,
-    pub target: EsTarget,
-    pub auth: EsAuth,
-    pub http: HttpCommon,
-    /// `pipeline`: the ingest pipeline named on every action (else the target's default).
-    pub pipeline: Option<String>,
-    /// `integration = true`: documents shaped as Elastic Agent's o365 input sends them.
-    pub integration: Option<EsIntegration>,
-}
-
-/// Default batch limits: well under Elastic's "a few tens of MB" guidance.
-pub const LIMITS: BatchLimits = BatchLimits {
-    max_events: 2000,
-    max_bytes: 5_000_000,
-    timeout: Duration::from_secs(1),
-};
-
 pub(crate) struct EsSink {
-    name: String,
-    metrics: crate::telemetry::SinkMetrics,
+    ep: Endpoint,
     cfg: EsConfig,
-    client: reqwest::Client,
     encoder: Encoder,
-    auth: Option<HeaderValue>,
     bulk_url: String,
     /// `{"create":{"_index":"…","_id":` — the fixed start of every action line.
     action: Vec<u8>,
@@ -89,112 +32,32 @@ pub(crate) struct EsSink {
     action_end: Vec<u8>,
 }
 
-pub fn start(
-    name: &str,
-    cfg: &EsConfig,
-    encoder: Encoder,
-    rx: tokio::sync::mpsc::Receiver<crate::pipeline::SinkJob>,
-    abort: CancellationToken,
-) -> Result<tokio::task::JoinHandle<()>, SinkError> {
-    Ok(super::spawn(EsSink::new(name, cfg, encoder)?, rx, abort))
-}
-
 impl EsSink {
-    pub fn new(name: &str, cfg: &EsConfig, encoder: Encoder) -> Result<EsSink, SinkError> {
-        let client = super::build_client(name, &cfg.http)?;
-        let auth =
-            match &cfg.auth {
-                EsAuth::ApiKey { key, .. } => {
-                    let mut h = HeaderValue::from_str(&format!("ApiKey {}", key.expose()))
-                        .map_err(|_| SinkError::Setup {
-                            sink: name.to_string(),
-                            message: "the API key contains characters not allowed in a header"
-                                .into(),
-                        })?;
-                    h.set_sensitive(true);
-                    Some(h)
-                }
-                _ => None,
-            };
-        let mut action = b"{\"create\":{\"_index\":".to_vec();
-        super::json_str(&mut action, cfg.target.name());
-        action.extend_from_slice(b",\"_id\":");
-        let mut action_end = Vec::new();
-        if let Some(p) = &cfg.pipeline {
-            action_end.extend_from_slice(b",\"pipeline\":");
-            super::json_str(&mut action_end, p);
-        }
-        action_end.extend_from_slice(b"}}\n");
-        Ok(EsSink {
-            name: name.to_string(),
-            metrics: crate::telemetry::SinkMetrics::new(name),
-            client,
-            encoder,
-            auth,
-            bulk_url: super::join(&cfg.endpoint, "_bulk"),
-            action,
-            action_end,
-            cfg: cfg.clone(),
-        })
-    }
-
-    fn authed(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match (&self.auth, &self.cfg.auth) {
-            (Some(h), _) => req.header(AUTHORIZATION, h.clone()),
-            // reqwest encodes it and marks the header sensitive.
-            (
-                None,
-                EsAuth::Basic {
-                    username, password, ..
-                },
-            ) => req.basic_auth(username, Some(password.expose())),
-            (None, _) => req,
-        }
-    }
-
-    fn stop(&self, reason: String) -> Halt {
-        tracing::error!(sink = %self.name, endpoint = %self.cfg.endpoint, reason, "Elasticsearch refuses our configuration.");
-        Halt::Stopped(reason)
-    }
-
     /// Sends one group until each item is delivered or refused; splits it on 413.
     async fn send_group(
         &self,
         items: &[Item],
         mut group: Vec<usize>,
         queue: &mut VecDeque<Vec<usize>>,
-        rejected: &mut Vec<(usize, String)>,
+        rejected: &mut Refused,
         abort: &CancellationToken,
     ) -> Result<(), Halt> {
-        let mut backoff = Backoff::new(self.cfg.http.retry_max_backoff);
+        let mut backoff = self.ep.backoff();
         loop {
             let mut raw = Vec::new();
             for &i in &group {
                 raw.extend_from_slice(&items[i].data);
             }
-            let compress = self.cfg.http.compression;
-            let mut req = self
-                .authed(self.client.post(&self.bulk_url))
-                .header(CONTENT_TYPE, "application/x-ndjson");
-            if compress {
-                req = req.header(CONTENT_ENCODING, "gzip");
-            }
-            let Some(Answer {
-                status,
-                hint,
-                body: text,
-            }) = exchange(
-                &self.metrics,
-                "Elasticsearch",
-                req.body(super::body(raw, compress)),
-                &mut backoff,
-                abort,
-            )
-            .await?
-            else {
-                continue;
-            };
-            match status {
+            let a = (self.ep)
+                .post(
+                    &self.bulk_url,
+                    "application/x-ndjson",
+                    raw,
+                    &mut backoff,
+                    abort,
+                )
+                .await?;
+            match a.status {
                 200..=299 => {}
                 413 if group.len() > 1 => {
                     let back = group.split_off(group.len() / 2);
@@ -209,32 +72,31 @@ impl EsSink {
                     ));
                     return Ok(());
                 }
-                408 | 429 | 500 | 502..=599 => {
-                    tracing::warn!(sink = %self.name, status, error = %error_text(&text), "Elasticsearch is busy or failing; retrying with backoff.");
-                    self.metrics.retry("busy");
-                    backoff.wait(hint, abort).await?;
+                s if transient(s) => {
+                    self.ep
+                        .busy(&a, &error_text(&a.body), &mut backoff, abort)
+                        .await?;
                     continue;
                 }
-                _ => {
-                    return Err(self.stop(format!(
-                        "_bulk answered HTTP {status}: {}",
-                        error_text(&text)
-                    )));
+                s => {
+                    return Err(self
+                        .ep
+                        .stop(format!("_bulk answered HTTP {s}: {}", error_text(&a.body))));
                 }
             }
-            let reply: Bulk = match serde_json::from_slice(&text) {
+            let reply: Bulk = match serde_json::from_slice(&a.body) {
                 Ok(r) => r,
                 Err(e) => {
                     // Re-sending is harmless: `create` with the same ids.
-                    tracing::warn!(sink = %self.name, error = %e, "Unreadable _bulk response; sending the batch again.");
-                    self.metrics.retry("bad_response");
+                    tracing::warn!(sink = %self.ep.sink, error = %e, "Unreadable _bulk response; sending the batch again.");
+                    self.ep.metrics.retry("bad_response");
                     backoff.wait(None, abort).await?;
                     continue;
                 }
             };
             if reply.items.len() != group.len() {
-                tracing::warn!(sink = %self.name, sent = group.len(), answered = reply.items.len(), "The _bulk response does not answer every item; sending the batch again.");
-                self.metrics.retry("bad_response");
+                tracing::warn!(sink = %self.ep.sink, sent = group.len(), answered = reply.items.len(), "The _bulk response does not answer every item; sending the batch again.");
+                self.ep.metrics.retry("bad_response");
                 backoff.wait(None, abort).await?;
                 continue;
             }
@@ -246,10 +108,10 @@ impl EsSink {
                 };
                 match r.status {
                     200..=299 => {}
-                    409 => self.metrics.duplicates.inc(),
+                    409 => self.ep.metrics.duplicates.inc(),
                     429 | 500..=599 => again.push(i),
                     401 | 403 | 404 => {
-                        return Err(self.stop(format!(
+                        return Err(self.ep.stop(format!(
                             "a document was refused with {}: {}",
                             r.status,
                             r.reason()
@@ -261,8 +123,8 @@ impl EsSink {
             if again.is_empty() {
                 return Ok(());
             }
-            tracing::warn!(sink = %self.name, items = again.len(), "Elasticsearch rejected some items for now (429/5xx); sending only those again.");
-            self.metrics.retry("items");
+            tracing::warn!(sink = %self.ep.sink, items = again.len(), "Elasticsearch rejected some items for now (429/5xx); sending only those again.");
+            self.ep.metrics.retry("items");
             group = again;
             backoff.wait(None, abort).await?;
         }
@@ -270,14 +132,49 @@ impl EsSink {
 }
 
 impl Deliver for EsSink {
-    fn name(&self) -> &str {
-        &self.name
+    type Config = EsConfig;
+
+    fn new(name: &str, cfg: &EsConfig, encoder: Encoder) -> Result<EsSink, SinkError> {
+        let mut headers = HeaderMap::new();
+        let auth = match &cfg.auth {
+            EsAuth::None => None,
+            EsAuth::ApiKey { key, .. } => Some(format!("ApiKey {}", key.expose())),
+            EsAuth::Basic {
+                username, password, ..
+            } => Some(format!(
+                "Basic {}",
+                BASE64.encode(format!("{username}:{}", password.expose()))
+            )),
+        };
+        if let Some(auth) = auth {
+            let mut h = HeaderValue::from_str(&auth).map_err(|_| SinkError::Setup {
+                sink: name.to_string(),
+                message: "the API key contains characters not allowed in a header".into(),
+            })?;
+            h.set_sensitive(true);
+            headers.insert(AUTHORIZATION, h);
+        }
+        let mut action = b"{\"create\":{\"_index\":".to_vec();
+        super::json_str(&mut action, cfg.target.name());
+        action.extend_from_slice(b",\"_id\":");
+        let mut action_end = Vec::new();
+        if let Some(p) = &cfg.pipeline {
+            action_end.extend_from_slice(b",\"pipeline\":");
+            super::json_str(&mut action_end, p);
+        }
+        action_end.extend_from_slice(b"}}\n");
+        Ok(EsSink {
+            ep: Endpoint::new(name, "Elasticsearch", &cfg.endpoint, &cfg.http, headers)?,
+            encoder,
+            bulk_url: super::join(&cfg.endpoint, "_bulk"),
+            action,
+            action_end,
+            cfg: cfg.clone(),
+        })
     }
-    fn limits(&self) -> BatchLimits {
-        self.cfg.http.batch
-    }
-    fn concurrency(&self) -> usize {
-        self.cfg.http.concurrency
+
+    fn endpoint(&self) -> &Endpoint {
+        &self.ep
     }
 
     fn encode(&self, rec: &Record, origin: &Origin<'_>, out: &mut Vec<u8>) {
@@ -297,27 +194,29 @@ impl Deliver for EsSink {
     }
 
     async fn healthcheck(&self, abort: &CancellationToken) -> Result<(), Halt> {
-        let req = self.authed(self.client.get(self.cfg.endpoint.as_str()));
-        match super::send(req, abort).await? {
+        let req = self
+            .ep
+            .request(reqwest::Method::GET, self.cfg.endpoint.as_str());
+        match self.ep.fetch(req, abort).await? {
             Err(e) => {
-                tracing::warn!(sink = %self.name, error = %crate::sink::tls::describe(&e), "Elasticsearch is not reachable; delivery will retry.")
+                tracing::warn!(sink = %self.ep.sink, error = %crate::sink::tls::describe(&e), "Elasticsearch is not reachable; delivery will retry.")
             }
-            Ok(resp) => {
-                let status = resp.status().as_u16();
-                let product = resp.headers().get("x-elastic-product").cloned();
-                let text = read_body(resp, abort).await?.unwrap_or_default();
+            Ok(a) => {
+                let (status, text) = (a.status, &a.body);
                 match status {
-                    200 if product.is_none() => tracing::info!(sink = %self.name,
-                        "The endpoint does not say it is Elasticsearch (no X-Elastic-Product header; OpenSearch does not send one)."),
-                    200 => tracing::info!(sink = %self.name, "Elasticsearch is reachable."),
+                    200 if !a.headers.contains_key("x-elastic-product") => {
+                        tracing::info!(sink = %self.ep.sink,
+                        "The endpoint does not say it is Elasticsearch (no X-Elastic-Product header; OpenSearch does not send one).")
+                    }
+                    200 => tracing::info!(sink = %self.ep.sink, "Elasticsearch is reachable."),
                     401 | 403 => {
-                        return Err(self.stop(format!(
+                        return Err(self.ep.stop(format!(
                             "the credentials are refused: HTTP {status}: {}",
-                            error_text(&text)
+                            error_text(text)
                         )));
                     }
                     _ => {
-                        tracing::warn!(sink = %self.name, status, "Elasticsearch answered the health check with an error; delivery will retry.")
+                        tracing::warn!(sink = %self.ep.sink, status, "Elasticsearch answered the health check with an error; delivery will retry.")
                     }
                 }
             }
@@ -325,17 +224,12 @@ impl Deliver for EsSink {
         Ok(())
     }
 
-    async fn deliver(
-        &self,
-        items: &[Item],
-        abort: &CancellationToken,
-    ) -> Result<Vec<(usize, String)>, Halt> {
-        let all: Vec<usize> = (0..items.len()).collect();
-        let mut queue: VecDeque<Vec<usize>> =
-            super::chunks(items, &all, &self.cfg.http.batch).into();
+    async fn deliver(&self, flush: &Flush, abort: &CancellationToken) -> Result<Refused, Halt> {
+        // A group the receiver finds too large (413) is split and its halves go first.
+        let mut queue: VecDeque<Vec<usize>> = flush.groups.iter().cloned().collect();
         let mut rejected = Vec::new();
         while let Some(group) = queue.pop_front() {
-            self.send_group(items, group, &mut queue, &mut rejected, abort)
+            self.send_group(&flush.items, group, &mut queue, &mut rejected, abort)
                 .await?;
         }
         Ok(rejected)
@@ -401,6 +295,9 @@ mod tests {
     use super::*;
     use crate::format::{Format, FormatOptions};
     use crate::record::{ContentType, parse_blob};
+    use crate::secret::{Secret, SecretOrigin};
+    use crate::sink::http::config::{ES_LIMITS as LIMITS, EsTarget, HttpCommon};
+    use url::Url;
 
     #[test]
     fn action_and_source_lines() {
@@ -440,10 +337,10 @@ mod tests {
         assert_eq!(action["create"]["pipeline"], "o365-custom");
         let doc: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
         assert_eq!(doc["Operation"], "X");
-        let req = s
-            .authed(s.client.get("http://127.0.0.1:1/"))
-            .build()
-            .unwrap();
+        let req =
+            s.ep.request(reqwest::Method::GET, "http://127.0.0.1:1/")
+                .build()
+                .unwrap();
         assert_eq!(req.headers()[AUTHORIZATION], "Basic dTpw", "base64 of u:p");
         assert!(req.headers()[AUTHORIZATION].is_sensitive());
     }

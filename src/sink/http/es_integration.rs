@@ -25,6 +25,35 @@ pub struct EsIntegration {
     pub namespace: String,
 }
 
+/// `namespace` of integration mode when none is set.
+pub const NAMESPACE: &str = "default";
+
+/// Fleet's rule for a namespace: lowercase, no `-`, none of \ / * ? " < > | , # or spaces,
+/// at most 100 bytes.
+pub fn namespace(ns: &str) -> Result<(), String> {
+    let bad = ns.is_empty()
+        || ns.len() > 100
+        || ns
+            .chars()
+            .any(|c| c.is_uppercase() || "-\\/*?\"<>| ,#:".contains(c));
+    if bad {
+        return Err(format!(
+            "{ns:?} is not a valid namespace (lowercase, at most 100 bytes, no - \\ / * ? \" < > | , # : or spaces)"
+        ));
+    }
+    Ok(())
+}
+
+/// `pipeline`: the name of an ingest pipeline.
+pub fn pipeline(p: &str) -> Result<(), String> {
+    let bad =
+        p.is_empty() || p.len() > 512 || p.chars().any(|c| c.is_control() || c.is_whitespace());
+    if bad {
+        return Err("the name of an ingest pipeline (no spaces or control characters)".into());
+    }
+    Ok(())
+}
+
 impl EsIntegration {
     pub fn data_stream(&self) -> String {
         format!("logs-{DATASET}-{}", self.namespace)

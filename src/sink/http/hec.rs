@@ -9,56 +9,23 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
-use url::Url;
 
-use super::client::{Answer, exchange, read_body};
-use super::{Backoff, BatchLimits, Deliver, Halt, HttpCommon, Item};
-use crate::config::{Secret, SecretOrigin};
+use super::config::HecConfig;
+use super::{Deliver, Endpoint, Flush, Halt, Item, Refused, transient};
 use crate::format::{Encoder, Origin};
 use crate::record::Record;
 use crate::sink::SinkError;
 
-/// The sourcetype of the Splunk Add-on for Microsoft Office 365 (raw records only).
-pub const O365_SOURCETYPE: &str = "o365:management:activity";
-
-/// `[sinks.NAME] type = "splunk_hec"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HecConfig {
-    /// Base URL (`https://splunk.example:8088`); the collector paths are appended.
-    pub endpoint: Url,
-    pub token: Secret,
-    pub token_origin: SecretOrigin,
-    pub indexer_ack: bool,
-    pub ack_poll_interval: Duration,
-    pub ack_timeout: Duration,
-    pub index: Option<String>,
-    pub source: Option<String>,
-    pub host: Option<String>,
-    pub sourcetype: String,
-    pub http: HttpCommon,
-}
-
-/// Default batch limits: Vector's 1 MB, and a count that keeps ack lists short.
-pub const LIMITS: BatchLimits = BatchLimits {
-    max_events: 1000,
-    max_bytes: 1_000_000,
-    timeout: Duration::from_secs(1),
-};
-
 pub(crate) struct HecSink {
-    name: String,
-    metrics: crate::telemetry::SinkMetrics,
+    /// Carries the token and this sink's channel on every request.
+    ep: Endpoint,
     cfg: HecConfig,
-    client: reqwest::Client,
     encoder: Encoder,
     auth: HeaderValue,
-    /// One channel per sink instance, sent on every request (required with ack).
-    channel: HeaderValue,
     event_url: String,
     ack_url: String,
     health_url: String,
@@ -66,20 +33,139 @@ pub(crate) struct HecSink {
     meta: Vec<u8>,
 }
 
-/// Starts the sink task.
-pub fn start(
-    name: &str,
-    cfg: &HecConfig,
-    encoder: Encoder,
-    rx: tokio::sync::mpsc::Receiver<crate::pipeline::SinkJob>,
-    abort: CancellationToken,
-) -> Result<tokio::task::JoinHandle<()>, SinkError> {
-    Ok(super::spawn(HecSink::new(name, cfg, encoder)?, rx, abort))
+impl HecSink {
+    /// Sends `group` until every event is accepted (ids to wait for go to `waiting`) or
+    /// refused (to `rejected`).
+    async fn send_group(
+        &self,
+        items: &[Item],
+        mut group: Vec<usize>,
+        rejected: &mut Refused,
+        waiting: &mut Vec<(u64, Vec<usize>)>,
+        abort: &CancellationToken,
+    ) -> Result<(), Halt> {
+        let mut backoff = self.ep.backoff();
+        // After a per-event error that does not say which event: one event per request.
+        let mut single = false;
+        while !group.is_empty() {
+            let take = if single { 1 } else { group.len() };
+            let mut raw = Vec::new();
+            for &i in &group[..take] {
+                raw.extend_from_slice(&items[i].data);
+                raw.push(b'\n');
+            }
+            let a = (self.ep)
+                .post(
+                    &self.event_url,
+                    "application/json",
+                    raw,
+                    &mut backoff,
+                    abort,
+                )
+                .await?;
+            let reply: Option<Reply> = serde_json::from_slice(&a.body).ok();
+            match classify(a.status, reply.as_ref(), take) {
+                Verdict::Accepted { ack_id } => {
+                    backoff.reset();
+                    let sent: Vec<usize> = group.drain(..take).collect();
+                    if self.cfg.indexer_ack {
+                        let Some(id) = ack_id else {
+                            return Err(self.ep.stop(
+                                "indexer_ack = true but HEC answered without an ackId: enable indexer acknowledgement on the token, or set indexer_ack = false".into(),
+                            ));
+                        };
+                        waiting.push((id, sent));
+                    }
+                }
+                Verdict::Retry { taken, reason } => {
+                    group.drain(..taken.min(take));
+                    self.ep.busy(&a, &reason, &mut backoff, abort).await?;
+                }
+                Verdict::Reject { at, reason } => {
+                    // Events before `at` were taken; `at` is refused for good.
+                    let at = at.min(take - 1);
+                    group.drain(..at);
+                    rejected.push((group.remove(0), reason));
+                }
+                Verdict::RejectUnknown { reason } if take == 1 => {
+                    rejected.push((group.remove(0), reason));
+                }
+                Verdict::RejectUnknown { .. } => single = true,
+                Verdict::Stop(reason) => return Err(self.ep.stop(reason)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Polls until every ack id is indexed; returns the items whose ids timed out.
+    async fn await_acks(
+        &self,
+        mut waiting: Vec<(u64, Vec<usize>)>,
+        abort: &CancellationToken,
+    ) -> Result<Vec<usize>, Halt> {
+        let deadline = crate::bounds::later(tokio::time::Instant::now(), self.cfg.ack_timeout);
+        loop {
+            super::unless_aborted(tokio::time::sleep(self.cfg.ack_poll_interval), abort).await?;
+            let ids: Vec<u64> = waiting.iter().map(|w| w.0).collect();
+            match self.query_acks(&ids, abort).await? {
+                Ok(acked) => {
+                    waiting.retain(|(id, _)| !acked.get(&id.to_string()).copied().unwrap_or(false))
+                }
+                Err(e) => {
+                    tracing::warn!(sink = %self.ep.sink, error = %e, "HEC ack query failed; polling again.");
+                    self.ep.metrics.retry("ack_query");
+                }
+            }
+            if waiting.is_empty() {
+                return Ok(Vec::new());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let mut again: Vec<usize> = waiting.iter().flat_map(|w| w.1.clone()).collect();
+                again.sort_unstable();
+                tracing::warn!(sink = %self.ep.sink, ack_ids = ?ids, events = again.len(), timeout = ?self.cfg.ack_timeout,
+                    "Splunk did not confirm indexing in time; sending these events again (Splunk may then hold some twice).");
+                self.ep.metrics.hec_ack_timeouts.add(waiting.len() as u64);
+                return Ok(again);
+            }
+        }
+    }
+
+    /// One ack query: the `{"acks":{"id":bool}}` map, or a transient error message.
+    async fn query_acks(
+        &self,
+        ids: &[u64],
+        abort: &CancellationToken,
+    ) -> Result<Result<HashMap<String, bool>, String>, Halt> {
+        let body = serde_json::json!({ "acks": ids }).to_string();
+        let req = (self.ep)
+            .request(reqwest::Method::POST, &self.ack_url)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body);
+        let (status, text) = match self.ep.fetch(req, abort).await? {
+            Ok(a) => (a.status, a.body),
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        if status == 200 {
+            #[derive(Deserialize)]
+            struct Acks {
+                acks: HashMap<String, bool>,
+            }
+            return Ok(serde_json::from_slice::<Acks>(&text)
+                .map(|a| a.acks)
+                .map_err(|e| format!("unreadable ack response: {e}")));
+        }
+        let reply: Option<Reply> = serde_json::from_slice(&text).ok();
+        match classify(status, reply.as_ref(), 0) {
+            Verdict::Stop(reason) => Err(self.ep.stop(reason)),
+            _ => Ok(Err(format!("ack query answered {status}"))),
+        }
+    }
 }
 
-impl HecSink {
-    pub fn new(name: &str, cfg: &HecConfig, encoder: Encoder) -> Result<HecSink, SinkError> {
-        let client = super::build_client(name, &cfg.http)?;
+impl Deliver for HecSink {
+    type Config = HecConfig;
+
+    fn new(name: &str, cfg: &HecConfig, encoder: Encoder) -> Result<HecSink, SinkError> {
         let mut auth =
             HeaderValue::from_str(&format!("Splunk {}", cfg.token.expose())).map_err(|_| {
                 SinkError::Setup {
@@ -88,10 +174,14 @@ impl HecSink {
                 }
             })?;
         auth.set_sensitive(true);
+        // One channel per sink instance, sent on every request (required with ack).
         let channel = HeaderValue::from_str(&new_guid()).map_err(|_| SinkError::Setup {
             sink: name.to_string(),
             message: "cannot make a channel id".into(),
         })?;
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, auth.clone());
+        headers.insert("X-Splunk-Request-Channel", channel);
         let mut meta = Vec::new();
         for (k, v) in [
             ("host", &cfg.host),
@@ -106,12 +196,9 @@ impl HecSink {
             }
         }
         Ok(HecSink {
-            name: name.to_string(),
-            metrics: crate::telemetry::SinkMetrics::new(name),
-            client,
+            ep: Endpoint::new(name, "Splunk HEC", &cfg.endpoint, &cfg.http, headers)?,
             encoder,
             auth,
-            channel,
             event_url: super::join(&cfg.endpoint, "services/collector/event"),
             ack_url: super::join(&cfg.endpoint, "services/collector/ack"),
             health_url: super::join(&cfg.endpoint, "services/collector/health"),
@@ -120,175 +207,8 @@ impl HecSink {
         })
     }
 
-    fn post(&self, url: &str) -> reqwest::RequestBuilder {
-        self.client
-            .post(url)
-            .header(AUTHORIZATION, self.auth.clone())
-            .header("X-Splunk-Request-Channel", self.channel.clone())
-    }
-
-    /// Sends `group` until every event is accepted (ids to wait for go to `waiting`) or
-    /// refused (to `rejected`).
-    async fn send_group(
-        &self,
-        items: &[Item],
-        mut group: Vec<usize>,
-        rejected: &mut Vec<(usize, String)>,
-        waiting: &mut Vec<(u64, Vec<usize>)>,
-        abort: &CancellationToken,
-    ) -> Result<(), Halt> {
-        let mut backoff = Backoff::new(self.cfg.http.retry_max_backoff);
-        // After a per-event error that does not say which event: one event per request.
-        let mut single = false;
-        while !group.is_empty() {
-            let take = if single { 1 } else { group.len() };
-            let mut raw = Vec::new();
-            for &i in &group[..take] {
-                raw.extend_from_slice(&items[i].data);
-                raw.push(b'\n');
-            }
-            let compress = self.cfg.http.compression;
-            let mut req = self
-                .post(&self.event_url)
-                .header(CONTENT_TYPE, "application/json");
-            if compress {
-                req = req.header(CONTENT_ENCODING, "gzip");
-            }
-            let Some(Answer {
-                status,
-                hint,
-                body: text,
-            }) = exchange(
-                &self.metrics,
-                "HEC",
-                req.body(super::body(raw, compress)),
-                &mut backoff,
-                abort,
-            )
-            .await?
-            else {
-                continue;
-            };
-            let reply: Option<Reply> = serde_json::from_slice(&text).ok();
-            match classify(status, reply.as_ref(), take) {
-                Verdict::Accepted { ack_id } => {
-                    backoff.reset();
-                    let sent: Vec<usize> = group.drain(..take).collect();
-                    if self.cfg.indexer_ack {
-                        let Some(id) = ack_id else {
-                            return Err(self.stop(
-                                "indexer_ack = true but HEC answered without an ackId: enable indexer acknowledgement on the token, or set indexer_ack = false".into(),
-                            ));
-                        };
-                        waiting.push((id, sent));
-                    }
-                }
-                Verdict::Retry { taken, reason } => {
-                    group.drain(..taken.min(take));
-                    tracing::warn!(sink = %self.name, status, reason, "HEC is busy or failing; retrying with backoff. Polling stalls meanwhile.");
-                    self.metrics.retry("busy");
-                    backoff.wait(hint, abort).await?;
-                }
-                Verdict::Reject { at, reason } => {
-                    // Events before `at` were taken; `at` is refused for good.
-                    let at = at.min(take - 1);
-                    group.drain(..at);
-                    rejected.push((group.remove(0), reason));
-                }
-                Verdict::RejectUnknown { reason } if take == 1 => {
-                    rejected.push((group.remove(0), reason));
-                }
-                Verdict::RejectUnknown { .. } => single = true,
-                Verdict::Stop(reason) => return Err(self.stop(reason)),
-            }
-        }
-        Ok(())
-    }
-
-    fn stop(&self, reason: String) -> Halt {
-        tracing::error!(sink = %self.name, endpoint = %self.cfg.endpoint, reason, "Splunk HEC refuses our configuration.");
-        Halt::Stopped(reason)
-    }
-
-    /// Polls until every ack id is indexed; returns the items whose ids timed out.
-    async fn await_acks(
-        &self,
-        mut waiting: Vec<(u64, Vec<usize>)>,
-        abort: &CancellationToken,
-    ) -> Result<Vec<usize>, Halt> {
-        let deadline = crate::bounds::later(tokio::time::Instant::now(), self.cfg.ack_timeout);
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(self.cfg.ack_poll_interval) => {}
-                _ = abort.cancelled() => return Err(Halt::Aborted),
-            }
-            let ids: Vec<u64> = waiting.iter().map(|w| w.0).collect();
-            match self.query_acks(&ids, abort).await? {
-                Ok(acked) => {
-                    waiting.retain(|(id, _)| !acked.get(&id.to_string()).copied().unwrap_or(false))
-                }
-                Err(e) => {
-                    tracing::warn!(sink = %self.name, error = %e, "HEC ack query failed; polling again.");
-                    self.metrics.retry("ack_query");
-                }
-            }
-            if waiting.is_empty() {
-                return Ok(Vec::new());
-            }
-            if tokio::time::Instant::now() >= deadline {
-                let mut again: Vec<usize> = waiting.iter().flat_map(|w| w.1.clone()).collect();
-                again.sort_unstable();
-                tracing::warn!(sink = %self.name, ack_ids = ?ids, events = again.len(), timeout = ?self.cfg.ack_timeout,
-                    "Splunk did not confirm indexing in time; sending these events again (Splunk may then hold some twice).");
-                self.metrics.hec_ack_timeouts.add(waiting.len() as u64);
-                return Ok(again);
-            }
-        }
-    }
-
-    /// One ack query: the `{"acks":{"id":bool}}` map, or a transient error message.
-    async fn query_acks(
-        &self,
-        ids: &[u64],
-        abort: &CancellationToken,
-    ) -> Result<Result<HashMap<String, bool>, String>, Halt> {
-        let body = serde_json::json!({ "acks": ids }).to_string();
-        let req = self
-            .post(&self.ack_url)
-            .header(CONTENT_TYPE, "application/json")
-            .body(body);
-        let resp = match super::send(req, abort).await? {
-            Ok(r) => r,
-            Err(e) => return Ok(Err(e.to_string())),
-        };
-        let status = resp.status().as_u16();
-        let text = read_body(resp, abort).await?.unwrap_or_default();
-        if status == 200 {
-            #[derive(Deserialize)]
-            struct Acks {
-                acks: HashMap<String, bool>,
-            }
-            return Ok(serde_json::from_slice::<Acks>(&text)
-                .map(|a| a.acks)
-                .map_err(|e| format!("unreadable ack response: {e}")));
-        }
-        let reply: Option<Reply> = serde_json::from_slice(&text).ok();
-        match classify(status, reply.as_ref(), 0) {
-            Verdict::Stop(reason) => Err(self.stop(reason)),
-            _ => Ok(Err(format!("ack query answered {status}"))),
-        }
-    }
-}
-
-impl Deliver for HecSink {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn limits(&self) -> BatchLimits {
-        self.cfg.http.batch
-    }
-    fn concurrency(&self) -> usize {
-        self.cfg.http.concurrency
+    fn endpoint(&self) -> &Endpoint {
+        &self.ep
     }
 
     fn encode(&self, rec: &Record, origin: &Origin<'_>, out: &mut Vec<u8>) {
@@ -310,30 +230,29 @@ impl Deliver for HecSink {
     }
 
     async fn healthcheck(&self, abort: &CancellationToken) -> Result<(), Halt> {
-        let req = self
-            .client
+        // The token alone: the health endpoint takes no channel.
+        let req = (self.ep.client)
             .get(&self.health_url)
             .header(AUTHORIZATION, self.auth.clone());
-        match super::send(req, abort).await? {
+        match self.ep.fetch(req, abort).await? {
             Err(e) => {
-                tracing::warn!(sink = %self.name, error = %crate::sink::tls::describe(&e), "Splunk HEC health check failed; delivery will retry.")
+                tracing::warn!(sink = %self.ep.sink, error = %crate::sink::tls::describe(&e), "Splunk HEC health check failed; delivery will retry.")
             }
-            Ok(resp) => {
-                let status = resp.status().as_u16();
-                let text = read_body(resp, abort).await?.unwrap_or_default();
-                let reply: Option<Reply> = serde_json::from_slice(&text).ok();
+            Ok(a) => {
+                let status = a.status;
+                let reply: Option<Reply> = serde_json::from_slice(&a.body).ok();
                 match (status, reply.as_ref().and_then(|r| r.code)) {
-                    (200, _) => tracing::info!(sink = %self.name, "Splunk HEC is healthy."),
+                    (200, _) => tracing::info!(sink = %self.ep.sink, "Splunk HEC is healthy."),
                     // 21/22: invalid or disabled token on the health endpoint.
                     (400 | 401 | 403, code) => {
                         let text = reply.as_ref().and_then(|r| r.text.clone());
-                        return Err(self.stop(format!(
+                        return Err(self.ep.stop(format!(
                             "health check refused the token: HTTP {status}, code {code:?} ({})",
                             text.unwrap_or_default()
                         )));
                     }
                     _ => {
-                        tracing::warn!(sink = %self.name, status, "Splunk HEC reports itself unhealthy; delivery will retry.")
+                        tracing::warn!(sink = %self.ep.sink, status, "Splunk HEC reports itself unhealthy; delivery will retry.")
                     }
                 }
             }
@@ -341,26 +260,25 @@ impl Deliver for HecSink {
         Ok(())
     }
 
-    async fn deliver(
-        &self,
-        items: &[Item],
-        abort: &CancellationToken,
-    ) -> Result<Vec<(usize, String)>, Halt> {
+    async fn deliver(&self, flush: &Flush, abort: &CancellationToken) -> Result<Refused, Halt> {
+        let items = &flush.items;
+        let mut groups = flush.groups.clone();
         let mut rejected = Vec::new();
-        let mut todo: Vec<usize> = (0..items.len()).collect();
         loop {
             let mut waiting = Vec::new();
-            for group in super::chunks(items, &todo, &self.cfg.http.batch) {
+            for group in groups {
                 self.send_group(items, group, &mut rejected, &mut waiting, abort)
                     .await?;
             }
             if waiting.is_empty() {
                 return Ok(rejected);
             }
-            todo = self.await_acks(waiting, abort).await?;
+            // What Splunk did not confirm in time goes again, in request-sized groups.
+            let todo = self.await_acks(waiting, abort).await?;
             if todo.is_empty() {
                 return Ok(rejected);
             }
+            groups = super::chunks(items, &todo, &self.cfg.http.batch);
         }
     }
 }
@@ -416,7 +334,7 @@ pub(crate) fn classify(status: u16, reply: Option<&Reply>, events: usize) -> Ver
             Some(at) if at < events => Verdict::Reject { at, reason },
             _ => Verdict::RejectUnknown { reason },
         },
-        408 | 429 | 500 | 502..=599 => Verdict::Retry {
+        s if transient(s) => Verdict::Retry {
             taken: invalid.unwrap_or(0).min(events),
             reason,
         },

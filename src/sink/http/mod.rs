@@ -4,13 +4,15 @@
 //! The three share one shape: the [`driver`] gathers pipeline batches into flushes (by
 //! count, bytes and time), encodes every record once into an [`Item`], and hands each flush
 //! to the sink's [`Deliver`] implementation, with a bounded number of flushes in flight and
-//! acknowledgements sent strictly in arrival order. A sink's `deliver` returns only when
-//! every item is delivered by that receiver's definition (a 2xx is not always enough) or
-//! refused for good, retrying transient failures itself with backoff; while it retries the
-//! pipeline stalls. A configuration error (bad token, missing index, 4xx on the request)
+//! acknowledgements sent strictly in arrival order. Each reaches its receiver through one
+//! [`Endpoint`], which posts and waits out transport failures and transient answers the
+//! same way for all three. A sink's `deliver` returns only when every item is delivered by
+//! that receiver's definition (a 2xx is not always enough) or refused for good; while it
+//! retries the pipeline stalls. A configuration error (bad token, missing index, 4xx on the request)
 //! [`Halt::Stopped`] the sink: nothing more is acknowledged, so nothing is committed past it,
 //! and the data is still upstream for when the operator fixes the configuration.
 
+pub mod config;
 pub mod elasticsearch;
 pub mod es_integration;
 pub mod hec;
@@ -18,82 +20,17 @@ pub mod webhook;
 
 mod client;
 mod driver;
-
-use std::path::PathBuf;
-use std::time::Duration;
+mod endpoint;
+#[doc(hidden)]
+pub mod invariants;
 
 use crate::format::{Encoder, Format, Origin};
 use crate::record::Record;
 
 pub use client::build_client;
-pub(crate) use client::{Backoff, Halt, body, send};
-pub(crate) use driver::{Deliver, Item, chunks, spawn};
-
-/// TLS settings of an HTTP sink. Verification is on unless `verify` is turned off.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsConfig {
-    /// PEM bundle of extra trusted CAs (added to the system roots).
-    pub ca_file: Option<PathBuf>,
-    /// PEM client certificate (chain) and its PEM private key, for mutual TLS.
-    pub cert_file: Option<PathBuf>,
-    pub key_file: Option<PathBuf>,
-    /// The receiver's own certificate (PEM), trusted exactly instead of a CA and name
-    /// check (`sink::tls`).
-    pub pinned_cert_file: Option<PathBuf>,
-    pub verify: bool,
-}
-
-impl Default for TlsConfig {
-    fn default() -> Self {
-        TlsConfig {
-            ca_file: None,
-            cert_file: None,
-            key_file: None,
-            pinned_cert_file: None,
-            verify: true,
-        }
-    }
-}
-
-/// When a flush is sent: whichever limit is reached first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BatchLimits {
-    /// Records per request.
-    pub max_events: usize,
-    /// Encoded bytes per request (before compression); one larger record is sent alone.
-    pub max_bytes: usize,
-    /// How long the first batch of a flush waits for more to join it.
-    pub timeout: Duration,
-}
-
-/// Settings every HTTP sink has.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpCommon {
-    pub tls: TlsConfig,
-    /// Per request, connection included.
-    pub request_timeout: Duration,
-    /// gzip request bodies.
-    pub compression: bool,
-    pub batch: BatchLimits,
-    /// Flushes in flight at once (acknowledgements still go out in order).
-    pub concurrency: usize,
-    /// Upper bound of the backoff between retries.
-    pub retry_max_backoff: Duration,
-}
-
-impl HttpCommon {
-    /// Defaults shared by the three sinks; each sink adjusts batch size and compression.
-    pub fn new(compression: bool, batch: BatchLimits) -> HttpCommon {
-        HttpCommon {
-            tls: TlsConfig::default(),
-            request_timeout: Duration::from_secs(30),
-            compression,
-            batch,
-            concurrency: 2,
-            retry_max_backoff: Duration::from_secs(30),
-        }
-    }
-}
+pub(crate) use client::{Halt, unless_aborted};
+pub(crate) use driver::{Deliver, Flush, Item, Refused, chunks, start};
+pub(crate) use endpoint::{Endpoint, transient};
 
 /// Joins an endpoint (which may carry a path prefix, e.g. behind a proxy) and an API path.
 pub(crate) fn join(endpoint: &url::Url, path: &str) -> String {
@@ -123,8 +60,9 @@ pub(crate) fn push_one_line(out: &mut Vec<u8>, encoded: &[u8]) {
     }
 }
 
-/// Appends the record as one JSON value: the encoded object itself for the JSON formats
-/// (checked, since a receiver refuses the whole request for one bad value), a JSON string
+/// Appends the record as one JSON value: the encoded record itself for the JSON formats
+/// (raw, ECS and OCSF always write one JSON object: `format::invariants`, and
+/// [`invariants`] over every envelope, both fuzzed and run by `cargo test`), a JSON string
 /// for the text formats (CEF, text).
 pub(crate) fn push_json_value(
     enc: &Encoder,
@@ -134,18 +72,7 @@ pub(crate) fn push_json_value(
     out: &mut Vec<u8>,
 ) {
     match enc.format {
-        // The record as the API sent it: already validated JSON (a RawValue).
-        Format::Raw => enc.encode(rec, origin, out),
-        Format::Ecs | Format::Ocsf => {
-            let start = out.len();
-            enc.encode(rec, origin, out);
-            if serde_json::from_slice::<serde::de::IgnoredAny>(&out[start..]).is_err() {
-                scratch.clear();
-                scratch.extend_from_slice(&out[start..]);
-                out.truncate(start);
-                json_str(out, &String::from_utf8_lossy(scratch));
-            }
-        }
+        Format::Raw | Format::Ecs | Format::Ocsf => enc.encode(rec, origin, out),
         Format::Cef | Format::Text => {
             scratch.clear();
             enc.encode(rec, origin, scratch);

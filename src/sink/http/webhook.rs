@@ -4,104 +4,22 @@
 //! asks; any other answer (4xx, a redirect, which is never followed) is a configuration
 //! problem that stops the sink loudly while the data stays upstream.
 
-use std::time::Duration;
-
-use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderName, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio_util::sync::CancellationToken;
-use url::Url;
 
-use super::client::{Answer, exchange};
-use super::{Backoff, BatchLimits, Deliver, Halt, HttpCommon, Item};
-use crate::config::{Secret, SecretOrigin};
+use super::config::{Encoding, WebhookConfig};
+use super::{Deliver, Endpoint, Flush, Halt, Item, Refused, transient};
 use crate::format::{Encoder, Origin};
 use crate::record::Record;
 use crate::sink::SinkError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Encoding {
-    /// One record per line (`application/x-ndjson`).
-    #[default]
-    Ndjson,
-    /// One JSON array of records per request (`application/json`); text formats become
-    /// JSON strings.
-    JsonArray,
-}
-
-/// A configured header. Every value is held as a secret: headers usually carry credentials.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    pub name: String,
-    pub value: Secret,
-    pub origin: SecretOrigin,
-}
-
-/// `[sinks.NAME] type = "http"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookConfig {
-    pub url: Url,
-    pub encoding: Encoding,
-    pub headers: Vec<Header>,
-    pub http: HttpCommon,
-}
-
-pub const LIMITS: BatchLimits = BatchLimits {
-    max_events: 500,
-    max_bytes: 1_000_000,
-    timeout: Duration::from_secs(1),
-};
-
 pub(crate) struct WebhookSink {
-    name: String,
-    metrics: crate::telemetry::SinkMetrics,
+    ep: Endpoint,
     cfg: WebhookConfig,
-    client: reqwest::Client,
     encoder: Encoder,
-    headers: Vec<(HeaderName, HeaderValue)>,
-}
-
-pub fn start(
-    name: &str,
-    cfg: &WebhookConfig,
-    encoder: Encoder,
-    rx: tokio::sync::mpsc::Receiver<crate::pipeline::SinkJob>,
-    abort: CancellationToken,
-) -> Result<tokio::task::JoinHandle<()>, SinkError> {
-    Ok(super::spawn(
-        WebhookSink::new(name, cfg, encoder)?,
-        rx,
-        abort,
-    ))
 }
 
 impl WebhookSink {
-    pub fn new(
-        name: &str,
-        cfg: &WebhookConfig,
-        encoder: Encoder,
-    ) -> Result<WebhookSink, SinkError> {
-        let client = super::build_client(name, &cfg.http)?;
-        let mut headers = Vec::new();
-        for h in &cfg.headers {
-            let bad = |what: &str| SinkError::Setup {
-                sink: name.to_string(),
-                message: format!("header {:?}: {what}", h.name),
-            };
-            let n = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| bad("invalid name"))?;
-            let mut v = HeaderValue::from_str(h.value.expose())
-                .map_err(|_| bad("the value contains characters not allowed in a header"))?;
-            v.set_sensitive(true);
-            headers.push((n, v));
-        }
-        Ok(WebhookSink {
-            name: name.to_string(),
-            metrics: crate::telemetry::SinkMetrics::new(name),
-            cfg: cfg.clone(),
-            client,
-            encoder,
-            headers,
-        })
-    }
-
     fn body(&self, items: &[Item], group: &[usize]) -> Vec<u8> {
         let mut raw = Vec::new();
         match self.cfg.encoding {
@@ -131,58 +49,33 @@ impl WebhookSink {
         group: &[usize],
         abort: &CancellationToken,
     ) -> Result<(), Halt> {
-        let mut backoff = Backoff::new(self.cfg.http.retry_max_backoff);
-        let compress = self.cfg.http.compression;
+        let mut backoff = self.ep.backoff();
         let content_type = match self.cfg.encoding {
             Encoding::Ndjson => "application/x-ndjson",
             Encoding::JsonArray => "application/json",
         };
-        let body = bytes::Bytes::from(super::body(self.body(items, group), compress));
         loop {
-            let mut req = self
-                .client
-                .post(self.cfg.url.as_str())
-                .header(CONTENT_TYPE, content_type);
-            if compress {
-                req = req.header(CONTENT_ENCODING, "gzip");
-            }
-            for (n, v) in &self.headers {
-                req = req.header(n.clone(), v.clone());
-            }
-            let Some(Answer {
-                status,
-                hint,
-                body: text,
-            }) = exchange(
-                &self.metrics,
-                "Webhook",
-                req.body(body.clone()),
-                &mut backoff,
-                abort,
-            )
-            .await?
-            else {
-                continue;
-            };
-            match status {
+            let body = self.body(items, group);
+            let a = (self.ep)
+                .post(
+                    self.cfg.url.as_str(),
+                    content_type,
+                    body,
+                    &mut backoff,
+                    abort,
+                )
+                .await?;
+            match a.status {
                 200..=299 => return Ok(()),
-                408 | 429 | 500 | 502..=599 => {
-                    tracing::warn!(sink = %self.name, status, retry_after = ?hint, "The webhook is busy or failing; retrying. Polling stalls meanwhile.");
-                    self.metrics.retry("busy");
-                    backoff.wait(hint, abort).await?;
+                s if transient(s) => self.ep.busy(&a, "", &mut backoff, abort).await?,
+                s if (300..400).contains(&s) => {
+                    return Err(self.ep.stop(format!(
+                        "HTTP {s}: redirects are not followed; set url to the final address"
+                    )));
                 }
-                _ => {
-                    let snippet =
-                        String::from_utf8_lossy(&text[..text.len().min(300)]).into_owned();
-                    let reason = if (300..400).contains(&status) {
-                        format!(
-                            "HTTP {status}: redirects are not followed; set url to the final address"
-                        )
-                    } else {
-                        format!("HTTP {status}: {snippet}")
-                    };
-                    tracing::error!(sink = %self.name, url = %self.cfg.url, reason, "The webhook refuses our requests.");
-                    return Err(Halt::Stopped(reason));
+                s => {
+                    let snippet = String::from_utf8_lossy(&a.body[..a.body.len().min(300)]);
+                    return Err(self.ep.stop(format!("HTTP {s}: {snippet}")));
                 }
             }
         }
@@ -190,14 +83,30 @@ impl WebhookSink {
 }
 
 impl Deliver for WebhookSink {
-    fn name(&self) -> &str {
-        &self.name
+    type Config = WebhookConfig;
+
+    fn new(name: &str, cfg: &WebhookConfig, encoder: Encoder) -> Result<WebhookSink, SinkError> {
+        let mut headers = HeaderMap::new();
+        for h in &cfg.headers {
+            let bad = |what: &str| SinkError::Setup {
+                sink: name.to_string(),
+                message: format!("header {:?}: {what}", h.name),
+            };
+            let n = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| bad("invalid name"))?;
+            let mut v = HeaderValue::from_str(h.value.expose())
+                .map_err(|_| bad("the value contains characters not allowed in a header"))?;
+            v.set_sensitive(true);
+            headers.append(n, v);
+        }
+        Ok(WebhookSink {
+            ep: Endpoint::new(name, "The webhook", &cfg.url, &cfg.http, headers)?,
+            cfg: cfg.clone(),
+            encoder,
+        })
     }
-    fn limits(&self) -> BatchLimits {
-        self.cfg.http.batch
-    }
-    fn concurrency(&self) -> usize {
-        self.cfg.http.concurrency
+
+    fn endpoint(&self) -> &Endpoint {
+        &self.ep
     }
 
     fn encode(&self, rec: &Record, origin: &Origin<'_>, out: &mut Vec<u8>) {
@@ -213,18 +122,9 @@ impl Deliver for WebhookSink {
         }
     }
 
-    async fn healthcheck(&self, _abort: &CancellationToken) -> Result<(), Halt> {
-        Ok(())
-    }
-
-    async fn deliver(
-        &self,
-        items: &[Item],
-        abort: &CancellationToken,
-    ) -> Result<Vec<(usize, String)>, Halt> {
-        let all: Vec<usize> = (0..items.len()).collect();
-        for group in super::chunks(items, &all, &self.cfg.http.batch) {
-            self.send_group(items, &group, abort).await?;
+    async fn deliver(&self, flush: &Flush, abort: &CancellationToken) -> Result<Refused, Halt> {
+        for group in &flush.groups {
+            self.send_group(&flush.items, group, abort).await?;
         }
         Ok(Vec::new())
     }
@@ -235,6 +135,9 @@ mod tests {
     use super::*;
     use crate::format::{Format, FormatOptions};
     use crate::record::{ContentType, parse_blob};
+    use crate::secret::{Secret, SecretOrigin};
+    use crate::sink::http::config::{Header, HttpCommon, WEBHOOK_LIMITS as LIMITS};
+    use url::Url;
 
     fn sink(encoding: Encoding, format: Format) -> WebhookSink {
         let cfg = WebhookConfig {
@@ -290,6 +193,11 @@ mod tests {
         let it = items(&s);
         let v: serde_json::Value = serde_json::from_slice(&s.body(&it, &[0])).unwrap();
         assert!(v[0].is_string());
-        assert!(s.headers[0].1.is_sensitive());
+        let req =
+            s.ep.request(reqwest::Method::POST, "http://127.0.0.1:1/in")
+                .build()
+                .unwrap();
+        assert_eq!(req.headers()["x-api-key"], "k");
+        assert!(req.headers()["x-api-key"].is_sensitive());
     }
 }

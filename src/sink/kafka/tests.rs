@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::*;
-use crate::format::{Format, FormatOptions};
-use crate::pipeline::{Batch, FeedShared, SinkAck};
+use crate::format::{Encoder, Format, FormatOptions};
+use crate::pipeline::{Batch, FeedShared, SinkAck, SinkJob};
 use crate::record::{ContentType, Record};
 
 type Cluster = MockCluster<'static, DefaultProducerContext>;
@@ -60,14 +60,34 @@ struct Running {
     tx: mpsc::Sender<SinkJob>,
     abort: CancellationToken,
     done: tokio::task::JoinHandle<()>,
+    _state: tempfile::TempDir,
 }
 
-fn start(cfg: &KafkaConfig) -> Running {
-    let (tx, rx) = mpsc::channel(4);
-    let abort = CancellationToken::new();
-    let enc = Encoder::new(Format::Raw, FormatOptions::default());
-    let done = spawn("bus", cfg, &[], enc, rx, abort.clone()).expect("sink starts");
-    Running { tx, abort, done }
+/// The sink's context as the agent gives it, with its queue's sender and a state of its own.
+fn context() -> (Context, mpsc::Sender<SinkJob>, tempfile::TempDir) {
+    let (tx, queue) = mpsc::channel(4);
+    let dir = tempfile::tempdir().unwrap();
+    let cx = Context {
+        name: "bus".into(),
+        encoder: Encoder::new(Format::Raw, FormatOptions::default()),
+        queue,
+        abort: CancellationToken::new(),
+        state: crate::state::State::open(dir.path()).unwrap(),
+        feeds: Arc::new([]),
+    };
+    (cx, tx, dir)
+}
+
+async fn start(cfg: &KafkaConfig) -> Running {
+    let (cx, tx, dir) = context();
+    let abort = cx.abort.clone();
+    let done = super::start(cfg, cx).await.expect("sink starts");
+    Running {
+        tx,
+        abort,
+        done,
+        _state: dir,
+    }
 }
 
 async fn submit(r: &Running, b: Arc<Batch>) -> oneshot::Receiver<SinkAck> {
@@ -138,7 +158,7 @@ fn counts(msgs: &[(String, String, BTreeMap<String, String>)]) -> BTreeMap<Strin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivers_with_key_and_headers_and_acks_in_order() {
     let c = cluster("o365.Audit.SharePoint");
-    let r = start(&config(&c, "o365.{content_type}"));
+    let r = start(&config(&c, "o365.{content_type}")).await;
     let mut acks = Vec::new();
     for i in 0..3 {
         acks.push(submit(&r, batch(&format!("b{i}"), 40)).await);
@@ -174,7 +194,7 @@ async fn delivers_with_key_and_headers_and_acks_in_order() {
 async fn produce_through(errors: &[RDKafkaRespErr]) -> BTreeMap<String, usize> {
     let c = cluster("t");
     c.request_errors(RDKafkaApiKey::Produce, errors);
-    let r = start(&config(&c, "t"));
+    let r = start(&config(&c, "t")).await;
     let a = submit(&r, batch("e", 200)).await;
     let ack = tokio::time::timeout(Duration::from_secs(30), a)
         .await
@@ -230,7 +250,7 @@ async fn outage_longer_than_delivery_timeout_stalls_then_delivers_everything() {
     let c = cluster("t");
     let mut cfg = config(&c, "t");
     cfg.delivery_timeout = Duration::from_millis(1500);
-    let r = start(&cfg);
+    let r = start(&cfg).await;
     // Warm up: the producer knows the partitions and has a producer id.
     let a = submit(&r, batch("w", 10)).await;
     tokio::time::timeout(Duration::from_secs(20), a)
@@ -273,9 +293,9 @@ async fn oversized_record_is_rejected_and_the_rest_delivered() {
     let mut cfg = config(&c, "t");
     cfg.librdkafka.push((
         "message.max.bytes".into(),
-        crate::config::Secret::new("2000"),
+        crate::secret::Secret::new("2000"),
     ));
-    let r = start(&cfg);
+    let r = start(&cfg).await;
     let mut b = batch("s", 3);
     let big = format!(r#"{{"Id":"s-big","Pad":"{}"}}"#, "x".repeat(5000));
     Arc::get_mut(&mut b)
@@ -305,15 +325,12 @@ async fn oversized_record_is_rejected_and_the_rest_delivered() {
     r.done.await.unwrap();
 }
 
-#[test]
-fn invalid_librdkafka_property_fails_start_up() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let _g = rt.enter();
+#[tokio::test]
+async fn invalid_librdkafka_property_fails_start_up() {
     let mut cfg = KafkaConfig::new("127.0.0.1:1", TopicTemplate::parse("t-{workload}").unwrap());
     cfg.librdkafka
-        .push(("no.such.property".into(), crate::config::Secret::new("1")));
-    let (_tx, rx) = mpsc::channel(1);
-    let enc = Encoder::new(Format::Raw, FormatOptions::default());
-    let err = spawn("bus", &cfg, &[], enc, rx, CancellationToken::new()).unwrap_err();
+        .push(("no.such.property".into(), crate::secret::Secret::new("1")));
+    let (cx, _tx, _dir) = context();
+    let err = super::start(&cfg, cx).await.unwrap_err();
     assert!(err.to_string().contains("no.such.property"), "{err}");
 }

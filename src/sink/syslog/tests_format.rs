@@ -118,13 +118,7 @@ fn oversized_records_are_cut_to_the_limit_and_stay_parseable() {
         "ClientIP": "10.0.0.1", "Items": (0..200).map(|i| format!("item-{i}")).collect::<Vec<_>>(),
     })
     .to_string();
-    for format in [
-        Format::Raw,
-        Format::Ecs,
-        Format::Cef,
-        Format::Ocsf,
-        Format::Text,
-    ] {
+    for format in Format::ALL {
         c.max_message_size = if format == Format::Cef { 480 } else { 1024 };
         let (m, t) = fmt(&c, format, &json);
         assert!(m.len() <= c.max_message_size, "{format:?}: {}", m.len());

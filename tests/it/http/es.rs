@@ -22,7 +22,7 @@ fn stored(es: &Es) -> std::collections::BTreeMap<String, usize> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn creates_by_id_and_a_resend_is_a_delivered_duplicate() {
     let es = Es::start(&[&format!("ApiKey {KEY}")]).await;
-    let sink = start_sink(&es_toml("es_once", &es.url(), "batch_max_events = 40\n"));
+    let sink = start_sink(&es_toml("es_once", &es.url(), "batch_max_events = 40\n")).await;
     let recs = records("es", 100);
     let want = ids(&recs);
     let mut rx = sink.submit(recs.clone()).await;
@@ -66,7 +66,7 @@ async fn item_429s_are_retried_alone_and_bad_items_are_rejected() {
         s.item_429 = 5;
         s.poison.insert("items-7".into());
     });
-    let sink = start_sink(&es_toml("es_items", &es.url(), ""));
+    let sink = start_sink(&es_toml("es_items", &es.url(), "")).await;
     let recs = records("items", 30);
     let mut want = ids(&recs);
     let mut rx = sink.submit(recs).await;
@@ -95,7 +95,8 @@ async fn throttled_down_and_slow_receiver_loses_nothing() {
         "es_faults",
         &es.url(),
         "request_timeout = \"400ms\"\n",
-    ));
+    ))
+    .await;
     let a = records("fa", 20);
     let mut ra = sink.submit(a.clone()).await;
     ack_within(&mut ra, Duration::from_secs(10))
@@ -123,7 +124,7 @@ async fn throttled_down_and_slow_receiver_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_credentials_stop_the_sink() {
     let es = Es::start(&["ApiKey other"]).await;
-    let sink = start_sink(&es_toml("es_auth", &es.url(), ""));
+    let sink = start_sink(&es_toml("es_auth", &es.url(), "")).await;
     let mut rx = sink.submit(records("auth", 3)).await;
     assert!(ack_within(&mut rx, Duration::from_secs(2)).await.is_none());
     assert_eq!(sink.stopped(), 1);
@@ -144,7 +145,7 @@ async fn data_stream_without_timestamp_is_rejected_per_item_not_dropped() {
         "[sinks.es_ds]\ntype = \"elasticsearch\"\nendpoint = \"{}\"\nindex = \"logs-o365.audit-raw\"\nformat = \"raw\"\nbatch_timeout = \"10ms\"\n",
         es.url()
     );
-    let sink = start_sink(&toml);
+    let sink = start_sink(&toml).await;
     let mut rx = sink.submit(records("ds", 4)).await;
     let ack = ack_within(&mut rx, Duration::from_secs(10))
         .await
@@ -168,7 +169,7 @@ async fn integration_mode_sends_what_elastic_agent_sends() {
          pipeline = \"logs-o365.audit-custom\"\nbatch_timeout = \"10ms\"\n",
         es.url()
     );
-    let sink = start_sink(&toml);
+    let sink = start_sink(&toml).await;
     let recs = records("int", 12);
     let want = ids(&recs);
     let mut rx = sink.submit(recs.clone()).await;

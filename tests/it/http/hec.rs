@@ -33,7 +33,8 @@ async fn delivers_every_record_once_gzipped_with_the_add_on_sourcetype() {
         "hec_plain",
         &hec.url(),
         "batch_max_events = 30\n",
-    ));
+    ))
+    .await;
     let (a, b) = (records("p1", 70), records("p2", 5));
     let want: Vec<String> = ids(&a).into_iter().chain(ids(&b)).collect();
     let mut ra = sink.submit(a).await;
@@ -81,7 +82,8 @@ async fn indexer_ack_waits_for_indexing_and_resends_what_is_never_acked() {
         "hec_ack",
         &hec.url(),
         "indexer_ack = true\nack_poll_interval = \"100ms\"\nack_timeout = \"1500ms\"\n",
-    ));
+    ))
+    .await;
     let recs = records("ack", 40);
     let want = ids(&recs);
     let t0 = Instant::now();
@@ -120,7 +122,8 @@ async fn busy_and_throttled_receiver_is_retried_without_loss_or_duplicates() {
         "hec_busy",
         &hec.url(),
         "indexer_ack = true\nack_poll_interval = \"50ms\"\n",
-    ));
+    ))
+    .await;
     let recs = records("busy", 25);
     let want = ids(&recs);
     let mut rx = sink.submit(recs).await;
@@ -147,7 +150,7 @@ async fn busy_and_throttled_receiver_is_retried_without_loss_or_duplicates() {
 async fn partial_failure_rejects_the_bad_event_and_resends_only_the_rest() {
     let hec = receiver(false).await;
     hec.with(|s| s.fail_event_at = Some(5));
-    let sink = start_sink(&hec_toml("hec_partial", &hec.url(), ""));
+    let sink = start_sink(&hec_toml("hec_partial", &hec.url(), "")).await;
     let recs = records("part", 20);
     let mut want = ids(&recs);
     let mut rx = sink.submit(recs).await;
@@ -171,7 +174,7 @@ async fn partial_failure_rejects_the_bad_event_and_resends_only_the_rest() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_token_stops_the_sink_and_acknowledges_nothing() {
     let hec = receiver(false).await;
-    let sink = start_sink(&hec_toml("hec_badtok", &hec.url(), ""));
+    let sink = start_sink(&hec_toml("hec_badtok", &hec.url(), "")).await;
     let mut rx = sink.submit(records("ok", 3)).await;
     ack_within(&mut rx, Duration::from_secs(10))
         .await
@@ -200,7 +203,7 @@ async fn bad_token_stops_the_sink_and_acknowledges_nothing() {
     ));
 
     // A token already bad at start is caught by the health check, before any data is sent.
-    let sink = start_sink(&hec_toml("hec_badtok2", &hec.url(), ""));
+    let sink = start_sink(&hec_toml("hec_badtok2", &hec.url(), "")).await;
     let mut rx = sink.submit(records("tok2", 3)).await;
     assert!(ack_within(&mut rx, Duration::from_secs(2)).await.is_none());
     assert_eq!(sink.stopped(), 1);
@@ -216,7 +219,8 @@ async fn receiver_down_then_slow_stalls_then_delivers_everything() {
         "hec_down",
         &hec.url(),
         "indexer_ack = true\nack_poll_interval = \"50ms\"\n",
-    ));
+    ))
+    .await;
     let recs = records("down", 30);
     let want = ids(&recs);
     let mut rx = sink.submit(recs).await;

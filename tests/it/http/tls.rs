@@ -139,7 +139,7 @@ async fn mutual_tls_with_a_private_ca() {
         p("client.pem"),
         p("client.key")
     );
-    let sink = start_sink(&sink_toml("tls_ok", &full));
+    let sink = start_sink(&sink_toml("tls_ok", &full)).await;
     let recs = records("tls", 5);
     let want = ids(&recs);
     let mut rx = sink.submit(recs).await;
@@ -159,7 +159,7 @@ async fn mutual_tls_with_a_private_ca() {
     // Trusting the server is not enough when it requires a client certificate.
     let no_cert = format!("tls_ca_file = \"{}\"\n", p("ca.pem"));
     for (name, tls) in [("tls_no_ca", no_ca), ("tls_no_cert", no_cert)] {
-        let sink = start_sink(&sink_toml(name, &tls));
+        let sink = start_sink(&sink_toml(name, &tls)).await;
         let mut rx = sink.submit(records(name, 2)).await;
         assert!(
             ack_within(&mut rx, Duration::from_millis(1500))

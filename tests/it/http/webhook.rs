@@ -26,7 +26,8 @@ async fn ndjson_and_json_array_with_secret_headers() {
             "compression = \"gzip\"\n[sinks.hook_nd.headers]\nX-Api-Key = {{ file = \"{}\" }}\n",
             key.display()
         ),
-    ));
+    ))
+    .await;
     let recs = records("nd", 30);
     let want = ids(&recs);
     let mut rx = sink.submit(recs).await;
@@ -49,7 +50,8 @@ async fn ndjson_and_json_array_with_secret_headers() {
         "hook_arr",
         &hook.url(),
         "encoding = \"json_array\"\nbatch_max_events = 7\n",
-    ));
+    ))
+    .await;
     let recs = records("arr", 20);
     let want = ids(&recs);
     let mut rx = sink.submit(recs).await;
@@ -72,7 +74,7 @@ async fn retry_after_is_respected_and_5xx_retried() {
         s.retry_after = 2;
         s.fail = 2;
     });
-    let sink = start_sink(&hook_toml("hook_retry", &hook.url(), ""));
+    let sink = start_sink(&hook_toml("hook_retry", &hook.url(), "")).await;
     let recs = records("ra", 10);
     let want = ids(&recs);
     let mut rx = sink.submit(recs).await;
@@ -96,7 +98,7 @@ async fn retry_after_is_respected_and_5xx_retried() {
 async fn permanent_4xx_stops_the_sink_and_keeps_the_data() {
     let hook = Hook::start().await;
     hook.with(|s| s.status = Some(400));
-    let sink = start_sink(&hook_toml("hook_400", &hook.url(), ""));
+    let sink = start_sink(&hook_toml("hook_400", &hook.url(), "")).await;
     let mut rx = sink.submit(records("p", 5)).await;
     assert!(ack_within(&mut rx, Duration::from_secs(2)).await.is_none());
     assert_eq!(sink.stopped(), 1);
@@ -105,7 +107,7 @@ async fn permanent_4xx_stops_the_sink_and_keeps_the_data() {
     // A redirect is not followed: the same.
     let hook = Hook::start().await;
     hook.with(|s| s.status = Some(308));
-    let sink = start_sink(&hook_toml("hook_308", &hook.url(), ""));
+    let sink = start_sink(&hook_toml("hook_308", &hook.url(), "")).await;
     let mut rx = sink.submit(records("r", 5)).await;
     assert!(ack_within(&mut rx, Duration::from_secs(2)).await.is_none());
     assert_eq!(sink.stopped(), 1);

@@ -9,7 +9,8 @@ use std::time::Duration;
 use o365fwd::format::{Encoder, Format, FormatOptions};
 use o365fwd::pipeline::{Batch, FeedShared, SinkAck, SinkJob};
 use o365fwd::record::{ContentType, Record, parse_blob};
-use o365fwd::sink::syslog::{Formatter, SyslogConfig, Transport, spawn};
+use o365fwd::sink::Context;
+use o365fwd::sink::syslog::{Formatter, SyslogConfig, Transport};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -94,20 +95,33 @@ pub struct Run {
     pub acks: Vec<oneshot::Receiver<SinkAck>>,
     pub task: tokio::task::JoinHandle<()>,
     pub abort: CancellationToken,
+    _state_dir: tempfile::TempDir,
 }
 
 impl Run {
-    pub fn start(name: &str, cfg: &SyslogConfig, format: Format, feed: FeedShared) -> Run {
+    /// Starts the sink as the agent does, from a [`Context`].
+    pub async fn start(name: &str, cfg: &SyslogConfig, format: Format, feed: FeedShared) -> Run {
         let (tx, rx) = mpsc::channel(4);
         let abort = CancellationToken::new();
-        let enc = Encoder::new(format, FormatOptions::default());
-        let task = spawn(name, cfg, enc, rx, abort.clone()).expect("sink starts");
+        let dir = tempfile::tempdir().unwrap();
+        let cx = Context {
+            name: name.to_string(),
+            encoder: Encoder::new(format, FormatOptions::default()),
+            queue: rx,
+            abort: abort.clone(),
+            state: o365fwd::state::State::open(dir.path()).unwrap(),
+            feeds: Arc::new([]),
+        };
+        let task = o365fwd::sink::syslog::start(cfg, cx)
+            .await
+            .expect("sink starts");
         Run {
             feed: Arc::new(feed),
             tx: Some(tx),
             acks: Vec::new(),
             task,
             abort,
+            _state_dir: dir,
         }
     }
 

@@ -1,6 +1,10 @@
 use super::*;
 use crate::format::{Format, FormatOptions};
 use crate::record::{ContentType, parse_blob};
+use crate::secret::{Secret, SecretOrigin};
+use crate::sink::http::config::{HEC_LIMITS as LIMITS, HttpCommon, O365_SOURCETYPE};
+use std::time::Duration;
+use url::Url;
 
 fn reply(json: &str) -> Reply {
     serde_json::from_str(json).unwrap()
