@@ -304,5 +304,3 @@ impl Pipeline {
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_route;

@@ -3,13 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::auth::without_url;
+use super::content::ContentInfo;
 use super::error::parse_error_body;
-use super::listing::{ContentInfo, Listing};
 use super::tenant::TenantConfig;
 use super::{ApiError, Budget, TokenSource, same_origin};
 use crate::bounds;
@@ -119,7 +118,7 @@ impl TenantClient {
         &self.tenant_id
     }
 
-    fn feed_url(&self, rest: &str) -> Result<Url, ApiError> {
+    pub(super) fn feed_url(&self, rest: &str) -> Result<Url, ApiError> {
         let base = self.api.as_str().trim_end_matches('/');
         Url::parse(&format!(
             "{base}/api/v1.0/{}/activity/feed/{rest}",
@@ -159,22 +158,6 @@ impl TenantClient {
             return Err(ApiError::HostileUri { what, host });
         }
         Ok(u)
-    }
-
-    /// Lists content available in `[start, end)` (≤ 24 h), one page at a time.
-    pub fn list_content(
-        &self,
-        ct: ContentType,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
-    ) -> Result<Listing<'_>, ApiError> {
-        let mut url = self.feed_url("subscriptions/content")?;
-        url.query_pairs_mut()
-            .append_pair("contentType", ct.as_str())
-            .append_pair("startTime", &start.format("%Y-%m-%dT%H:%M:%S").to_string())
-            .append_pair("endTime", &end.format("%Y-%m-%dT%H:%M:%S").to_string());
-        let feed = crate::state::feed_key(&self.tenant_id, ct.as_str());
-        Ok(Listing::new(self, url, feed))
     }
 
     /// Fetches one blob's body, at most `max_blob_bytes` of it decoded.

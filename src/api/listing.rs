@@ -12,6 +12,8 @@ use url::Url;
 
 use super::ApiError;
 use super::client::{Call, TenantClient};
+use super::content::ContentInfo;
+use crate::record::ContentType;
 use crate::telemetry::progress::Progress;
 
 /// Largest listing page read (decoded). Pages of the real API hold a few hundred entries of
@@ -21,18 +23,6 @@ pub const MAX_PAGE_BYTES: u64 = 16 << 20;
 const MAX_PAGES: u32 = 100_000;
 /// Longest content id accepted (real ones are about 120 characters).
 const MAX_ID_LEN: usize = 512;
-
-/// One usable entry of a content listing.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ContentInfo {
-    #[serde(default)]
-    pub content_type: String,
-    pub content_id: String,
-    pub content_uri: String,
-    pub content_created: DateTime<Utc>,
-    pub content_expiration: DateTime<Utc>,
-}
 
 /// An entry that could not be used, with why. `content_id` is the entry's own when it has a
 /// printable one, else `unidentified-` and a digest of the entry's text (stable, so the same
@@ -160,6 +150,24 @@ fn shorten(s: &str) -> String {
         .collect()
 }
 
+impl TenantClient {
+    /// Lists content available in `[start, end)` (≤ 24 h), one page at a time.
+    pub fn list_content(
+        &self,
+        ct: ContentType,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Listing<'_>, ApiError> {
+        let mut url = self.feed_url("subscriptions/content")?;
+        url.query_pairs_mut()
+            .append_pair("contentType", ct.as_str())
+            .append_pair("startTime", &start.format("%Y-%m-%dT%H:%M:%S").to_string())
+            .append_pair("endTime", &end.format("%Y-%m-%dT%H:%M:%S").to_string());
+        let feed = crate::state::feed_key(self.tenant_id(), ct.as_str());
+        Ok(Listing::new(self, url, feed))
+    }
+}
+
 /// A listing in progress: each call of [`Listing::next_page`] reads one page and follows
 /// `NextPageUri` (only to the configured API host).
 pub struct Listing<'a> {
@@ -172,7 +180,7 @@ pub struct Listing<'a> {
 }
 
 impl<'a> Listing<'a> {
-    pub(super) fn new(client: &'a TenantClient, first: Url, feed: String) -> Listing<'a> {
+    fn new(client: &'a TenantClient, first: Url, feed: String) -> Listing<'a> {
         Listing {
             client,
             next: Some(first),
@@ -224,51 +232,4 @@ impl<'a> Listing<'a> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn good(id: &str) -> String {
-        format!(
-            r#"{{"contentType":"Audit.General","contentId":"{id}","contentUri":"https://manage.office.com/api/v1.0/t/activity/feed/audit/{id}","contentCreated":"2025-03-01T10:00:00.000Z","contentExpiration":"2025-03-08T10:00:00.000Z"}}"#
-        )
-    }
-
-    #[test]
-    fn a_bad_entry_is_set_aside_and_its_neighbours_kept() {
-        let body = format!(
-            r#"[{},{{"contentId":"x1","contentUri":"https://h/a","contentCreated":"2025-03-01T10:00:00Z","contentExpiration":"not-a-date"}},{{"contentUri":"https://h/b"}},42,{{"contentId":"x2","contentUri":"not a uri","contentCreated":"2025-03-01T10:00:00Z","contentExpiration":"2025-03-08T10:00:00Z"}},{{"contentId":"a\nb"}},{}]"#,
-            good("ok1"),
-            good("ok2")
-        );
-        let p = parse_page(body.as_bytes()).unwrap();
-        let ids: Vec<_> = p.entries.iter().map(|c| c.content_id.as_str()).collect();
-        assert_eq!(ids, ["ok1", "ok2"]);
-        assert_eq!(p.bad.len(), 5, "{:?}", p.bad);
-        assert_eq!(p.bad[0].content_id, "x1");
-        assert!(
-            p.bad[0]
-                .reason
-                .contains("contentExpiration \"not-a-date\" is not a date"),
-            "{:?}",
-            p.bad[0]
-        );
-        assert!(p.bad[0].created.is_some() && p.bad[0].expiration.is_none());
-        assert!(p.bad[1].content_id.starts_with("unidentified-"));
-        assert!(p.bad[1].reason.contains("contentId"), "{:?}", p.bad[1]);
-        assert!(p.bad[2].reason.contains("not a JSON object"));
-        assert_eq!(p.bad[3].content_id, "x2");
-        assert!(p.bad[3].reason.contains("is not a URL"), "{:?}", p.bad[3]);
-        assert!(p.bad[4].content_id.starts_with("unidentified-"));
-        assert!(p.bad[4].reason.contains("control"));
-        // The same bad entry gets the same name every time it is listed.
-        let again = parse_page(body.as_bytes()).unwrap();
-        assert_eq!(again.bad, p.bad);
-    }
-
-    #[test]
-    fn only_a_body_that_is_not_an_array_fails_the_page() {
-        assert!(parse_page(b"{\"a\":1}").is_err());
-        assert!(parse_page(b"[1,").is_err());
-        assert!(parse_page(b"[]").unwrap().entries.is_empty());
-    }
-}
+mod tests;

@@ -22,22 +22,6 @@ mod table;
 mod tenant;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_credential;
-#[cfg(test)]
-mod tests_filter;
-#[cfg(test)]
-mod tests_fuzz;
-#[cfg(test)]
-mod tests_good;
-#[cfg(test)]
-mod tests_http;
-#[cfg(test)]
-mod tests_hygiene;
-#[cfg(test)]
-mod tests_kafka;
-#[cfg(test)]
-mod tests_syslog;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

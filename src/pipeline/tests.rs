@@ -1,3 +1,5 @@
+mod route;
+
 use std::time::Duration;
 
 use chrono::Utc;

@@ -1,5 +1,14 @@
 //! The bad-config matrix: each problem with its key path and exact line:column.
 
+mod credential;
+mod filter;
+mod fuzz;
+mod good;
+mod http;
+mod hygiene;
+mod kafka;
+mod syslog;
+
 use std::ffi::OsString;
 use std::path::PathBuf;
 

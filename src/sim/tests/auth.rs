@@ -264,11 +264,22 @@ async fn subscription_lifecycle_and_start_rule() {
 #[tokio::test]
 async fn certificate_assertions_verified() {
     use crate::api::{ASSERTION_TYPE, CertRef, CertificateKey};
-    const KEY: &[u8] = include_bytes!("../../../tests/fixtures/cert/test-only-key.pem");
-    const CERT: &[u8] = include_bytes!("../../../tests/fixtures/cert/test-only-cert.pem");
-    const OTHER_KEY: &[u8] = include_bytes!("../../../tests/fixtures/cert/test-only-other-key.pem");
-    const OTHER_CERT: &[u8] =
-        include_bytes!("../../../tests/fixtures/cert/test-only-other-cert.pem");
+    const KEY: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/cert/test-only-key.pem"
+    ));
+    const CERT: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/cert/test-only-cert.pem"
+    ));
+    const OTHER_KEY: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/cert/test-only-other-key.pem"
+    ));
+    const OTHER_CERT: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/cert/test-only-other-cert.pem"
+    ));
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
 

@@ -269,5 +269,4 @@ pub fn system_hostname() -> String {
 }
 
 #[cfg(test)]
-#[path = "tests_format.rs"]
 mod tests;
