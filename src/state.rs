@@ -23,6 +23,7 @@ mod bloom;
 pub mod dedup;
 mod model;
 mod open;
+mod prune;
 mod reset;
 pub mod seen;
 mod seen_store;
@@ -40,6 +41,7 @@ pub use model::{
     ContentEntry, ContentStatus, Cursor, FeedSummary, FileId, Gap, Rejection, SinkOffset,
 };
 pub(crate) use open::write_atomically;
+pub use prune::Prune;
 pub use reset::{FeedReset, reset_damaged};
 pub use seen::SeenIds;
 pub use seen_store::{Compact, Lookup};
@@ -94,20 +96,6 @@ pub struct FeedCommit {
     /// Record ids delivered, by time bucket.
     pub seen: SeenIds,
     pub rejections: Vec<Rejection>,
-}
-
-/// What [`State::prune`] drops. A done content entry goes once listing cannot reach its
-/// blob again (created before `relist_from`) and it is older than the de-duplication
-/// horizon in the records' time (`done_before`), so state holds about one horizon of blobs,
-/// not the 7 days the API keeps them. Anything not done (failed, expired, partial) is kept
-/// until its blob expires upstream.
-#[derive(Debug, Clone)]
-pub struct Prune {
-    pub now: DateTime<Utc>,
-    pub relist_from: DateTime<Utc>,
-    pub done_before: DateTime<Utc>,
-    /// Seen ids in the layout before time buckets are kept this long after they were seen.
-    pub legacy_horizon: chrono::Duration,
 }
 
 /// The durable store. Cheap to clone: every clone shares one sled database, which a failed
@@ -502,60 +490,6 @@ impl State {
         *slot() = Some(o.handles);
         tracing::info!(state_dir = %self.shared.dir.display(), "Reopened the state store after a storage error.");
         Ok(())
-    }
-
-    /// Drops content entries and the rest of a feed's state that can no longer matter (seen
-    /// ids are pruned by [`Dedup`], by the records' time). Not flushed: what comes back after
-    /// a crash is pruned again. Returns how many entries were removed. The scan runs on a
-    /// blocking thread, off the async workers.
-    pub async fn prune(&self, feed: &str, rule: &Prune) -> Result<usize, StateError> {
-        let (s, feed, rule) = (self.clone(), feed.to_string(), rule.clone());
-        off_workers(move || s.prune_blocking(&feed, &rule)).await
-    }
-
-    fn prune_blocking(&self, feed: &str, rule: &Prune) -> Result<usize, StateError> {
-        let now = rule.now;
-        let h = self.handles()?;
-        let mut b = sled::Batch::default();
-        let legacy_cutoff = (now - rule.legacy_horizon).timestamp().max(0) as u64;
-        let mut n = seen_store::prune_legacy(&h.tree, &mut b, feed, legacy_cutoff)?;
-        let pp = prefix(b'p', feed);
-        for kv in self.tree()?.scan_prefix(&pp) {
-            let (k, v) = kv?;
-            let e: ContentEntry = unjson(&k, &v)?;
-            let drop = match e.status {
-                ContentStatus::Done { .. } => {
-                    e.created < rule.done_before && e.created < rule.relist_from
-                }
-                _ => e.expiration < now && e.created < rule.relist_from,
-            };
-            if drop {
-                let id = &k[pp.len()..];
-                b.remove(key(b'f', &[feed.as_bytes(), id]));
-                b.remove(k);
-                n += 1;
-            }
-        }
-        let old = now - chrono::Duration::days(30);
-        for kind in [b'g', b'r'] {
-            let p = prefix(kind, feed);
-            for kv in self.tree()?.scan_prefix(&p) {
-                let (k, v) = kv?;
-                let at = if kind == b'g' {
-                    unjson::<Gap>(&k, &v)?.detected_at
-                } else {
-                    unjson::<Rejection>(&k, &v)?.at
-                };
-                if at < old {
-                    b.remove(k);
-                    n += 1;
-                }
-            }
-        }
-        if n > 0 {
-            h.tree.apply_batch(b)?;
-        }
-        Ok(n)
     }
 
     /// What `o365fwd state show` prints for one feed.
