@@ -528,13 +528,7 @@ fn write_doc(
     out: &mut Vec<u8>,
 ) {
     let mut o = Obj::new(out);
-    timestamp(
-        o.key("@timestamp"),
-        rec.creation_time.unwrap_or_else(Utc::now),
-    );
-    let mut ecs = o.obj("ecs");
-    ecs.str("version", ECS_VERSION);
-    ecs.end();
+    write_head(&mut o, rec);
     write_event(&mut o, rec, opts, cls, e);
     write_user(&mut o, &e.user, &e.target);
     write_network(&mut o, opts, e);
@@ -553,10 +547,8 @@ fn write_doc(
     o.end();
 }
 
-/// A record that is not a JSON object: still a valid document, flagged as a pipeline
-/// error, carrying the original text.
-fn write_unparsed(rec: &Record, origin: &Origin<'_>, out: &mut Vec<u8>) {
-    let mut o = Obj::new(out);
+/// What every document begins with: when the activity happened and the ECS version.
+fn write_head(o: &mut Obj<'_>, rec: &Record) {
     timestamp(
         o.key("@timestamp"),
         rec.creation_time.unwrap_or_else(Utc::now),
@@ -564,6 +556,13 @@ fn write_unparsed(rec: &Record, origin: &Origin<'_>, out: &mut Vec<u8>) {
     let mut ecs = o.obj("ecs");
     ecs.str("version", ECS_VERSION);
     ecs.end();
+}
+
+/// A record that is not a JSON object: still a valid document, flagged as a pipeline
+/// error, carrying the original text.
+fn write_unparsed(rec: &Record, origin: &Origin<'_>, out: &mut Vec<u8>) {
+    let mut o = Obj::new(out);
+    write_head(&mut o, rec);
     let mut ev = o.obj("event");
     ev.str("id", rec.id());
     ev.str("dataset", "o365.audit");
